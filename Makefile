@@ -1,0 +1,42 @@
+# The README's two commands: `make repro` (whole pipeline) and `make test` (the tests).
+# Each creates .venv and installs koala with its pinned dependencies when needed.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.koala-installed
+
+# Offline source of the five sample clips when the shared folder sits beside the repo.
+SHARED_SAMPLES := $(abspath ../shared/data/koala_tsa_samples)
+ifneq ($(wildcard $(SHARED_SAMPLES)/SHA256SUMS),)
+export KOALA_SAMPLES_MIRROR ?= $(SHARED_SAMPLES)
+endif
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: setup repro test ci-repro report clean-cache
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "koala needs Python 3.11, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+repro: setup
+	dvc repro
+
+test: setup
+	$(BIN)/pytest
+
+# CI: the same notebooks on a small configuration (ci/params-ci.yaml laid over params.yaml).
+ci-repro: setup
+	$(BIN)/koala params apply ci/params-ci.yaml
+	dvc repro
+	@ls -l reports/*.html
+
+report: setup
+	$(BIN)/koala report
+
+clean-cache:
+	rm -rf data/cache

@@ -1,0 +1,157 @@
+"""The ``koala`` command: one subcommand per stage, thin over the package's stage functions.
+
+Single-file calls that meet a bad input print one line naming the file and exit 2; batch calls
+record bad inputs in an errors table and go on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+log = logging.getLogger("koala")
+
+
+def _params(args) -> "Params":  # noqa: F821
+    from koala.config import load_params
+
+    return load_params(args.params)
+
+
+def cmd_corpus(args) -> int:
+    from koala.corpus import stage
+
+    params = _params(args)
+    if args.part in ("samples", "all"):
+        stage.run_samples(params, metrics_path=args.metrics if args.part == "samples" else None)
+    if args.part in ("bench", "all"):
+        stage.run_bench(params, metrics_path=args.metrics if args.part == "bench" else None)
+    return 0
+
+
+def cmd_probe(args) -> int:
+    from koala.io.video import VideoError, probe
+
+    if args.out is None:
+        if len(args.videos) != 1:
+            print("koala probe: give one video, or --out TABLE for a batch", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        try:
+            info = probe(args.videos[0])
+        except VideoError as exc:
+            print(f"koala: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(json.dumps(info.as_row(), indent=2))
+        return 0
+    from koala.config import EngineConfig, load_params
+    from koala.corpus.videos import probe_items, video_row
+    from koala.engine import map_items
+    from koala.engine.core import write_errors
+    from koala.io.tables import VIDEOS, write_table
+
+    import pandas as pd
+
+    engine = load_params(args.params).engine if Path(args.params).exists() else EngineConfig()
+    res = map_items(video_row, probe_items(args.videos), stage="probe", cfg=engine)
+    table = res.table if len(res.table) else pd.DataFrame(columns=VIDEOS.names)
+    write_table(table, args.out, VIDEOS)
+    errors_path = args.errors or str(Path(args.out).with_suffix("")) + ".errors.parquet"
+    write_errors(res.errors, errors_path)
+    for row in res.errors.itertuples():
+        print(f"koala: skipped {row.path}: {row.message}", file=sys.stderr)
+    print(f"probed {len(table)} videos into {args.out}; {len(res.errors)} errors in {errors_path}")
+    return 0
+
+
+def cmd_notebook(args) -> int:
+    from koala.report.notebooks import run_notebook
+
+    extra = {"smoke": True} if args.smoke else {}
+    nb, html = run_notebook(args.notebook, params_file=args.params, out_dir=args.out_dir, parameters=extra)
+    print(f"wrote {nb} and {html}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from koala.report.index import build_index
+
+    title = _params(args).report.title if Path(args.params).exists() else "koala"
+    print(f"wrote {build_index(out=args.out, title=title)}")
+    return 0
+
+
+def cmd_params(args) -> int:
+    from koala.config import apply_override, load_params, to_dict
+
+    if args.action == "apply":
+        apply_override(args.params, args.override)
+        print(f"applied {args.override} to {args.params}")
+    else:
+        import yaml
+
+        print(yaml.safe_dump(to_dict(load_params(args.params)), sort_keys=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="koala",
+        description="Koala-36M, reproduced: turn long videos into a filtered, captioned text-to-video training set.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="STAGE")
+
+    def add(name: str, help_: str, fn) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+        p.set_defaults(func=fn)
+        return p
+
+    p = add("corpus", "corpus stage: get the real sample clips, build the transition benchmark", cmd_corpus)
+    p.add_argument("part", choices=["samples", "bench", "all"], help="samples: fetch and verify the clips; bench: build the benchmark")
+    p.add_argument("--metrics", help="write this part's summary numbers to this JSON file")
+
+    p = add("probe", "probe videos: frames, rate, size, rotation; bad files are reported", cmd_probe)
+    p.add_argument("videos", nargs="+", help="video files")
+    p.add_argument("--out", help="write a videos table (Parquet) for a batch instead of printing one video")
+    p.add_argument("--errors", help="errors table path (default: OUT with .errors.parquet)")
+
+    p = add("notebook", "run a stage notebook with papermill and render it to HTML in reports/", cmd_notebook)
+    p.add_argument("notebook", help="stage name (e.g. 00_corpus) or path")
+    p.add_argument("--out-dir", default="reports")
+    p.add_argument("--smoke", action="store_true", help="run the notebook's quick smoke configuration")
+
+    p = add("report", "build reports/index.html linking every stage report", cmd_report)
+    p.add_argument("--out", default="reports/index.html")
+
+    p = add("params", "show the effective params, or apply an override file to params.yaml", cmd_params)
+    p.add_argument("action", choices=["show", "apply"])
+    p.add_argument("override", nargs="?", help="YAML file laid over params.yaml (for 'apply')")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from koala import logs
+
+    logs.setup(logging.DEBUG if args.verbose else logging.INFO)
+    if getattr(args, "action", None) == "apply" and not args.override:
+        print("koala params apply: give the override file", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from koala.config import ConfigError
+    from koala.corpus.samples import SamplesUnavailable
+
+    try:
+        return args.func(args)
+    except (ConfigError, SamplesUnavailable) as exc:
+        print(f"koala: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

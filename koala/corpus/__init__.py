@@ -1,0 +1,1 @@
+"""The corpus stage: the real Koala sample clips and the synthetic-transition benchmark."""

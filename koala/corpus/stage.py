@@ -1,0 +1,100 @@
+"""The corpus stage functions that the notebooks and the CLI call."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from koala.config import Params
+from koala.corpus import bench
+from koala.corpus.samples import fetch_samples, labels_table
+from koala.corpus.videos import probe_items, video_row
+from koala.engine import map_items
+from koala.engine.core import write_errors
+from koala.io.atomic import write_json
+from koala.io.tables import LABELS, VIDEOS, read_table, write_table
+
+log = logging.getLogger(__name__)
+
+SAMPLES_TABLE = "data/samples.parquet"
+LABELS_TABLE = "data/sample_labels.parquet"
+ERRORS_DIR = "data/errors"
+
+
+@dataclass
+class StageResult:
+    table: pd.DataFrame
+    errors: pd.DataFrame
+    metrics: dict
+
+
+def run_samples(params: Params, *, metrics_path: str | Path | None = None) -> StageResult:
+    """Fetch and verify the sample clips, probe them, write the samples and labels tables."""
+    cfg = params.corpus.samples
+    paths = fetch_samples(cfg)
+    res = map_items(video_row, probe_items(paths, source="koala_tsa_sample"), stage="corpus_samples", cfg=params.engine)
+    table = res.table if len(res.table) else pd.DataFrame(columns=VIDEOS.names)
+    write_table(table, SAMPLES_TABLE, VIDEOS)
+    write_table(labels_table(), LABELS_TABLE, LABELS)
+    write_errors(res.errors, Path(ERRORS_DIR) / "corpus_samples.parquet")
+    metrics = {
+        "samples": int(len(table)),
+        "sample_frames": int(table["num_frames"].sum()) if len(table) else 0,
+        "sample_seconds": round(float(table["duration_sec"].sum()), 3) if len(table) else 0.0,
+        "errors": int(len(res.errors)),
+    }
+    if metrics_path:
+        write_json(metrics_path, metrics)
+    log.info("samples: %d clips, %.1f s of video, %d errors", metrics["samples"], metrics["sample_seconds"], metrics["errors"])
+    return StageResult(table=table, errors=res.errors, metrics=metrics)
+
+
+def run_bench(params: Params, *, metrics_path: str | Path | None = None) -> StageResult:
+    """Build the transition benchmark from the sample clips; write videos.parquet (samples + bench)."""
+    cfg = params.corpus.bench
+    samples = read_table(SAMPLES_TABLE, VIDEOS)
+    sources = {Path(p).name: p for p in samples["path"]}
+    if not sources:
+        raise RuntimeError(f"{SAMPLES_TABLE} lists no sample clips; run the corpus stage first (koala corpus samples)")
+    items = bench.bench_items(sources, cfg)
+    res = map_items(bench.render_item, items, stage="corpus_bench", cfg=params.engine, desc="benchmark videos")
+    frames = [df for df in (samples, res.table) if len(df)]
+    videos = pd.concat(frames, ignore_index=True)[VIDEOS.names]
+    write_table(videos, params.corpus.videos_table, VIDEOS)
+    write_errors(res.errors, Path(ERRORS_DIR) / "corpus_bench.parquet")
+    metrics = bench_metrics(res.table, fps=cfg.fps)
+    metrics["errors"] = int(len(res.errors))
+    if metrics_path:
+        write_json(metrics_path, metrics)
+    log.info("benchmark: %d videos, %d transitions, %d errors", metrics["videos"], metrics["transitions"], metrics["errors"])
+    return StageResult(table=videos, errors=res.errors, metrics=metrics)
+
+
+def transitions_frame(videos: pd.DataFrame, *, fps: float | None = None) -> pd.DataFrame:
+    """One row per ground-truth transition: video_id, type, first/last frame, frames, seconds."""
+    rows = []
+    for vid, truth, vfps in zip(videos["video_id"], videos["truth"], videos["fps"]):
+        for t in truth if truth is not None else []:
+            n = 0 if t["type"] == "cut" else int(t["last_frame"] - t["first_frame"] + 1)
+            rows.append({"video_id": vid, "type": t["type"], "first_frame": int(t["first_frame"]),
+                         "last_frame": int(t["last_frame"]), "frames": n, "seconds": n / float(fps or vfps)})
+    return pd.DataFrame(rows, columns=["video_id", "type", "first_frame", "last_frame", "frames", "seconds"])
+
+
+def bench_metrics(bench_table: pd.DataFrame, *, fps: float) -> dict:
+    """Summary numbers of the benchmark (DVC metrics)."""
+    trans = transitions_frame(bench_table, fps=fps) if len(bench_table) else transitions_frame(pd.DataFrame(columns=["video_id", "truth", "fps"]))
+    by_type = trans["type"].value_counts().sort_index()
+    positives = bench_table[bench_table["source"] == "bench_transitions"] if len(bench_table) else bench_table
+    return {
+        "videos": int(len(positives)),
+        "negatives": int(len(bench_table) - len(positives)),
+        "frames": int(bench_table["num_frames"].sum()) if len(bench_table) else 0,
+        "minutes": round(float(bench_table["duration_sec"].sum()) / 60.0, 3) if len(bench_table) else 0.0,
+        "transitions": int(len(trans)),
+        "transitions_by_type": {str(k): int(v) for k, v in by_type.items()},
+        "gradual_seconds_mean": round(float(trans.loc[trans["type"] != "cut", "seconds"].mean()), 3) if (trans["type"] != "cut").any() else 0.0,
+    }

@@ -1,0 +1,55 @@
+"""Rows of the videos table: a probe of each file plus its checksum, source and truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from koala.io.atomic import sha256_file
+from koala.io.tables import VIDEOS
+from koala.io.video import probe
+
+
+def video_row(item: dict) -> dict:
+    """Probe ``item['path']`` into one VIDEOS row (an engine item function).
+
+    ``item`` may carry ``video_id`` (default: the file stem), ``source`` and ``truth``.
+
+    Raises:
+        VideoError: the file is not a usable video (the engine records it in the errors table).
+    """
+    path = Path(item["path"])
+    info = probe(path)
+    row = info.as_row()
+    row.update(
+        video_id=item.get("video_id") or path.stem,
+        sha256=sha256_file(path),
+        source=item.get("source", "user"),
+        truth=list(item.get("truth", [])),
+    )
+    return {name: row[name] for name in VIDEOS.names}
+
+
+def probe_items(paths: list[str | Path], *, source: str = "user") -> list[dict]:
+    """Engine items that probe each path; keys are unique even for repeated stems."""
+    items, seen = [], {}
+    for p in paths:
+        stem = Path(p).stem
+        seen[stem] = seen.get(stem, 0) + 1
+        key = stem if seen[stem] == 1 else f"{stem}~{seen[stem]}"
+        items.append({"key": key, "path": str(p), "video_id": key, "source": source,
+                      "mtime_ns": _mtime(p)})
+    return items
+
+
+def _mtime(path: str | Path) -> int:
+    """Part of an item's fingerprint, so a replaced file is probed again."""
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
+def empty_videos() -> pd.DataFrame:
+    return VIDEOS.empty_table().to_pandas()

@@ -1,0 +1,336 @@
+"""Video reading: probe a file, then stream its frames at a reduced size.
+
+PyAV (FFmpeg) is the one decoder here: it reads every container FFmpeg reads, exposes the
+display matrix (rotation) and per-frame timestamps (variable frame rate), and its swscale
+resize during RGB conversion is the cheapest route to analysis-sized frames. Frames are
+counted from 0 in decode (presentation) order and are returned upright, as a player shows them.
+
+Every failure is a :class:`VideoError` that names the file and says what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+import av
+import numpy as np
+
+# Frame-interval spread above which a stream is called variable-frame-rate: the ratio of the
+# 95th to the 5th percentile of packet-timestamp gaps (ours; constant-rate streams give 1.0).
+VFR_SPREAD = 1.5
+
+
+class VideoError(Exception):
+    """A file that cannot be used as a video, with the reason."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a probe learns about a video without decoding it all."""
+
+    path: str
+    fps: float  # average frames per second (frames / span of timestamps for VFR streams)
+    num_frames: int
+    width: int  # display size, after rotation
+    height: int
+    duration_sec: float
+    rotation: int  # display-matrix rotation, degrees counter-clockwise (0, 90, 180, 270)
+    variable_frame_rate: bool
+    codec: str
+
+    def as_row(self) -> dict:
+        return asdict(self)
+
+
+class FrameBatch(NamedTuple):
+    """A run of decoded frames and their indices in the video."""
+
+    index: np.ndarray  # (n,) int64 frame numbers
+    frames: np.ndarray  # (n, H, W, 3) uint8 RGB, upright
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    if not path.exists():
+        raise VideoError(path, "no such file")
+    if path.is_dir():
+        raise VideoError(path, "is a directory, not a video file")
+    if path.stat().st_size == 0:
+        raise VideoError(path, "empty file (0 bytes)")
+    try:
+        return av.open(str(path))
+    except av.EOFError as exc:
+        raise VideoError(path, f"the file ends before any video data: truncated, or an empty container ({_ffmpeg_reason(exc)})") from None
+    except av.FFmpegError as exc:
+        raise VideoError(path, f"not a readable video container: corrupt, or not a video file ({_ffmpeg_reason(exc)})") from None
+
+
+def _ffmpeg_reason(exc: Exception) -> str:
+    msg = getattr(exc, "strerror", None) or str(exc)
+    return msg.split(": '")[0].strip()
+
+
+# Codecs of FFmpeg's text-mode art demuxers (tty, bintext, xbin, idf): FFmpeg renders any
+# ``.txt``/``.nfo`` file as "video" with them, but no such file is a video.
+_TEXT_CODECS = frozenset({"ansi", "bintext", "xbin", "idf"})
+
+
+def _check_structure(path: Path) -> None:
+    """Catch truncated MP4/MOV and Matroska/WebM files from their top-level layout.
+
+    FFmpeg reads as much of a cut-off file as it can, often without an error: an MP4 cut
+    before its ``moov`` index has no streams at all, a cut Matroska file just ends early. Both
+    formats declare the size of their top-level elements, so a cut shows up in a few headers.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+        if head[:4] == b"\x1a\x45\xdf\xa3":
+            _check_matroska(path, fh, size)
+        elif head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"):
+            _check_isobmff(path, fh, size)
+
+
+def _check_isobmff(path: Path, fh, size: int) -> None:
+    boxes: set[bytes] = set()
+    pos = 0
+    for _ in range(1_000_000):
+        if pos + 8 > size:
+            break
+        fh.seek(pos)
+        header = fh.read(16)
+        box_size, box_type = int.from_bytes(header[:4], "big"), header[4:8]
+        if box_size == 1:
+            if len(header) < 16:
+                break
+            box_size = int.from_bytes(header[8:16], "big")
+        elif box_size == 0:  # extends to the end of the file
+            box_size = size - pos
+        if box_size < 8 or not all(32 <= c < 127 for c in box_type):
+            raise VideoError(path, f"corrupt: garbage where an MP4 box header should be (byte {pos})")
+        boxes.add(box_type)
+        if pos + box_size > size:
+            raise VideoError(
+                path,
+                f"truncated: its '{box_type.decode('ascii')}' box ends at byte {pos + box_size} "
+                f"but the file has only {size} bytes",
+            )
+        pos += box_size
+    else:
+        return  # too many boxes to walk; let FFmpeg judge the file
+    if b"moov" not in boxes and b"moof" not in boxes:
+        raise VideoError(path, "truncated or unfinished MP4/MOV: it has no 'moov' index (was the recording cut off?)")
+
+
+def _ebml_vint(fh) -> tuple[int, int, bool] | None:
+    """(value without the length marker, byte length, all value bits set) of an EBML varint."""
+    first = fh.read(1)
+    if not first:
+        return None
+    b0 = first[0]
+    length = 8 - b0.bit_length() + 1
+    if b0 == 0 or length > 8:
+        return None
+    rest = fh.read(length - 1)
+    if len(rest) < length - 1:
+        return None
+    value = int.from_bytes(first + rest, "big") & ((1 << (7 * length)) - 1)
+    return value, length, value == (1 << (7 * length)) - 1
+
+
+def _check_matroska(path: Path, fh, size: int) -> None:
+    fh.seek(4)
+    header = _ebml_vint(fh)  # size of the EBML header element
+    if header is None:
+        return
+    fh.seek(4 + header[1] + header[0])
+    if fh.read(4) != b"\x18\x53\x80\x67":  # Segment
+        return
+    seg = _ebml_vint(fh)
+    if seg is None or seg[2]:  # unknown size (live recording): nothing declared to compare
+        return
+    end = fh.tell() + seg[0]
+    if end > size:
+        raise VideoError(path, f"truncated: its Matroska segment ends at byte {end} but the file has only {size} bytes")
+
+
+def _video_stream(container: av.container.InputContainer, path: Path) -> av.video.stream.VideoStream:
+    if not container.streams.video:
+        if container.streams.audio:
+            raise VideoError(path, "no video stream (audio only)")
+        if not len(container.streams):
+            raise VideoError(path, "no streams at all: an empty container, or truncated before its stream index")
+        raise VideoError(path, "no video stream")
+    stream = container.streams.video[0]
+    name = stream.codec_context.name
+    if name in _TEXT_CODECS or container.format.name == "tty":
+        raise VideoError(path, f"a text file, not a video (FFmpeg would render it as '{name}' text art)")
+    if container.format.name.endswith("_pipe") or container.format.name == "image2":
+        raise VideoError(path, f"a still image ({name}), not a video")
+    stream.thread_type = "AUTO"
+    return stream
+
+
+def probe(path: str | os.PathLike) -> VideoInfo:
+    """Read a video's frame count, rate, size and rotation, and check that it decodes.
+
+    Demuxes every packet (cheap: no decoding) to count frames and measure timestamp gaps, and
+    decodes the first frame to prove the stream is readable and to read its rotation.
+
+    Raises:
+        VideoError: missing, empty, non-video, audio-only, corrupt, truncated or zero-frame file.
+    """
+    path = Path(path)
+    if path.is_file() and path.stat().st_size:
+        _check_structure(path)
+    with _open(path) as container:
+        stream = _video_stream(container, path)
+        declared = int(stream.frames or 0)
+        pts: list[int] = []
+        try:
+            for packet in container.demux(stream):
+                if packet.size and packet.pts is not None:
+                    pts.append(packet.pts)
+                elif packet.size:
+                    pts.append(len(pts))
+        except av.FFmpegError as exc:
+            raise VideoError(path, f"corrupt or truncated: demuxing failed after {len(pts)} frames ({_ffmpeg_reason(exc)})") from None
+        if not pts:
+            raise VideoError(path, "zero frames: the video stream holds no pictures")
+        if declared and len(pts) < declared:
+            raise VideoError(path, f"truncated: the container declares {declared} frames but only {len(pts)} are present")
+        first = None
+        try:
+            container.seek(0)
+            for frame in container.decode(stream):
+                first = frame
+                break
+        except av.FFmpegError as exc:
+            raise VideoError(path, f"corrupt: the first frame does not decode ({_ffmpeg_reason(exc)})") from None
+        if first is None:
+            raise VideoError(path, "zero decodable frames")
+        rotation = int(round(first.rotation or 0)) % 360
+        n = len(pts)
+        fps, vfr = _rate(np.sort(np.asarray(pts, dtype=np.int64)), stream)
+        if not fps or not np.isfinite(fps) or fps <= 0:
+            raise VideoError(path, "no usable frame rate in the stream")
+        width, height = first.width, first.height
+        if rotation in (90, 270):
+            width, height = height, width
+        return VideoInfo(
+            path=str(path),
+            fps=float(fps),
+            num_frames=n,
+            width=int(width),
+            height=int(height),
+            duration_sec=float(n / fps),
+            rotation=rotation,
+            variable_frame_rate=vfr,
+            codec=stream.codec_context.name,
+        )
+
+
+def _rate(pts: np.ndarray, stream) -> tuple[float, bool]:
+    """Average fps and a VFR flag from sorted packet timestamps."""
+    nominal = float(stream.average_rate or stream.guessed_rate or 0)
+    if len(pts) < 3 or stream.time_base is None:
+        return nominal, False
+    gaps = np.diff(pts).astype(np.float64)
+    gaps = gaps[gaps > 0]
+    if len(gaps) < 2:
+        return nominal, False
+    lo, hi = np.percentile(gaps, [5, 95])
+    vfr = bool(hi / lo > VFR_SPREAD)
+    span = (pts[-1] - pts[0]) * float(stream.time_base)
+    measured = (len(pts) - 1) / span if span > 0 else nominal
+    return (measured if vfr or not nominal else nominal), vfr
+
+
+def output_size(info: VideoInfo, *, height: int | None = None, width: int | None = None) -> tuple[int, int]:
+    """(width, height) of frames decoded at a reduced size, keeping the display aspect.
+
+    With only ``height`` the width follows the aspect, rounded to an even number; with both,
+    frames are resized to exactly that (aspect not kept, as the paper's 256x256 features do).
+    """
+    if height is None and width is None:
+        return info.width, info.height
+    if height is not None and width is not None:
+        return int(width), int(height)
+    if height is not None:
+        w = max(2, int(round(height * info.width / info.height / 2)) * 2)
+        return w, int(height)
+    h = max(2, int(round(width * info.height / info.width / 2)) * 2)
+    return int(width), h
+
+
+def read_frames(
+    path: str | os.PathLike,
+    *,
+    height: int | None = None,
+    width: int | None = None,
+    start: int = 0,
+    end: int | None = None,
+    step: int = 1,
+    chunk: int = 32,
+    info: VideoInfo | None = None,
+) -> Iterator[FrameBatch]:
+    """Stream upright RGB frames ``start:end:step`` in chunks, resized during conversion.
+
+    Memory holds one chunk at a time, whatever the video's length. Frames before ``start``
+    are decoded and dropped, so indices are exact (seeking lands on keyframes only).
+
+    Args:
+        path: the video file.
+        height, width: analysis size (see :func:`output_size`); neither means full size.
+        start, end, step: frame range, counted from 0 in decode order; ``end`` exclusive.
+        chunk: frames per yielded batch.
+        info: a previous :func:`probe` result, to skip probing again.
+
+    Raises:
+        VideoError: the file cannot be opened or decoding fails part way.
+    """
+    path = Path(path)
+    info = info or probe(path)
+    out_w, out_h = output_size(info, height=height, width=width)
+    k = (info.rotation // 90) % 4
+    # Decode size before rotation: a 90/270 rotation swaps the axes.
+    dec_w, dec_h = (out_h, out_w) if k % 2 else (out_w, out_h)
+    idx_buf: list[int] = []
+    frame_buf: list[np.ndarray] = []
+    i = -1
+    with _open(path) as container:
+        stream = _video_stream(container, path)
+        try:
+            for frame in container.decode(stream):
+                i += 1
+                if end is not None and i >= end:
+                    break
+                if i < start or (i - start) % step:
+                    continue
+                arr = frame.to_ndarray(width=dec_w, height=dec_h, format="rgb24", interpolation="AREA")
+                if k:
+                    arr = np.ascontiguousarray(np.rot90(arr, k=k))
+                idx_buf.append(i)
+                frame_buf.append(arr)
+                if len(frame_buf) == chunk:
+                    yield FrameBatch(np.asarray(idx_buf, dtype=np.int64), np.stack(frame_buf))
+                    idx_buf, frame_buf = [], []
+        except av.FFmpegError as exc:
+            raise VideoError(path, f"decoding failed after frame {i} ({_ffmpeg_reason(exc)})") from None
+    if frame_buf:
+        yield FrameBatch(np.asarray(idx_buf, dtype=np.int64), np.stack(frame_buf))
+
+
+def read_all(path: str | os.PathLike, **kwargs) -> np.ndarray:
+    """All requested frames as one (n, H, W, 3) array; for short clips only."""
+    batches = [b.frames for b in read_frames(path, **kwargs)]
+    if not batches:
+        raise VideoError(path, "no frames in the requested range")
+    return np.concatenate(batches)

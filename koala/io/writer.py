@@ -1,0 +1,72 @@
+"""Video encoding with PyAV, written atomically (a killed run leaves no half video)."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from koala.io.atomic import atomic_path
+
+
+class VideoWriter:
+    """Encode RGB frames to an H.264 (or other FFmpeg codec) file, renamed into place on close.
+
+    Use as a context manager; frames go in as (H, W, 3) or (n, H, W, 3) uint8 arrays. If the
+    block raises, nothing appears at ``path``.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        fps: float | Fraction,
+        width: int,
+        height: int,
+        codec: str = "libx264",
+        crf: int = 18,
+        preset: str = "veryfast",
+        pix_fmt: str = "yuv420p",
+        rotation: int = 0,
+    ):
+        self.path = Path(path)
+        self._fps = Fraction(fps).limit_denominator(1001)
+        self._size = (int(width), int(height))
+        self._codec, self._crf, self._preset, self._pix_fmt, self._rotation = codec, crf, preset, pix_fmt, rotation
+        self._ctx = None
+        self.frames_written = 0
+
+    def __enter__(self) -> "VideoWriter":
+        self._ctx = atomic_path(self.path)
+        tmp = self._ctx.__enter__()
+        self._container = av.open(str(tmp), mode="w")
+        options = {"crf": str(self._crf), "preset": self._preset} if self._codec in ("libx264", "libx265") else {}
+        self._stream = self._container.add_stream(self._codec, rate=self._fps, options=options)
+        self._stream.width, self._stream.height = self._size
+        self._stream.pix_fmt = self._pix_fmt
+        if self._rotation:
+            self._stream.set_display_rotation(self._rotation)
+        return self
+
+    def write(self, frames: np.ndarray) -> None:
+        """Encode one frame (H, W, 3) or a batch (n, H, W, 3) of uint8 RGB."""
+        frames = np.asarray(frames)
+        if frames.ndim == 3:
+            frames = frames[None]
+        if frames.shape[1:3] != self._size[::-1] or frames.dtype != np.uint8:
+            raise ValueError(f"frames must be uint8 of size {self._size[1]}x{self._size[0]}, got {frames.dtype} {frames.shape}")
+        for arr in frames:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")
+            self._container.mux(self._stream.encode(frame))
+            self.frames_written += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self._container.mux(self._stream.encode(None))
+            self._container.close()
+        finally:
+            self._ctx.__exit__(exc_type, exc, tb)

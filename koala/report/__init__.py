@@ -1,0 +1,1 @@
+"""Reports: run stage notebooks into reports/, and the index page that links them."""
