@@ -166,7 +166,7 @@ def _video_stream(container: av.container.InputContainer, path: Path) -> av.vide
         if container.streams.audio:
             raise VideoError(path, "no video stream (audio only)")
         if not len(container.streams):
-            raise VideoError(path, "no streams at all: an empty container, or truncated before its stream index")
+            raise VideoError(path, "no streams at all: an empty, corrupt or truncated container (no readable stream index)")
         raise VideoError(path, "no video stream")
     stream = container.streams.video[0]
     name = stream.codec_context.name
