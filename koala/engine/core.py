@@ -75,6 +75,9 @@ def run_item(fn: ItemFn, item: dict, cache_dir: str, stage: str) -> tuple[str, s
     cache = Path(cache_dir)
     try:
         rows = _as_frame(fn(item))
+        # Inside the try: rows that cannot be saved (e.g. a column Parquet cannot hold) are
+        # this item's failure, not the batch's.
+        write_table(rows, result_path(cache, item))
     except Exception as exc:  # a batch records any failure of one item and goes on
         reason = str(exc) or type(exc).__name__
         log.warning("%s: %s failed on %s: %s", stage, item["key"], item.get("path", ""), reason)
@@ -90,7 +93,6 @@ def run_item(fn: ItemFn, item: dict, cache_dir: str, stage: str) -> tuple[str, s
             },
         )
         return item["key"], "error"
-    write_table(rows, result_path(cache, item))
     return item["key"], "ok"
 
 
@@ -147,11 +149,17 @@ def map_items(
             run_ray(fn, pending, cache_dir=cache, stage=stage, cfg=cfg, desc=desc or stage)
         else:
             raise ValueError(f"engine.kind must be 'local' or 'ray', not {cfg.kind!r}")
-    return collect(items, cache, n_reused=n_reused, n_run=len(pending))
+    return collect(items, cache, n_reused=n_reused, n_run=len(pending), stage=stage)
 
 
-def collect(items: Sequence[dict], cache: Path, *, n_reused: int = 0, n_run: int = 0) -> MapResult:
-    """Gather the saved rows and errors of ``items`` from the cache, in item order."""
+def collect(
+    items: Sequence[dict], cache: Path, *, n_reused: int = 0, n_run: int = 0, stage: str | None = None
+) -> MapResult:
+    """Gather the saved rows and errors of ``items`` from the cache, in item order.
+
+    ``stage`` names the errors rows of items with no saved result (default: the cache folder's
+    name, which is the stage unless ``map_items`` was given its own ``cache_dir``).
+    """
     frames, errors = [], []
     for it in items:
         res, err = result_path(cache, it), error_path(cache, it)
@@ -161,7 +169,7 @@ def collect(items: Sequence[dict], cache: Path, *, n_reused: int = 0, n_run: int
             frames.append(read_table(res))
         else:
             errors.append(
-                {"stage": cache.name, "key": it["key"], "path": str(it.get("path", "")),
+                {"stage": stage or cache.name, "key": it["key"], "path": str(it.get("path", "")),
                  "error_type": "Missing", "message": "no result was saved (worker died?)"}
             )
     frames = [f for f in frames if len(f)]

@@ -2,7 +2,7 @@
 
 Everything the pipeline writes goes through a temporary file in the same folder and an
 ``os.replace``, which is atomic on POSIX file systems. A killed run therefore leaves either the
-old file, the new file, or a stray ``.tmp-*`` that the next run ignores and overwrites.
+old file, the new file, or a stray ``.tmp-*`` file that readers and the next run ignore.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 TMP_PREFIX = ".tmp-"
+
+_UMASK = os.umask(0o022)  # read the process umask (the only way is to set it) and restore it
+os.umask(_UMASK)
 
 
 @contextlib.contextmanager
@@ -36,6 +39,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        # mkstemp makes the file private (0600); give the result the mode any new file gets.
+        os.chmod(tmp_path, 0o666 & ~_UMASK)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():

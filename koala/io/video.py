@@ -90,7 +90,11 @@ def _check_structure(path: Path) -> None:
     formats declare the size of their top-level elements, so a cut shows up in a few headers.
     """
     size = path.stat().st_size
-    with open(path, "rb") as fh:
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise VideoError(path, f"cannot read the file ({exc.strerror})") from None
+    with fh:
         head = fh.read(16)
         if head[:4] == b"\x1a\x45\xdf\xa3":
             _check_matroska(path, fh, size)

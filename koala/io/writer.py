@@ -42,13 +42,20 @@ class VideoWriter:
     def __enter__(self) -> "VideoWriter":
         self._ctx = atomic_path(self.path)
         tmp = self._ctx.__enter__()
-        self._container = av.open(str(tmp), mode="w")
-        options = {"crf": str(self._crf), "preset": self._preset} if self._codec in ("libx264", "libx265") else {}
-        self._stream = self._container.add_stream(self._codec, rate=self._fps, options=options)
-        self._stream.width, self._stream.height = self._size
-        self._stream.pix_fmt = self._pix_fmt
-        if self._rotation:
-            self._stream.set_display_rotation(self._rotation)
+        self._container = None
+        try:
+            self._container = av.open(str(tmp), mode="w")
+            options = {"crf": str(self._crf), "preset": self._preset} if self._codec in ("libx264", "libx265") else {}
+            self._stream = self._container.add_stream(self._codec, rate=self._fps, options=options)
+            self._stream.width, self._stream.height = self._size
+            self._stream.pix_fmt = self._pix_fmt
+            if self._rotation:
+                self._stream.set_display_rotation(self._rotation)
+        except BaseException as exc:  # __exit__ will not run: remove the temporary file now
+            if self._container is not None:
+                self._container.close()
+            self._ctx.__exit__(type(exc), exc, exc.__traceback__)
+            raise
         return self
 
     def write(self, frames: np.ndarray) -> None:
@@ -65,8 +72,12 @@ class VideoWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if exc_type is None:
-                self._container.mux(self._stream.encode(None))
-            self._container.close()
-        finally:
-            self._ctx.__exit__(exc_type, exc, tb)
+            try:
+                if exc_type is None:
+                    self._container.mux(self._stream.encode(None))
+            finally:
+                self._container.close()
+        except BaseException as err:  # finishing the file failed: it must not be renamed into place
+            self._ctx.__exit__(type(err), err, err.__traceback__)
+            raise
+        self._ctx.__exit__(exc_type, exc, tb)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import matplotlib
 
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

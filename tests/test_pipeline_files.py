@@ -1,0 +1,78 @@
+"""Notebooks and dvc.yaml: committed clean, one stage per notebook, declared deps exist."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from koala.config import Params, to_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+
+
+def _entries(items):
+    return [next(iter(x)) if isinstance(x, dict) else x for x in items]
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_committed_without_outputs_and_has_parameters(nb):
+    cells = json.loads(nb.read_text())["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), f"{nb.name} has outputs"
+    params = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(params) == 1 and "params_file" in "".join(params[0]["source"])
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_notebook_has_a_stage_that_renders_it(nb):
+    stages = [s for s in STAGES.values() if nb.stem in s["cmd"]]
+    assert len(stages) == 1, f"{nb.name}: expected one dvc stage, found {len(stages)}"
+    (stage,) = stages
+    assert f"notebooks/{nb.name}" in _entries(stage["deps"])
+    assert f"reports/{nb.stem}.html" in _entries(stage["outs"])
+
+
+def test_stage_deps_exist_and_params_name_real_sections():
+    known = set()
+
+    def walk(d, prefix=""):
+        for k, v in d.items():
+            known.add(prefix + k)
+            if isinstance(v, dict):
+                walk(v, prefix + k + ".")
+
+    walk(to_dict(Params()))
+    produced = {o for s in STAGES.values() for o in _entries(s.get("outs", [])) + _entries(s.get("metrics", []))}
+    for name, stage in STAGES.items():
+        for dep in stage.get("deps", []):
+            assert (ROOT / dep).exists() or dep in produced, f"{name}: dep {dep} neither exists nor is produced"
+        for p in stage.get("params", []):
+            assert p in known, f"{name}: params key {p} is not in the config"
+
+
+def test_sample_fetch_does_not_depend_on_benchmark_params():
+    """So `dvc exp run -S corpus.bench.*` reruns the benchmark, not the sample fetch."""
+    assert not any(str(p).startswith("corpus.bench") for p in STAGES["corpus"]["params"])
+    assert "corpus.bench" in STAGES["bench"]["params"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_in_smoke_mode(nb, tmp_path):
+    shared = ROOT.parent / "shared" / "data" / "koala_tsa_samples"
+    if not shared.is_dir():
+        pytest.skip("sample clips not available")
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    env = {**os.environ, "KOALA_SAMPLES_MIRROR": str(shared)}
+    for stem in ["00_corpus"] + ([nb.stem] if nb.stem != "00_corpus" else []):
+        subprocess.run([sys.executable, "-m", "koala.cli", "notebook", stem, "--smoke"], cwd=tmp_path, env=env, check=True)
+    assert (tmp_path / "reports" / f"{nb.stem}.html").stat().st_size > 10_000
