@@ -71,8 +71,16 @@ def cmd_probe(args) -> int:
 def cmd_notebook(args) -> int:
     from koala.report.notebooks import run_notebook
 
+    from papermill.exceptions import PapermillExecutionError
+
     extra = {"smoke": True} if args.smoke else {}
-    nb, html = run_notebook(args.notebook, params_file=args.params, out_dir=args.out_dir, parameters=extra)
+    try:
+        nb, html = run_notebook(args.notebook, params_file=args.params, out_dir=args.out_dir, parameters=extra)
+    except PapermillExecutionError as exc:
+        # The cell's own error, not papermill's wrapper: e.g. how to provide missing sample clips.
+        print(f"koala: error: notebook {args.notebook} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}", file=sys.stderr)
+        print(f"koala: the partial run is in {Path(args.out_dir) / (Path(args.notebook).stem + '.failed.ipynb')}", file=sys.stderr)
+        return 1
     print(f"wrote {nb} and {html}")
     return 0
 

@@ -10,3 +10,4 @@ def setup(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     for noisy in ("numba", "matplotlib", "PIL", "filelock", "urllib3", "papermill", "traitlets", "ray"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)  # nbconvert's missing-alt-text notices

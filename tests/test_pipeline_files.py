@@ -76,3 +76,17 @@ def test_notebook_runs_in_smoke_mode(nb, tmp_path):
     for stem in ["00_corpus"] + ([nb.stem] if nb.stem != "00_corpus" else []):
         subprocess.run([sys.executable, "-m", "koala.cli", "notebook", stem, "--smoke"], cwd=tmp_path, env=env, check=True)
     assert (tmp_path / "reports" / f"{nb.stem}.html").stat().st_size > 10_000
+
+
+@pytest.mark.timeout(300)
+def test_corpus_notebook_without_mirror_or_network_fails_with_advice(tmp_path):
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    (tmp_path / "params.yaml").write_text("corpus:\n  samples:\n    base_url: http://127.0.0.1:9/\n")
+    env = {k: v for k, v in os.environ.items() if k != "KOALA_SAMPLES_MIRROR"}
+    res = subprocess.run([sys.executable, "-m", "koala.cli", "notebook", "00_corpus"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True)
+    assert res.returncode == 1
+    assert "SamplesUnavailable: cannot get the Koala sample clips" in res.stderr
+    assert "KOALA_SAMPLES_MIRROR" in res.stderr
+    assert (tmp_path / "reports" / "00_corpus.failed.ipynb").exists()
+    assert not (tmp_path / "reports" / "00_corpus.html").exists()

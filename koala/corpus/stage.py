@@ -14,7 +14,7 @@ from koala.corpus.samples import fetch_samples, labels_table
 from koala.corpus.videos import probe_items, video_row
 from koala.engine import map_items
 from koala.engine.core import write_errors
-from koala.io.atomic import write_json
+from koala.io.atomic import write_json, write_text
 from koala.io.tables import LABELS, VIDEOS, read_table, write_table
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,9 @@ def run_samples(params: Params, *, metrics_path: str | Path | None = None) -> St
     return StageResult(table=table, errors=res.errors, metrics=metrics)
 
 
-def run_bench(params: Params, *, metrics_path: str | Path | None = None) -> StageResult:
+def run_bench(
+    params: Params, *, metrics_path: str | Path | None = None, plots_path: str | Path | None = None
+) -> StageResult:
     """Build the transition benchmark from the sample clips; write videos.parquet (samples + bench)."""
     cfg = params.corpus.bench
     samples = read_table(SAMPLES_TABLE, VIDEOS)
@@ -69,6 +71,9 @@ def run_bench(params: Params, *, metrics_path: str | Path | None = None) -> Stag
     metrics["errors"] = int(len(res.errors))
     if metrics_path:
         write_json(metrics_path, metrics)
+    if plots_path:
+        counts = pd.DataFrame(sorted(metrics["transitions_by_type"].items()), columns=["type", "count"])
+        write_text(plots_path, counts.to_csv(index=False))
     log.info("benchmark: %d videos, %d transitions, %d errors", metrics["videos"], metrics["transitions"], metrics["errors"])
     return StageResult(table=videos, errors=res.errors, metrics=metrics)
 
