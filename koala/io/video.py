@@ -117,10 +117,14 @@ def _check_isobmff(path: Path, fh, size: int) -> None:
             box_size = int.from_bytes(header[8:16], "big")
         elif box_size == 0:  # extends to the end of the file
             box_size = size - pos
-        if box_size < 8 or not all(32 <= c < 127 for c in box_type):
+        junk = box_size < 8 or not all(32 <= c < 127 for c in box_type)
+        overrun = pos + box_size > size
+        if (junk or overrun) and b"moov" in boxes and (junk or box_type not in (b"mdat", b"moof")):
+            break  # padding or junk after a complete file: FFmpeg ignores it, so do we
+        if junk:
             raise VideoError(path, f"corrupt: garbage where an MP4 box header should be (byte {pos})")
         boxes.add(box_type)
-        if pos + box_size > size:
+        if overrun:
             raise VideoError(
                 path,
                 f"truncated: its '{box_type.decode('ascii')}' box ends at byte {pos + box_size} "

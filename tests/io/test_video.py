@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from fractions import Fraction
 from pathlib import Path
 
@@ -397,6 +398,65 @@ def test_probe_accepts_the_intact_sources_of_the_bad_inputs(tmp_path):
         noise_video(tmp_path / "c.mkv", codec="ffv1"),
     ):
         assert probe(path).num_frames == 40
+
+
+def write_container(path: Path, codec: str, *, options: dict | None = None, fmt: str | None = None, target=None) -> None:
+    with av.open(target if target is not None else str(path), "w", options=options or {}, format=fmt) as c:
+        s = c.add_stream(codec, rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        for i in range(12):
+            c.mux(s.encode(av.VideoFrame.from_ndarray(flat_frame(i), format="rgb24")))
+        c.mux(s.encode(None))
+
+
+def flat_frame(i: int) -> np.ndarray:
+    return np.full((48, 64, 3), 16 + 10 * i, np.uint8)
+
+
+class Unseekable(io.RawIOBase):
+    """A write-only stream, as when recording to a pipe: Matroska then leaves sizes unknown."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def writable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    def write(self, b):
+        self.data += bytes(b)
+        return len(b)
+
+
+@pytest.mark.parametrize("kind", ["fragmented-mp4", "mov", "webm", "mpegts", "live-mkv", "zero-padded-mp4", "junk-tail-mp4"])
+def test_valid_containers_pass_the_structure_checks(tmp_path, kind):
+    """The truncation checks read MP4 boxes and Matroska sizes; these layouts must not trip them."""
+    if kind == "fragmented-mp4":
+        path = tmp_path / "frag.mp4"
+        write_container(path, "libx264", options={"movflags": "frag_keyframe+empty_moov+default_base_moof"})
+    elif kind == "mov":
+        path = tmp_path / "clip.mov"
+        write_container(path, "libx264")
+    elif kind == "webm":
+        path = tmp_path / "clip.webm"
+        write_container(path, "libvpx-vp9")
+    elif kind == "mpegts":
+        path = tmp_path / "clip.ts"
+        write_container(path, "libx264")
+    elif kind in ("zero-padded-mp4", "junk-tail-mp4"):  # bytes after the last box, as some tools leave
+        path = tmp_path / "tail.mp4"
+        write_container(path, "libx264")
+        tail = bytes(1024) if kind == "zero-padded-mp4" else b"\x7f\xff\xff\xffjunk" + bytes(range(256))
+        path.write_bytes(path.read_bytes() + tail)
+    else:
+        path = tmp_path / "live.mkv"
+        sink = Unseekable()
+        write_container(path, "ffv1", fmt="matroska", target=sink)
+        path.write_bytes(bytes(sink.data))
+    assert probe(path).num_frames == 12
+    assert len(read_all(path, height=24)) == 12
 
 
 # --- VideoWriter --------------------------------------------------------------------------------
