@@ -33,3 +33,15 @@ def slow_square(item: dict) -> dict:
             fh.write(f"{item['key']}\n")
     x = item["x"]
     return {"key": item["key"], "value": x * x}
+
+
+def crash_or_square(item: dict) -> dict:
+    """Like :func:`slow_square`, but kills its own process when ``item['crash']`` is true.
+
+    Stands in for a native-code crash or the OOM killer, which no ``except`` can catch.
+    """
+    if item.get("crash"):
+        import os
+
+        os._exit(3)
+    return slow_square(item)

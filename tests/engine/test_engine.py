@@ -229,3 +229,15 @@ def test_a_killed_run_resumes_without_redoing_finished_items(tmp_path):
     # At most the one item in progress at the kill ran twice.
     assert sum(c - 1 for c in counts.values()) <= 1
     assert {p.name for p in results_in(cache)} == {result_path(cache, it).name for it in items}
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_that_dies_costs_only_its_own_item(tmp_path):
+    """A crash no `except` can catch (os._exit) breaks the pool; the batch still finishes."""
+    from koala.engine.demo import crash_or_square
+
+    items = [{"key": f"i{i}", "x": i, "crash": i == 2} for i in range(5)]
+    res = map_items(crash_or_square, items, stage="crash", cfg=EngineConfig(workers=2), cache_dir=tmp_path / "c")
+    assert sorted(res.table["key"]) == ["i0", "i1", "i3", "i4"]
+    assert list(res.table.sort_values("key")["value"]) == [0, 1, 9, 16]
+    assert list(res.errors["key"]) == ["i2"] and res.errors["error_type"].iloc[0] == "WorkerDied"
