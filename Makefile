@@ -19,7 +19,11 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "koala needs Python 3.11, found " + sys.version.split()[0]'
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV); \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's python3-venv (needed for a virtual environment)"; \
+	    apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); \
+	  else echo "koala: cannot create a virtual environment; install python3-venv (Debian: sudo apt-get install python3-venv)"; exit 1; fi; }
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
