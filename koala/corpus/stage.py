@@ -63,6 +63,7 @@ def run_bench(
         raise RuntimeError(f"{SAMPLES_TABLE} lists no sample clips; run the corpus stage first (koala corpus samples)")
     items = bench.bench_items(sources, cfg)
     res = map_items(bench.render_item, items, stage="corpus_bench", cfg=params.engine, desc="benchmark videos")
+    prune(cfg.out_dir, keep={o for it in items for o in it["outputs"]}, pattern="*.mp4")
     frames = [df for df in (samples, res.table) if len(df)]
     videos = pd.concat(frames, ignore_index=True)[VIDEOS.names]
     write_table(videos, params.corpus.videos_table, VIDEOS)
@@ -76,6 +77,20 @@ def run_bench(
         write_text(plots_path, counts.to_csv(index=False))
     log.info("benchmark: %d videos, %d transitions, %d errors", metrics["videos"], metrics["transitions"], metrics["errors"])
     return StageResult(table=videos, errors=res.errors, metrics=metrics)
+
+
+def prune(folder: str | Path, *, keep: set[str], pattern: str) -> list[Path]:
+    """Delete files matching ``pattern`` in ``folder`` that the current run did not make.
+
+    The benchmark folder persists between runs (so a killed run resumes); videos of an older
+    configuration must not linger in it.
+    """
+    keep_resolved = {Path(k).resolve() for k in keep}
+    gone = [p for p in sorted(Path(folder).glob(pattern)) if p.resolve() not in keep_resolved]
+    for p in gone:
+        p.unlink()
+        log.info("removed %s (not part of this benchmark configuration)", p)
+    return gone
 
 
 def transitions_frame(videos: pd.DataFrame, *, fps: float | None = None) -> pd.DataFrame:

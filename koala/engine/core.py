@@ -58,12 +58,36 @@ def error_path(cache_dir: Path, item: dict) -> Path:
     return cache_dir / f"{_safe(item['key'])}-{item_fingerprint(item)}.error.json"
 
 
+def outputs_path(cache_dir: Path, item: dict) -> Path:
+    return cache_dir / f"{_safe(item['key'])}-{item_fingerprint(item)}.outputs.json"
+
+
+def _stat(path: str) -> list[int] | None:
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
 def is_done(cache_dir: Path, item: dict) -> bool:
+    """True when the item failed before, or its rows are saved and its outputs are untouched.
+
+    Declared outputs are compared with the size and modification time recorded when the item
+    finished, so a file since deleted, or overwritten by another configuration's run, is redone.
+    """
     if error_path(cache_dir, item).exists():
         return True
     if not result_path(cache_dir, item).exists():
         return False
-    return all(Path(p).exists() for p in item.get("outputs", ()))
+    outputs = item.get("outputs", ())
+    if not outputs:
+        return True
+    record = outputs_path(cache_dir, item)
+    if not record.exists():
+        return False
+    saved = json.loads(record.read_text())
+    return all(_stat(p) is not None and _stat(p) == saved.get(p) for p in outputs)
 
 
 def run_item(fn: ItemFn, item: dict, cache_dir: str, stage: str) -> tuple[str, str]:
@@ -77,6 +101,8 @@ def run_item(fn: ItemFn, item: dict, cache_dir: str, stage: str) -> tuple[str, s
         rows = _as_frame(fn(item))
         # Inside the try: rows that cannot be saved (e.g. a column Parquet cannot hold) are
         # this item's failure, not the batch's.
+        if item.get("outputs"):
+            write_json(outputs_path(cache, item), {p: _stat(p) for p in item["outputs"]})
         write_table(rows, result_path(cache, item))
     except Exception as exc:  # a batch records any failure of one item and goes on
         reason = str(exc) or type(exc).__name__

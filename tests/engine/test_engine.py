@@ -241,3 +241,16 @@ def test_a_worker_that_dies_costs_only_its_own_item(tmp_path):
     assert sorted(res.table["key"]) == ["i0", "i1", "i3", "i4"]
     assert list(res.table.sort_values("key")["value"]) == [0, 1, 9, 16]
     assert list(res.errors["key"]) == ["i2"] and res.errors["error_type"].iloc[0] == "WorkerDied"
+
+
+def test_an_output_overwritten_since_the_item_finished_triggers_a_rerun(tmp_path):
+    """E.g. another configuration's run wrote the same file name: its result must not be reused."""
+    out = tmp_path / "video.txt"
+    out.write_text("config A")
+    item = {"key": "k", "x": 2, "outputs": [str(out)]}
+    cfg = local(tmp_path, workers=1)
+    assert map_items(slow_square, [item], stage="ow", cfg=cfg).n_run == 1
+    assert map_items(slow_square, [item], stage="ow", cfg=cfg).n_run == 0
+    out.write_text("config B, longer")
+    assert map_items(slow_square, [item], stage="ow", cfg=cfg).n_run == 1
+
