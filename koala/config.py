@@ -32,6 +32,8 @@ class SamplesConfig:
     )
     mirror_env: str = "KOALA_SAMPLES_MIRROR"  # env var naming a local folder with the files (ours)
     out_dir: str = "data/samples"
+    table: str = "data/samples.parquet"  # VIDEOS rows of the clips
+    labels_table: str = "data/sample_labels.parquet"  # their released VTSS labels
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +79,7 @@ class CorpusConfig:
     samples: SamplesConfig = field(default_factory=SamplesConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)
     videos_table: str = "data/videos.parquet"
+    errors_dir: str = "data/errors"  # one errors table per part: corpus_samples, corpus_bench
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -90,3 +90,14 @@ def test_corpus_notebook_without_mirror_or_network_fails_with_advice(tmp_path):
     assert "KOALA_SAMPLES_MIRROR" in res.stderr
     assert (tmp_path / "reports" / "00_corpus.failed.ipynb").exists()
     assert not (tmp_path / "reports" / "00_corpus.html").exists()
+
+
+def test_configured_output_paths_are_the_stage_outs():
+    """dvc.yaml cannot read paths from the config, so the two are checked against each other."""
+    from koala.config import load_params
+
+    corpus = load_params(ROOT / "params.yaml").corpus
+    outs = {name: set(_entries(s.get("outs", []))) for name, s in STAGES.items()}
+    assert {corpus.samples.out_dir, corpus.samples.table, corpus.samples.labels_table,
+            f"{corpus.errors_dir}/corpus_samples.parquet"} <= outs["corpus"]
+    assert {corpus.bench.out_dir, corpus.videos_table, f"{corpus.errors_dir}/corpus_bench.parquet"} <= outs["bench"]

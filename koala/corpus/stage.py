@@ -19,11 +19,6 @@ from koala.io.tables import LABELS, VIDEOS, read_table, write_table
 
 log = logging.getLogger(__name__)
 
-SAMPLES_TABLE = "data/samples.parquet"
-LABELS_TABLE = "data/sample_labels.parquet"
-ERRORS_DIR = "data/errors"
-
-
 @dataclass
 class StageResult:
     table: pd.DataFrame
@@ -37,9 +32,9 @@ def run_samples(params: Params, *, metrics_path: str | Path | None = None) -> St
     paths = fetch_samples(cfg)
     res = map_items(video_row, probe_items(paths, source="koala_tsa_sample"), stage="corpus_samples", cfg=params.engine)
     table = res.table if len(res.table) else pd.DataFrame(columns=VIDEOS.names)
-    write_table(table, SAMPLES_TABLE, VIDEOS)
-    write_table(labels_table(), LABELS_TABLE, LABELS)
-    write_errors(res.errors, Path(ERRORS_DIR) / "corpus_samples.parquet")
+    write_table(table, cfg.table, VIDEOS)
+    write_table(labels_table(), cfg.labels_table, LABELS)
+    write_errors(res.errors, Path(params.corpus.errors_dir) / "corpus_samples.parquet")
     metrics = {
         "samples": int(len(table)),
         "sample_frames": int(table["num_frames"].sum()) if len(table) else 0,
@@ -57,17 +52,18 @@ def run_bench(
 ) -> StageResult:
     """Build the transition benchmark from the sample clips; write videos.parquet (samples + bench)."""
     cfg = params.corpus.bench
-    samples = read_table(SAMPLES_TABLE, VIDEOS)
+    samples_table = params.corpus.samples.table
+    samples = read_table(samples_table, VIDEOS)
     sources = {Path(p).name: p for p in samples["path"]}
     if not sources:
-        raise RuntimeError(f"{SAMPLES_TABLE} lists no sample clips; run the corpus stage first (koala corpus samples)")
+        raise RuntimeError(f"{samples_table} lists no sample clips; run the corpus stage first (koala corpus samples)")
     items = bench.bench_items(sources, cfg)
     res = map_items(bench.render_item, items, stage="corpus_bench", cfg=params.engine, desc="benchmark videos")
     prune(cfg.out_dir, keep={o for it in items for o in it["outputs"]}, pattern="*.mp4")
     frames = [df for df in (samples, res.table) if len(df)]
     videos = pd.concat(frames, ignore_index=True)[VIDEOS.names]
     write_table(videos, params.corpus.videos_table, VIDEOS)
-    write_errors(res.errors, Path(ERRORS_DIR) / "corpus_bench.parquet")
+    write_errors(res.errors, Path(params.corpus.errors_dir) / "corpus_bench.parquet")
     metrics = bench_metrics(res.table, fps=cfg.fps)
     metrics["errors"] = int(len(res.errors))
     if metrics_path:
