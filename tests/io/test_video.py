@@ -517,3 +517,24 @@ def test_writer_counts_frames_and_replaces_an_existing_file(make_video):
     assert w.frames_written == 10
     assert probe(path).num_frames == 10
     assert tmp_leftovers(path.parent) == []
+
+
+@pytest.mark.parametrize("threads", [0, 1, 3])
+def test_threaded_conversion_gives_the_same_frames_in_order(make_video, threads):
+    path = make_video(n=23)
+    ref = list(read_frames(path, height=24, chunk=5, threads=2))
+    got = list(read_frames(path, height=24, chunk=5, threads=threads))
+    assert [b.index.tolist() for b in got] == [b.index.tolist() for b in ref]
+    for a, b in zip(got, ref):
+        np.testing.assert_array_equal(a.frames, b.frames)
+    assert [len(b.index) for b in got] == [5, 5, 5, 5, 3]
+
+
+def test_stopping_early_leaves_no_thread_behind(make_video):
+    import threading
+
+    before = threading.active_count()
+    gen = read_frames(make_video(n=40), chunk=4)
+    next(gen)
+    gen.close()
+    assert threading.active_count() <= before
