@@ -69,9 +69,9 @@ def cmd_probe(args) -> int:
 
 
 def cmd_notebook(args) -> int:
-    from koala.report.notebooks import run_notebook
-
     from papermill.exceptions import PapermillExecutionError
+
+    from koala.report.notebooks import run_notebook
 
     extra = {"smoke": True} if args.smoke else {}
     try:

@@ -19,6 +19,7 @@ from koala.io.tables import LABELS, VIDEOS, read_table, write_table
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class StageResult:
     table: pd.DataFrame

@@ -87,7 +87,7 @@ def is_done(cache_dir: Path, item: dict) -> bool:
     if not record.exists():
         return False
     saved = json.loads(record.read_text())
-    return all(_stat(p) is not None and _stat(p) == saved.get(p) for p in outputs)
+    return all((st := _stat(p)) is not None and st == saved.get(p) for p in outputs)
 
 
 def run_item(fn: ItemFn, item: dict, cache_dir: str, stage: str) -> tuple[str, str]:

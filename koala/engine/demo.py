@@ -1,24 +1,13 @@
-"""Small real item functions for :func:`koala.engine.map_items`.
+"""Reference item functions for exercising :func:`koala.engine.map_items`.
 
-Worker processes (spawned, or Ray tasks) import an item function by its module path, so it must
-live in an importable module: these do, which makes them the engine's reference jobs in tests
-and the per-video work of a probe batch.
+Worker processes (spawned, or Ray tasks) import an item function by its module path, so the
+slow and crashing jobs the engine's resume and crash tests need must live in an importable
+module, not in a test file.
 """
 
 from __future__ import annotations
 
 import time
-
-from koala.io.video import probe
-
-
-def probe_row(item: dict) -> dict:
-    """Probe ``item['path']``: one row with the item's key and the :class:`VideoInfo` fields.
-
-    Raises:
-        VideoError: the file is not a usable video (the engine records it in the errors table).
-    """
-    return {"key": item["key"], **probe(item["path"]).as_row()}
 
 
 def slow_square(item: dict) -> dict:

@@ -17,7 +17,8 @@ import pytest
 from koala.config import EngineConfig
 from koala.engine import item_fingerprint, map_items
 from koala.engine.core import collect, result_path
-from koala.engine.demo import probe_row, slow_square
+from koala.corpus.videos import video_row
+from koala.engine.demo import slow_square
 from koala.io.atomic import TMP_PREFIX
 from koala.io.tables import ERRORS
 
@@ -42,7 +43,7 @@ def local(tmp_path: Path, workers: int = 2) -> EngineConfig:
 
 
 def check_probe_result(res, items) -> None:
-    assert res.table["key"].tolist() == ["v0", "v1", "v2"]  # item order, whatever ran first
+    assert res.table["video_id"].tolist() == ["v0", "v1", "v2"]  # item order, whatever ran first
     assert res.table["num_frames"].tolist() == [5, 6, 7]
     assert res.table["path"].tolist() == [items[0]["path"], items[2]["path"], items[4]["path"]]
     assert res.table["codec"].tolist() == ["h264", "ffv1", "h264"]
@@ -58,7 +59,7 @@ def check_probe_result(res, items) -> None:
 
 def test_local_engine_runs_in_item_order_and_records_errors(tmp_path, probe_job):
     cfg = local(tmp_path, workers=2)
-    res = map_items(probe_row, probe_job, stage="probe", cfg=cfg)
+    res = map_items(video_row, probe_job, stage="probe", cfg=cfg)
     check_probe_result(res, probe_job)
     assert (res.n_run, res.n_reused) == (5, 0)
     cache = tmp_path / "cache" / "probe"  # default cache: cfg.cache_dir / stage
@@ -69,8 +70,8 @@ def test_local_engine_runs_in_item_order_and_records_errors(tmp_path, probe_job)
 
 
 def test_rerun_reuses_everything_and_in_process_run_agrees(tmp_path, probe_job):
-    first = map_items(probe_row, probe_job, stage="probe", cfg=local(tmp_path, workers=1))
-    again = map_items(probe_row, probe_job, stage="probe", cfg=local(tmp_path, workers=2))
+    first = map_items(video_row, probe_job, stage="probe", cfg=local(tmp_path, workers=1))
+    again = map_items(video_row, probe_job, stage="probe", cfg=local(tmp_path, workers=2))
     assert (again.n_run, again.n_reused) == (0, 5)
     pd.testing.assert_frame_equal(again.table, first.table)
     pd.testing.assert_frame_equal(again.errors, first.errors)
@@ -79,13 +80,13 @@ def test_rerun_reuses_everything_and_in_process_run_agrees(tmp_path, probe_job):
 
 def test_a_changed_item_gets_a_new_fingerprint_and_only_it_reruns(tmp_path, probe_job, make_video):
     cfg = local(tmp_path, workers=1)
-    map_items(probe_row, probe_job, stage="probe", cfg=cfg)
+    map_items(video_row, probe_job, stage="probe", cfg=cfg)
     changed = [dict(it) for it in probe_job]
     changed[4]["path"] = str(make_video("v2b.mp4", n=9))
     assert item_fingerprint(changed[4]) != item_fingerprint(probe_job[4])
     assert item_fingerprint(dict(changed[4])) == item_fingerprint(changed[4])  # stable
     assert item_fingerprint({"b": 1, "a": 2}) == item_fingerprint({"a": 2, "b": 1})  # key order
-    res = map_items(probe_row, changed, stage="probe", cfg=cfg)
+    res = map_items(video_row, changed, stage="probe", cfg=cfg)
     assert (res.n_run, res.n_reused) == (1, 4)
     assert res.table["num_frames"].tolist() == [5, 6, 9]
 
@@ -159,8 +160,8 @@ def test_collect_reports_items_without_a_result(tmp_path):
 def test_ray_engine_gives_the_same_tables_as_the_local_engine(tmp_path, probe_job, monkeypatch):
     monkeypatch.delenv("RAY_ADDRESS", raising=False)  # a private local instance
     ray_cfg = EngineConfig(kind="ray", workers=2, ray_num_cpus=0.5, cache_dir=str(tmp_path / "ray-cache"))
-    by_ray = map_items(probe_row, probe_job, stage="probe", cfg=ray_cfg)
-    by_local = map_items(probe_row, probe_job, stage="probe", cfg=local(tmp_path, workers=1))
+    by_ray = map_items(video_row, probe_job, stage="probe", cfg=ray_cfg)
+    by_local = map_items(video_row, probe_job, stage="probe", cfg=local(tmp_path, workers=1))
     assert by_ray.n_run == 5
     pd.testing.assert_frame_equal(by_ray.table, by_local.table)
     pd.testing.assert_frame_equal(by_ray.errors, by_local.errors)
