@@ -120,9 +120,14 @@ def source_frames(path: str, width: int, height: int, fps: float) -> np.ndarray:
     y0, x0 = (dh - height) // 2, (dw - width) // 2
     frames = frames[:, y0 : y0 + height, x0 : x0 + width]
     # Nearest-frame resampling in time to the benchmark rate.
-    n_out = int(np.floor(len(frames) * fps / info.fps))
+    n_out = frames_at(len(frames), info.fps, fps)
     idx = np.minimum(np.round(np.arange(n_out) * info.fps / fps).astype(np.int64), len(frames) - 1)
     return np.ascontiguousarray(frames[idx])
+
+
+def frames_at(num_frames: int, src_fps: float, fps: float) -> int:
+    """Frames a clip of ``num_frames`` at ``src_fps`` yields when resampled to ``fps``."""
+    return int(np.floor(num_frames * fps / src_fps))
 
 
 def source_lengths(sources: dict[str, str], fps: float) -> dict[str, int]:
@@ -130,7 +135,7 @@ def source_lengths(sources: dict[str, str], fps: float) -> dict[str, int]:
     out = {}
     for name, path in sources.items():
         info = probe(path)
-        out[name] = int(np.floor(info.num_frames * fps / info.fps))
+        out[name] = frames_at(info.num_frames, info.fps, fps)
     return out
 
 
@@ -200,9 +205,13 @@ def render_negative(item: dict) -> dict:
     return video_row({"path": item["out"], "video_id": item["key"], "source": f"bench_negative_{plan['kind']}", "truth": []})
 
 
-def bench_items(sources: dict[str, str], cfg: BenchConfig) -> list[dict]:
-    """Engine items for every benchmark video (chained videos, then negatives)."""
-    lengths = source_lengths(sources, cfg.fps)
+def bench_items(sources: dict[str, str], cfg: BenchConfig, *, lengths: dict[str, int] | None = None) -> list[dict]:
+    """Engine items for every benchmark video (chained videos, then negatives).
+
+    ``lengths`` (frames per source at the benchmark rate) saves probing the sources again when
+    the caller already has them from the videos table.
+    """
+    lengths = lengths if lengths is not None else source_lengths(sources, cfg.fps)
     common = {"sources": sources, "width": cfg.width, "height": cfg.height, "fps": cfg.fps, "crf": cfg.crf}
     out_dir = Path(cfg.out_dir)
     items = []

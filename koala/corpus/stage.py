@@ -58,7 +58,8 @@ def run_bench(
     sources = {Path(p).name: p for p in samples["path"]}
     if not sources:
         raise RuntimeError(f"{samples_table} lists no sample clips; run the corpus stage first (koala corpus samples)")
-    items = bench.bench_items(sources, cfg)
+    lengths = {Path(p).name: bench.frames_at(n, f, cfg.fps) for p, n, f in zip(samples["path"], samples["num_frames"], samples["fps"])}
+    items = bench.bench_items(sources, cfg, lengths=lengths)
     res = map_items(bench.render_item, items, stage="corpus_bench", cfg=params.engine, desc="benchmark videos")
     prune(cfg.out_dir, keep={o for it in items for o in it["outputs"]}, pattern="*.mp4")
     frames = [df for df in (samples, res.table) if len(df)]

@@ -231,40 +231,42 @@ def read_frames(
         arr = frame.to_ndarray(width=dec_w, height=dec_h, format="rgb24", interpolation="AREA")
         return np.ascontiguousarray(np.rot90(arr, k=k)) if k else arr
 
-    pool = ThreadPoolExecutor(threads) if threads > 0 else None
-    pending: deque = deque()  # (index, future or array) in decode order
-    max_pending = 2 * max(threads, 1)  # frames in conversion at once
+    def wanted(container) -> Iterator[tuple[int, av.VideoFrame]]:
+        for i, frame in enumerate(container.decode(_video_stream(container, path))):
+            if end is not None and i >= end:
+                return
+            if i >= start and not (i - start) % step:
+                yield i, frame
+
+    def converted(container, pool) -> Iterator[tuple[int, np.ndarray]]:
+        """Frames in decode order; up to 2 x threads of them in conversion at once."""
+        if pool is None:
+            yield from ((i, convert(f)) for i, f in wanted(container))
+            return
+        pending: deque = deque()
+        for i, frame in wanted(container):
+            pending.append((i, pool.submit(convert, frame)))
+            if len(pending) >= 2 * threads:
+                j, job = pending.popleft()
+                yield j, job.result()
+        while pending:
+            j, job = pending.popleft()
+            yield j, job.result()
+
     idx_buf: list[int] = []
     frame_buf: list[np.ndarray] = []
-    i = -1
-
-    def take() -> None:
-        j, job = pending.popleft()
-        idx_buf.append(j)
-        frame_buf.append(job.result() if pool is not None else job)
-
+    last = -1  # the last frame converted, named if decoding fails later
+    pool = ThreadPoolExecutor(threads) if threads > 0 else None
     try:
         with _open(path) as container:
-            stream = _video_stream(container, path)
-            for frame in container.decode(stream):
-                i += 1
-                if end is not None and i >= end:
-                    break
-                if i < start or (i - start) % step:
-                    continue
-                pending.append((i, pool.submit(convert, frame) if pool is not None else convert(frame)))
-                while len(pending) >= max_pending:
-                    take()
-                    if len(frame_buf) == chunk:
-                        yield FrameBatch(np.asarray(idx_buf, dtype=np.int64), np.stack(frame_buf))
-                        idx_buf, frame_buf = [], []
-            while pending:
-                take()
+            for last, arr in converted(container, pool):
+                idx_buf.append(last)
+                frame_buf.append(arr)
                 if len(frame_buf) == chunk:
                     yield FrameBatch(np.asarray(idx_buf, dtype=np.int64), np.stack(frame_buf))
                     idx_buf, frame_buf = [], []
     except av.FFmpegError as exc:
-        raise VideoError(path, f"decoding failed after frame {i} ({_ffmpeg_reason(exc)})") from None
+        raise VideoError(path, f"decoding failed after frame {last} ({_ffmpeg_reason(exc)})") from None
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
