@@ -68,6 +68,56 @@ def cmd_probe(args) -> int:
     return 0
 
 
+def cmd_score(args) -> int:
+    from koala.config import Params, load_params
+    from koala.metrics.stage import run_score
+
+    params = load_params(args.params) if Path(args.params).exists() else Params()
+    clips = Path(args.clips)
+    if not clips.is_file():
+        print(f"koala: error: {clips}: no such clips table (make one with `koala split VIDEO... --out {clips}`)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    out = Path(args.out)
+    errors = args.errors or str(out.with_suffix("")) + ".errors.parquet"
+    try:
+        res = run_score(params, clips_path=clips, out=out, errors_path=errors, metrics_path=args.metrics)
+    except (OSError, ValueError) as exc:
+        print(f"koala: error: {clips}: not a usable clips table ({exc})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for row in res.errors.itertuples():
+        print(f"koala: skipped {row.path}: {row.message}", file=sys.stderr)
+    print(f"scored {len(res.table)} clips into {out}; {len(res.errors)} errors in {errors}")
+    return 0
+
+
+def cmd_caption(args) -> int:
+    from koala.caption.fields import PromptsError
+    from koala.caption.stage import run_caption
+    from koala.caption.vlm import VLMUnavailable
+    from koala.config import Params, load_params
+
+    params = load_params(args.params) if Path(args.params).exists() else Params()
+    clips = Path(args.clips)
+    if not clips.is_file():
+        print(f"koala: error: {clips}: no such clips table (make one with `koala split VIDEO... --out {clips}`)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    out = Path(args.out)
+    errors = args.errors or str(out.with_suffix("")) + ".errors.parquet"
+    try:
+        res = run_caption(params, clips_path=clips, out=out, errors_path=errors, backend=args.backend,
+                          metrics_table=args.metrics_table or "", metrics_path=args.metrics)
+    except (VLMUnavailable, PromptsError) as exc:
+        print(f"koala: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (OSError, ValueError) as exc:
+        print(f"koala: error: {clips}: not a usable clips table ({exc})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for row in res.errors.itertuples():
+        print(f"koala: skipped {row.path}: {row.message}", file=sys.stderr)
+    print(f"captioned {len(res.table)} clips into {out} ({res.metrics['backend'] or args.backend or params.caption.backend}); {len(res.errors)} errors in {errors}")
+    return 0
+
+
 def cmd_notebook(args) -> int:
     from papermill.exceptions import PapermillExecutionError
 
@@ -133,6 +183,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notebook", help="stage name (e.g. 00_corpus) or path")
     p.add_argument("--out-dir", default="reports")
     p.add_argument("--smoke", action="store_true", help="run the notebook's quick smoke configuration")
+
+    p = add("score", "score clips: fifteen sub-metrics per clip from one decode (motion, clarity, aesthetic, ...)", cmd_score)
+    p.add_argument("clips", help="clips table (Parquet, the split stage's schema with its `video` column)")
+    p.add_argument("--out", required=True, help="metrics table to write (Parquet): one row per clip_id")
+    p.add_argument("--errors", help="errors table path (default: OUT with .errors.parquet)")
+    p.add_argument("--metrics", help="write summary numbers to this JSON file")
+
+    p = add("caption", "caption clips: six structured fields and one paragraph per clip", cmd_caption)
+    p.add_argument("clips", help="clips table (Parquet, the split stage's schema with its `video` column)")
+    p.add_argument("--out", required=True, help="captions table to write (Parquet): one row per clip_id")
+    p.add_argument("--backend", choices=["measured", "vlm"], help="measured: offline, states only measurements; vlm: caption.vlm.model (default: caption.backend in params)")
+    p.add_argument("--metrics-table", help="the score stage's metrics table, to reuse its text measure (default: none)")
+    p.add_argument("--errors", help="errors table path (default: OUT with .errors.parquet)")
+    p.add_argument("--metrics", help="write summary numbers to this JSON file")
 
     p = add("report", "build reports/index.html linking every stage report", cmd_report)
     p.add_argument("--out", default="reports/index.html")

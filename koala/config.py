@@ -100,10 +100,179 @@ class ReportConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AestheticConfig:
+    """LAION aesthetic predictor: CLIP ViT-L/14 image embedding + linear head, from local files."""
+
+    clip_path: str = ""  # local transformers CLIP model folder (e.g. openai/clip-vit-large-patch14); empty: NaN
+    head_path: str = ""  # local LAION head weights (.pth/.safetensors: 768->1 linear or the MLP); empty: NaN
+    frames: int = 3  # ours: frames per clip, scores averaged
+    device: str = "cpu"  # cpu | cuda
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoreConfig:
+    """The score stage: fifteen sub-metrics per clip from one decode (issue 4, digest §2.3)."""
+
+    clips_table: str = "data/clips.parquet"
+    metrics_table: str = "data/metrics.parquet"
+    errors_table: str = "data/errors/score.parquet"
+    decode_short_side: int = 720  # ours: one decode at this short side (never enlarged): fine detail survives
+    sample_fps: float = 8.0  # ours: frames kept per second of video
+    max_frames: int = 64  # ours: cap per clip (longer clips sample sparser)
+    image_frames: int = 6  # ours: frames for the colour, exposure and border metrics ...
+    image_short_side: int = 360  # ours: ... shrunk to this short side
+    detail_frames: int = 3  # ours: frames at the decode size for clarity, noise and blockiness
+    flow_short_side: int = 180  # ours: optical flow at this short side, whatever the source size
+    flow_preset: str = "fast"  # OpenCV DIS preset: ultrafast | fast | medium
+    flow_retry_error: float = 6.0  # ours: warp error (grey levels) above which a pair is re-tracked after phase correlation
+    reference_short_side: int = 320  # Open-Sora's flow score runs at 320x576: motion is reported at that scale
+    reference_frames: float = 10.0  # Open-Sora's flow score: frames 10 apart ...
+    reference_fps: float = 30.0  # ... at a 30 fps source
+    moving_threshold: float = 5.0  # ours: motion (score units) above which a pixel counts as moving
+    shake_window: int = 5  # ours: samples in the median filter that separates shake from smooth camera moves
+    frozen_diff: float = 0.5  # ours: mean abs grey-level change below which two samples are the same picture
+    border_level: int = 24  # ours: rows/columns darker than this (max over the clip) are letterbox bars
+    text_frames: int = 2  # ours: frames given to the OCR text detector
+    text_max_side: int = 640  # ours: the detector sees frames at most this long side
+    text_box_score: float = 0.5  # PP-OCR's default box threshold (rapidocr config)
+    aesthetic: AestheticConfig = field(default_factory=AestheticConfig)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeasuredCaptionConfig:
+    """The offline caption backend: words only for what is measured (thresholds: ours)."""
+
+    short_side: int = 180  # analysis size of flow, colour and text measures (px)
+    face_short_side: int = 180  # faces are looked for at this size, on `face_frames` frames
+    pairs_per_sec: float = 10.0  # flow pairs per second of clip
+    max_pairs: int = 48  # cap per clip (long clips sample sparser)
+    flow_preset: str = "fast"  # OpenCV DIS preset
+    pan_min: float = 0.03  # frame widths per second: slower horizontal camera motion is not a pan
+    tilt_min: float = 0.03  # frame heights per second, for tilts
+    zoom_min: float = 0.05  # relative scale change per second, for zooms
+    fast_move: float = 0.25  # frame sizes (or scale) per second above which a move is "quick"
+    shake_min: float = 0.006  # frame sizes per step: jitter of the camera path above this is handheld shake
+    phase_min_sec: float = 0.5  # camera phases shorter than this merge into their neighbours
+    smooth_sec: float = 0.7  # camera rates are averaged over this long before labelling
+    min_shift: float = 0.05  # a camera move must shift (or scale) the picture by this share of the frame to be named
+    moving_min: float = 0.06  # short sides per second of local motion for a pixel to count as moving
+    moving_area_min: float = 0.02  # share of the frame that must move before any motion is described
+    direction_coherence: float = 0.5  # resultant / mean length of local motion above which it has one direction
+    face_frames: int = 4  # frames searched for faces
+    face_min_size: float = 0.08  # smallest face searched for, as a share of the short side
+    palette_colours: int = 3  # colours named in the palette (k-means clusters)
+    palette_min_share: float = 0.12  # a colour is named only when it covers this share of pixels
+    dark_luma: float = 70.0  # mean luma (0-255) below which a clip is dark / low-key
+    bright_luma: float = 170.0  # mean luma above which it is bright / high-key
+    low_contrast: float = 35.0  # luma standard deviation below which contrast is low
+    high_contrast: float = 70.0  # ... above which it is high
+    muted_saturation: float = 0.25  # mean HSV saturation (0-1) below which colours are muted
+    vivid_saturation: float = 0.5  # ... above which they are vivid
+    mono_saturation: float = 0.06  # ... below which the clip is nearly black and white
+    border_level: int = 24  # rows/columns never brighter than this are letterbox bars
+    border_min: float = 0.04  # share of the frame the bars must take to be mentioned
+    text_min_area: float = 0.004  # share of the frame covered by persistent text-like blobs to mention text
+
+
+@dataclass(frozen=True, kw_only=True)
+class VLMCaptionConfig:
+    """A Hugging Face image-text-to-text model as the caption backend (local weights only)."""
+
+    model: str = ""  # model id in the local HF cache, or a local folder; empty: no VLM configured
+    frames: int = 8  # frames sampled uniformly per clip
+    frame_short_side: int = 448  # frames are decoded at this short side (the processor resizes further)
+    batch_size: int = 12  # prompts per generate() call
+    clips_per_item: int = 8  # clips per resumable work item (batches span clips)
+    max_new_tokens: int = 160  # per field
+    device: str = "auto"  # auto (cuda when present) | cpu | cuda
+    dtype: str = "auto"  # auto (bf16 on cuda where supported, else float32) | float32 | bfloat16 | float16
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaptionConfig:
+    """Structured captions: six fields from six prompts, merged into one paragraph (issue 5, digest §2.2)."""
+
+    backend: str = "measured"  # measured (offline, states only what is measured) | vlm
+    merge: str = "template"  # template (fields joined in `order`) | rewrite (the VLM rewrites them)
+    order: tuple[str, ...] = (
+        "actions", "subject", "environment", "world_knowledge", "visual_language", "camera_language",
+    )  # released captions: scene and action first, then subjects, background, camera
+    prompts_file: str = ""  # YAML with the six field prompts and the rewrite prompt; empty: koala/caption/prompts.yaml
+    clips_table: str = "data/clips.parquet"
+    metrics_table: str = "data/metrics.parquet"  # used when present (letterbox, text)
+    captions_table: str = "data/captions.parquet"
+    errors_table: str = "data/errors/caption.parquet"
+    measured: MeasuredCaptionConfig = field(default_factory=MeasuredCaptionConfig)
+    vlm: VLMCaptionConfig = field(default_factory=VLMCaptionConfig)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CssConfig:
+    """The paper's Color-Struct SVM rule (digest §2.1); defaults are the released code's constants."""
+
+    window: int = 8  # released code: previous conv_svm values in the temporal test
+    gate: float = 0.75  # released code: the temporal test runs only below this smoothed score
+    trim: float = 0.2  # released code: share dropped at each end of the sorted window
+    sigmas: float = 3.0  # paper §4.1: the 3-sigma confidence interval
+    sigma_floor: float = 0.2  # released code: sigma never below this
+    min_run: int = 8  # released code: clips are runs longer than this many frames
+    erode: int = 4  # released code: frames dropped at each end of a run
+    exact_resize: bool = False  # ours: True decodes full frames and resizes with cv2 as released; False decodes straight to 256x256
+
+
+@dataclass(frozen=True, kw_only=True)
+class LearnedConfig:
+    """Our detector: a pair SVM trained the paper's way plus a window SVM over many frame gaps."""
+
+    model_file: str = ""  # ours: empty = the model shipped in koala/split/models/learned.json
+    size: int = 128  # ours: frames decoded at size x size (aspect ignored, as CSS does)
+    threshold: float = 0.5  # ours: window probability above which a boundary is inside a transition
+    peak: float = 0.95  # ours: a run is kept only if its probability reaches this somewhere
+    merge_gap: int = 4  # ours: runs closer than this many frames are one transition
+    margin: int = 2  # ours: frames dropped on each side of a detected transition when cutting clips
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitTrainConfig:
+    """Training data for the learned detector (paper §4.1: same video = no transition)."""
+
+    videos_dir: str = "data/samples"  # ours: any folder of single-shot videos
+    out: str = "koala/split/models/learned.json"  # ours: small versioned JSON shipped in the package
+    seed: int = 0
+    pairs_per_video: int = 600  # ours (paper: not stated): same-video pairs per video
+    sequences: int = 480  # ours: synthesised sequences for the window network
+    max_gap: int = 31  # ours: largest frame gap of a same-video pair (the window's largest)
+    c: float = 0.1  # ours: pair linear SVM regularisation (paper: not stated)
+    hidden: int = 32  # ours: hidden units of the window network
+    alpha: float = 0.001  # ours: its L2 penalty
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitConfig:
+    """Temporal splitting (issue 3, digest §2.1, Tables 3-4)."""
+
+    method: str = "auto"  # registry key: auto | css | learned | content | content_edges | adaptive | hash | histogram
+    videos_table: str = "data/videos.parquet"
+    clips_table: str = "data/clips.parquet"  # the `auto` method's clips over every video
+    errors_table: str = "data/errors/split.parquet"
+    eval_methods: tuple[str, ...] = ("learned", "css", "content", "content_edges", "adaptive", "hash", "histogram")
+    min_clip_sec: float = 1.0  # ours: shorter fragments are dropped (merging would keep a transition)
+    max_clip_sec: float = 60.0  # ours: longer shots are split into equal parts no longer than this
+    tolerance: int = 2  # issue #3: a detection matches a truth span overlapping it within 2 frames
+    eval_clip_sec: float = 3.0  # ours: length of the windows scored like the paper's Table 3 clips
+    css: CssConfig = field(default_factory=CssConfig)
+    learned: LearnedConfig = field(default_factory=LearnedConfig)
+    train: SplitTrainConfig = field(default_factory=SplitTrainConfig)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Params:
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    score: ScoreConfig = field(default_factory=ScoreConfig)
+    caption: CaptionConfig = field(default_factory=CaptionConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
 
 
 def build(cls: type, data: dict | None, where: str = "") -> Any:

@@ -187,3 +187,46 @@ def global_field(gm: GlobalMotion, height: int, width: int) -> np.ndarray:
 def residual_flow(flow: np.ndarray, gm: GlobalMotion) -> np.ndarray:
     """Local motion (subjects moving in the scene) after removing the camera's."""
     return flow - global_field(gm, flow.shape[0], flow.shape[1])
+
+
+STILL = GlobalMotion(0.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
+
+def choose_motion(flow: np.ndarray, gray: np.ndarray, gm: GlobalMotion, *, tol_px: float = 1.0, rel_tol: float = 0.3,
+                  margin: float = 0.05, min_support: float = 0.2, grid: int = 8) -> tuple[GlobalMotion, bool]:
+    """Keep the fitted camera motion only when it explains the frame better than a still camera.
+
+    A subject filling much of the frame can pull the similarity fit off a still background; a
+    still camera leaves many textured points motionless. Both hypotheses are scored by the share
+    of (texture-weighted) grid points they explain, as RANSAC compares models: within ``tol_px``
+    for the still camera, within ``tol_px`` or ``rel_tol`` of the predicted displacement for the
+    moving one (flow errs in proportion to the motion). The still camera wins ties within ``margin``.
+
+    Returns:
+        (motion, reliable): the chosen motion, and False when neither hypothesis explains even
+        ``min_support`` of the frame (a content change, a flash, a flat frame); such pairs say
+        nothing about the camera.
+    """
+    h, w = flow.shape[:2]
+    weights = texture_weights(gray, grid)
+    if weights.sum() < 1e-6:
+        return STILL, False
+    ys, xs = np.mgrid[grid // 2 : h : grid, grid // 2 : w : grid]
+    f = flow[ys.ravel(), xs.ravel()]  # (P, 2)
+    g = global_field(gm, h, w)[ys.ravel(), xs.ravel()]  # (P, 2)
+    tol = np.maximum(tol_px, rel_tol * np.hypot(g[:, 0], g[:, 1]))
+    still = float((weights * (np.hypot(f[:, 0], f[:, 1]) < tol_px)).sum() / weights.sum())
+    moved = float((weights * (np.hypot(*(f - g).T) < tol)).sum() / weights.sum())
+    if still >= moved - margin or float(np.median(np.hypot(g[:, 0], g[:, 1]))) < tol_px:
+        # sub-pixel camera motion cannot be told from a still camera (and is not visible)
+        return STILL, still >= min_support
+    return gm, moved >= min_support
+
+
+def camera_motion(flow: np.ndarray, gray: np.ndarray, **kw) -> tuple[GlobalMotion, bool]:
+    """The camera's motion between two frames: the robust fit, kept only if it beats a still camera.
+
+    The one entry point for everything that reports camera motion (sub-metrics and captions), so
+    a clip's ``camera_motion`` number and its "pans left" come from the same decision.
+    """
+    return choose_motion(flow, gray, fit_global(flow, gray), **kw)

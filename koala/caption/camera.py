@@ -1,0 +1,215 @@
+"""Camera language from the camera's measured global motion: static, pans, tilts, zooms, shake.
+
+Directions are the camera's own (DESIGN.md, CLI contract): content sliding right across the frame
+means the camera pans left; content sliding down means it tilts up; content growing means it zooms
+in. :mod:`koala.motion` fits the similarity motion per frame pair; here the series is turned into
+phases (runs of one kind of move) and words. Thresholds are in frame sizes per second, so they do
+not depend on the resolution or the frame rate (caption.measured in params.yaml, all ours).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from koala.config import MeasuredCaptionConfig
+from koala.motion import GlobalMotion
+
+# Words for each phase label; the keys are what :func:`phase_labels` returns.
+VERBS = {
+    "static": "is static",
+    "pan_left": "pans left",
+    "pan_right": "pans right",
+    "tilt_up": "tilts up",
+    "tilt_down": "tilts down",
+    "zoom_in": "zooms in",
+    "zoom_out": "zooms out",
+}
+GERUNDS = {k: v.replace("is static", "static").replace("pans", "panning").replace("tilts", "tilting").replace("zooms", "zooming") for k, v in VERBS.items()}
+
+
+@dataclass(frozen=True)
+class Phase:
+    label: str  # a key of VERBS
+    start_sec: float
+    end_sec: float
+    speed: float  # mean |rate| of the phase's component (frame sizes or scale per second)
+
+    @property
+    def seconds(self) -> float:
+        return self.end_sec - self.start_sec
+
+
+def camera_rates(motions: list[GlobalMotion], *, step: int, fps: float, height: int, width: int) -> np.ndarray:
+    """Per-pair camera rates in the camera's own directions, resolution- and frame-rate-free.
+
+    Returns:
+        (P, 3) float: pan (frame widths/s, > 0 = pans right), tilt (frame heights/s, > 0 = tilts
+        up) and zoom (relative scale change/s, > 0 = zooms in).
+    """
+    per_sec = fps / step
+    out = np.zeros((len(motions), 3))
+    for i, gm in enumerate(motions):
+        out[i] = (-gm.tx / width * per_sec, gm.ty / height * per_sec, gm.zoom * per_sec)
+    return out
+
+
+def smooth_rates(rates: np.ndarray, window: int) -> np.ndarray:
+    """Moving mean over ``window`` pairs that skips NaN (unreliable) pairs; all-NaN windows give 0.
+
+    A camera move lasts; the pull of a moving subject on the fit flips sign from pair to pair,
+    so averaging over about a second keeps the first and cancels the second.
+    """
+    if len(rates) == 0:
+        return rates
+    window = max(1, min(int(window), len(rates)))
+    ok = np.isfinite(rates)
+    vals = np.where(ok, rates, 0.0)
+    kernel = np.ones(window)
+    num = np.stack([np.convolve(vals[:, j], kernel, mode="same") for j in range(rates.shape[1])], axis=1)
+    den = np.stack([np.convolve(ok[:, j].astype(float), kernel, mode="same") for j in range(rates.shape[1])], axis=1)
+    return np.where(den > 0, num / np.maximum(den, 1e-9), 0.0)
+
+
+def phase_labels(smooth: np.ndarray, cfg: MeasuredCaptionConfig, *, aspect: float = 16 / 9) -> list[str]:
+    """One label per pair from smoothed rates: static below every threshold, else the main move.
+
+    A zoom about an off-centre point (common in screen recordings) also shifts the picture, so a
+    zoom above its threshold wins when its displacement at the mean radius is at least 0.25 of the
+    translation's; otherwise the larger of pan and tilt (each against its threshold) names the move.
+    """
+    labels = []
+    radius = 0.38 * np.hypot(1.0, aspect)  # mean distance from the centre, in frame heights
+    for pan, tilt, zoom in smooth:
+        score = np.abs([pan, tilt, zoom]) / np.array([cfg.pan_min, cfg.tilt_min, cfg.zoom_min])
+        if score.max() < 1.0:
+            labels.append("static")
+            continue
+        shift = np.hypot(pan * aspect, tilt)  # frame heights per second
+        if score[2] >= 1.0 and abs(zoom) * radius >= 0.25 * shift:
+            labels.append("zoom_in" if zoom > 0 else "zoom_out")
+        elif score[0] >= score[1]:
+            labels.append("pan_right" if pan > 0 else "pan_left")
+        else:
+            labels.append("tilt_up" if tilt > 0 else "tilt_down")
+    return labels
+
+
+_COMPONENT = {"pan": 0, "tilt": 1, "zoom": 2}
+
+
+def phases(rates: np.ndarray, times: np.ndarray, cfg: MeasuredCaptionConfig, *, aspect: float = 16 / 9) -> list[Phase]:
+    """Runs of one camera move, with runs shorter than ``phase_min_sec`` merged into a neighbour.
+
+    Args:
+        rates: (P, 3) from :func:`camera_rates`; NaN rows are pairs that say nothing (unreliable).
+        times: (P + 1,) seconds of the sampled frames (pair i spans times[i]..times[i+1]).
+    """
+    if len(rates) == 0:
+        return []
+    per_sec = 1.0 / max(float(np.median(np.diff(times))), 1e-6)
+    window = max(1, int(round(cfg.smooth_sec * per_sec)) | 1)  # odd, about smooth_sec long
+    smooth = smooth_rates(rates, window)
+    labels = phase_labels(smooth, cfg, aspect=aspect)
+    runs: list[list] = []  # [label, first pair, last pair]
+    for i, lab in enumerate(labels):
+        if runs and runs[-1][0] == lab:
+            runs[-1][2] = i
+        else:
+            runs.append([lab, i, i])
+
+    def dur(r):
+        return times[r[2] + 1] - times[r[1]]
+
+    while len(runs) > 1:
+        short = [j for j, r in enumerate(runs) if dur(r) < cfg.phase_min_sec]
+        if not short:
+            break
+        j = min(short, key=lambda j: dur(runs[j]))
+        # absorb the shortest run into its longer neighbour
+        left, right = (runs[j - 1] if j > 0 else None), (runs[j + 1] if j + 1 < len(runs) else None)
+        into = left if right is None or (left is not None and dur(left) >= dur(right)) else right
+        into[1], into[2] = min(into[1], runs[j][1]), max(into[2], runs[j][2])
+        del runs[j]
+        merged = []  # neighbours that now share a label become one run
+        for r in runs:
+            if merged and merged[-1][0] == r[0]:
+                merged[-1][2] = r[2]
+            else:
+                merged.append(r)
+        runs = merged
+    out: list[Phase] = []
+    for lab, a, b in runs:
+        comp = _COMPONENT.get(lab.split("_")[0])
+        speed = float(np.mean(np.abs(smooth[a : b + 1, comp]))) if comp is not None else 0.0
+        if comp is not None and speed * (times[b + 1] - times[a]) < cfg.min_shift:
+            lab, speed = "static", 0.0  # moves the picture by too little to see
+        if out and out[-1].label == lab:
+            prev = out.pop()
+            out.append(Phase(lab, prev.start_sec, float(times[b + 1]), max(prev.speed, speed)))
+        else:
+            out.append(Phase(lab, float(times[a]), float(times[b + 1]), speed))
+    return out
+
+
+def shake(motions: list[GlobalMotion], *, height: int, width: int, window: int = 5) -> float:
+    """Typical jitter of the camera path: median distance of each step's translation from its running mean.
+
+    In frame sizes per step. A tripod or a smooth move gives ~0; a handheld camera's small jolts
+    stay above the running mean throughout the clip. The median (not the mean) keeps one jerky
+    event, such as a quick zoom, from reading as shake.
+    """
+    if len(motions) < 3:
+        return 0.0
+    t = np.array([[gm.tx / width, gm.ty / height] for gm in motions])  # (P, 2)
+    smooth = smooth_rates(t, window)
+    return float(np.median(np.hypot(*(t - smooth).T)))
+
+
+def _speed_word(p: Phase, cfg: MeasuredCaptionConfig) -> str:
+    low = {"pan": cfg.pan_min, "tilt": cfg.tilt_min, "zoom": cfg.zoom_min}.get(p.label.split("_")[0], 0.0)
+    if p.speed >= cfg.fast_move:
+        return " quickly"
+    if p.speed < 2 * low:
+        return " slowly"
+    return ""
+
+
+def describe(phs: list[Phase], jitter: float, cfg: MeasuredCaptionConfig, *, max_phases: int = 4) -> str:
+    """Camera language: the phases in order, with durations, and handheld shake when measured."""
+    if not phs:
+        return ""
+    shaky = jitter >= cfg.shake_min
+    if len(phs) == 1:
+        p = phs[0]
+        if p.label == "static":
+            text = "The camera is static." if not shaky else "The camera is handheld and shaky but stays roughly in place."
+        else:
+            text = f"The camera {VERBS[p.label]}{_speed_word(p, cfg)} throughout the clip."
+    elif len(phs) <= max_phases:
+        parts = [f"{VERBS[p.label]}{_speed_word(p, cfg) if p.label != 'static' else ''} for {p.seconds:.1f} s" for p in phs]
+        text = "The camera " + ", then ".join(parts) + "."
+    else:
+        totals: dict[str, float] = {}
+        for p in phs:
+            totals[p.label] = totals.get(p.label, 0.0) + p.seconds
+        top = [lab for lab, _ in sorted(totals.items(), key=lambda kv: -kv[1]) if lab != "static"][:2]
+        moves = " and ".join(GERUNDS[lab] for lab in top)
+        text = f"The camera moves back and forth, mostly {moves}." if top else "The camera is static."
+    if shaky and not (len(phs) == 1 and phs[0].label == "static"):
+        text += " It is handheld and shaky."
+    return text
+
+
+def shot_size(face_height: float | None) -> str:
+    """Shot size from the largest persistent face (share of frame height); nothing without a face."""
+    if face_height is None:
+        return ""
+    if face_height >= 0.3:
+        return "It is a close-up shot."
+    if face_height >= 0.15:
+        return "It is a medium close-up shot."
+    if face_height >= 0.07:
+        return "It is a medium shot."
+    return "It is a wide shot."

@@ -1,0 +1,197 @@
+"""The caption stage: clips table in, captions table (six fields + one paragraph) out.
+
+Per-clip work goes through :func:`koala.engine.map_items`, so a killed run resumes and a bad video
+lands in the errors table while the rest goes on. The measured backend runs one item per clip on
+the process pool; the VLM backend runs items of ``clips_per_item`` clips in this process, so the
+model loads once and its batches span clips.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from koala.caption import fields as F
+from koala.caption import measured, vlm
+from koala.config import CaptionConfig, EngineConfig, MeasuredCaptionConfig, Params, VLMCaptionConfig, build, to_dict
+from koala.engine import item_fingerprint, map_items
+from koala.engine.core import write_errors
+from koala.io.atomic import write_json
+from koala.io.tables import CAPTION_FIELDS, CAPTIONS, ERRORS, read_table, write_table
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("measured", "vlm")
+
+
+@dataclass
+class CaptionResult:
+    table: pd.DataFrame
+    errors: pd.DataFrame
+    metrics: dict
+
+
+def clips_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """Clip rows (clip_id, path, start, end) from a clips table, or whole videos from a videos table.
+
+    Raises:
+        ValueError: the table has neither the clips columns nor the videos columns.
+    """
+    if {"clip_id", "start_frame", "end_frame"} <= set(table.columns):
+        path_col = "video" if "video" in table.columns else "path" if "path" in table.columns else None
+        if path_col is None:
+            raise ValueError("the clips table has no `video` column naming each clip's source file")
+        return pd.DataFrame({"clip_id": table["clip_id"].astype(str), "path": table[path_col].astype(str),
+                             "start": table["start_frame"].astype(int), "end": table["end_frame"].astype(int)})
+    if {"video_id", "path", "num_frames"} <= set(table.columns):  # a videos table: one clip per video
+        return pd.DataFrame({"clip_id": table["video_id"].astype(str), "path": table["path"].astype(str),
+                             "start": 0, "end": table["num_frames"].astype(int)})
+    raise ValueError(f"not a clips table (clip_id, video, start_frame, end_frame) nor a videos table; columns: {list(table.columns)}")
+
+
+def load_clips(path: str | Path) -> pd.DataFrame:
+    """A clips (or videos) table as clip rows: clip_id, path, start, end."""
+    return clips_frame(read_table(path))
+
+
+def metrics_rows(path: str | Path | None) -> dict[str, dict]:
+    """The score stage's metrics per clip_id, when its table exists (else empty)."""
+    if not path or not Path(path).is_file():
+        return {}
+    table = read_table(path)
+    if "clip_id" not in table.columns:
+        return {}
+    keep = [c for c in ("text_area", "border_fraction") if c in table.columns]
+    return {str(r["clip_id"]): {k: float(r[k]) for k in keep} for r in table[["clip_id"] + keep].to_dict("records")}
+
+
+def measured_item(item: dict) -> dict:
+    """One clip through the measured backend (module level: it runs in worker processes)."""
+    cfg = build(MeasuredCaptionConfig, item["measured"])
+    m = measured.measure_clip(item["path"], start=item["start"], end=item["end"], cfg=cfg, metrics=item.get("metrics"))
+    return {"clip_id": item["key"], **m.fields, "caption": F.merge_template(m.fields, tuple(item["order"])),
+            "backend": measured.BACKEND, "model": "koala-measured"}
+
+
+def vlm_item(item: dict) -> list[dict]:
+    """A group of clips through the VLM backend; a clip that fails carries its reason in ``error``."""
+    cap = vlm.captioner(build(VLMCaptionConfig, item["vlm"]))
+    rows = vlm.caption_clips(item["clips"], item["prompts"], cap)
+    for r in rows:
+        r.update(caption=F.merge_template(r, tuple(item["order"])) if not r["error"] else "", backend=vlm.BACKEND,
+                 model=cap.name, path=next(c["path"] for c in item["clips"] if c["clip_id"] == r["clip_id"]))
+    return rows
+
+
+def build_items(clips: pd.DataFrame, cfg: CaptionConfig, backend: str, metrics: dict[str, dict]) -> list[dict]:
+    """Work items; each carries every setting its result depends on, so a changed one is new work."""
+    order = list(F.check_order(cfg.order))
+    if backend == "measured":
+        m = to_dict(cfg.measured)
+        return [{"key": r.clip_id, "path": r.path, "start": int(r.start), "end": int(r.end), "measured": m,
+                 "order": order, "metrics": metrics.get(r.clip_id, {})} for r in clips.itertuples()]
+    prompts = F.load_prompts(cfg.prompts_file).fields
+    v = to_dict(cfg.vlm)
+    recs = [{"clip_id": r.clip_id, "path": r.path, "start": int(r.start), "end": int(r.end)} for r in clips.itertuples()]
+    n = max(1, cfg.vlm.clips_per_item)
+    items = []
+    for i in range(0, len(recs), n):
+        group = recs[i : i + n]
+        items.append({"key": f"{group[0]['clip_id']}+{len(group)}-{item_fingerprint({'c': group})}", "clips": group,
+                      "vlm": v, "prompts": prompts, "order": order})
+    return items
+
+
+def caption_clips(clips: pd.DataFrame, cfg: CaptionConfig, engine: EngineConfig, *, backend: str | None = None,
+                  metrics: dict[str, dict] | None = None, cache_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Caption every clip; returns (captions table, errors table).
+
+    Raises:
+        ValueError: unknown backend or merge.
+        koala.caption.vlm.VLMUnavailable: the VLM (backend or rewrite merge) has no local weights.
+    """
+    backend = backend or cfg.backend
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown caption backend {backend!r}; choose one of {BACKENDS}")
+    if cfg.merge not in ("template", "rewrite"):
+        raise ValueError(f"caption.merge must be 'template' or 'rewrite', not {cfg.merge!r}")
+    if backend == "vlm" or cfg.merge == "rewrite":
+        vlm.captioner(cfg.vlm).load()  # fail before any work when the weights are missing
+    items = build_items(clips, cfg, backend, metrics or {})
+    if backend == "measured":
+        res = map_items(measured_item, items, stage="caption", cfg=engine, cache_dir=cache_dir, desc="captions (measured)")
+        table, errors = res.table, res.errors
+    else:
+        solo = dataclasses.replace(engine, kind="local", workers=1)  # one model in this process
+        res = map_items(vlm_item, items, stage="caption", cfg=solo, cache_dir=cache_dir, desc="captions (vlm)")
+        table, errors = res.table, res.errors
+        if len(table):
+            bad = table["error"].astype(str) != ""
+            extra = pd.DataFrame({"stage": "caption", "key": table.loc[bad, "clip_id"], "path": table.loc[bad, "path"],
+                                  "error_type": "VideoError", "message": table.loc[bad, "error"]})
+            errors = pd.concat([errors, extra], ignore_index=True)[ERRORS.names] if bad.any() else errors
+            table = table[~bad]
+    if not len(table):
+        table = pd.DataFrame(columns=CAPTIONS.names)
+    table = table[CAPTIONS.names].reset_index(drop=True)
+    if cfg.merge == "rewrite" and len(table):
+        prompts = F.load_prompts(cfg.prompts_file)
+        requests = [F.rewrite_request(r, F.check_order(cfg.order), prompts) for r in table.to_dict("records")]
+        table["caption"] = vlm.captioner(cfg.vlm).rewrite(requests)
+    return table, errors
+
+
+def caption_metrics(table: pd.DataFrame, errors: pd.DataFrame) -> dict:
+    """Summary numbers for reports/metrics/caption.json (Fig. 4's statistics included)."""
+    words = table["caption"].map(F.word_count) if len(table) else pd.Series(dtype=float)
+    filled = {f: float((table[f].astype(str).str.len() > 0).mean()) if len(table) else 0.0 for f in CAPTION_FIELDS}
+    return {
+        "clips": int(len(table)),
+        "errors": int(len(errors)),
+        "mean_words": round(float(words.mean()), 2) if len(words) else float("nan"),
+        "median_words": round(float(words.median()), 2) if len(words) else float("nan"),
+        "paper_mean_words": 202.1,  # Table 1
+        "field_filled_share": filled,
+        "backend": str(table["backend"].iloc[0]) if len(table) else "",
+    }
+
+
+def run_caption(params: Params, *, clips_path: str | Path | None = None, out: str | Path | None = None,
+                errors_path: str | Path | None = None, backend: str | None = None,
+                metrics_table: str | Path | None = None, metrics_path: str | Path | None = None) -> CaptionResult:
+    """The stage: read clips, caption them, write the captions and errors tables (and metrics JSON)."""
+    cfg = params.caption
+    clips_path = Path(clips_path or cfg.clips_table)
+    if not clips_path.is_file():
+        raise FileNotFoundError(f"{clips_path}: no clips table; run the split stage first (koala split ... --out {clips_path})")
+    clips = load_clips(clips_path)
+    metrics = metrics_rows(metrics_table if metrics_table is not None else cfg.metrics_table)
+    log.info("captioning %d clips with the %s backend%s", len(clips), backend or cfg.backend,
+             f" (sub-metrics for {len(metrics)} clips)" if metrics else "")
+    table, errors = caption_clips(clips, cfg, params.engine, backend=backend, metrics=metrics)
+    write_table(table, out or cfg.captions_table, CAPTIONS)
+    write_errors(errors, errors_path or cfg.errors_table)
+    summary = caption_metrics(table, errors)
+    if metrics_path:
+        write_json(metrics_path, summary)
+    log.info("captions: %d clips, mean %.1f words (paper: 202.1), %d errors", summary["clips"], summary["mean_words"] if summary["clips"] else float("nan"), summary["errors"])
+    return CaptionResult(table=table, errors=errors, metrics=summary)
+
+
+def input_table(params: Params, *, smoke: bool = False) -> Path:
+    """The clips table the stage reads; in a smoke run without one, the sample videos as whole clips."""
+    clips = Path(params.caption.clips_table)
+    if clips.is_file() or not smoke:
+        return clips
+    log.info("smoke run: %s not found, captioning the sample videos as whole clips", clips)
+    return Path(params.corpus.samples.table)
+
+
+def clip_lengths(table: pd.DataFrame) -> np.ndarray:
+    """Caption lengths in words (Fig. 4)."""
+    return table["caption"].map(F.word_count).to_numpy() if len(table) else np.zeros(0, int)

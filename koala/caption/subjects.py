@@ -1,0 +1,161 @@
+"""Subjects from the detectors that ship offline: OpenCV's frontal-face cascade and HOG people detector.
+
+opencv-python-headless 5.0 (pinned here) no longer builds the Haar/LBP cascade classifier or the HOG
+people detector into its main modules, and its ``cv2.data`` folder is empty. So faces use OpenCV's
+LBP frontal-face cascade file that scikit-image bundles, run by scikit-image's cascade (or by
+``cv2.CascadeClassifier`` where the installed OpenCV still has it, e.g. 4.x or a contrib build);
+people use ``cv2.HOGDescriptor``'s default detector only where OpenCV provides it, and are
+otherwise not looked for (logged once). A detection counts only when it recurs at the same place
+in several sampled frames, so a one-frame false alarm never reaches a caption.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from koala.caption.actions import region_words
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Track:
+    """A detection that recurs across sampled frames: mean box in 0-1 frame coordinates."""
+
+    kind: str  # face | person
+    x: float
+    y: float
+    w: float
+    h: float
+    frames: int  # sampled frames it was found in
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return (self.x + self.w / 2, self.y + self.h / 2)
+
+
+@functools.lru_cache(maxsize=1)
+def face_detector():
+    """(name, detect(gray, min_px) -> list of (x, y, w, h)) for the bundled frontal-face cascade."""
+    from skimage.data import lbp_frontal_face_cascade_filename
+
+    xml = lbp_frontal_face_cascade_filename()
+    if hasattr(cv2, "CascadeClassifier"):
+        clf = cv2.CascadeClassifier(xml)
+
+        def detect(gray, min_px):
+            return [tuple(map(int, b)) for b in clf.detectMultiScale(gray, scaleFactor=1.15, minNeighbors=4, minSize=(min_px, min_px))]
+
+        return "opencv-lbp-frontalface", detect
+    from skimage.feature import Cascade
+
+    clf = Cascade(xml)
+
+    def detect(gray, min_px):
+        size = min(gray.shape)
+        found = clf.detect_multi_scale(img=gray, scale_factor=1.25, step_ratio=1, min_size=(min_px, min_px),
+                                       max_size=(size, size), min_neighbor_number=3)
+        return [(d["c"], d["r"], d["width"], d["height"]) for d in found]
+
+    return "lbp-frontalface (skimage)", detect
+
+
+@functools.lru_cache(maxsize=1)
+def people_detector():
+    """detect(rgb) -> boxes with OpenCV's default HOG people detector, or None where it is absent."""
+    if not hasattr(cv2, "HOGDescriptor"):
+        log.info("people are not looked for: this OpenCV build (%s) has no HOG people detector", cv2.__version__)
+        return None
+    hog = cv2.HOGDescriptor()
+    hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+
+    def detect(rgb):
+        boxes, weights = hog.detectMultiScale(rgb, winStride=(8, 8), padding=(8, 8), scale=1.1)
+        return [tuple(map(int, b)) for b, wt in zip(boxes, np.ravel(weights)) if wt > 0.5]
+
+    return detect
+
+
+def persistent(boxes_per_frame: list[list[tuple]], size: tuple[int, int], *, kind: str, min_frames: int) -> list[Track]:
+    """Group boxes across frames by centre distance; keep groups seen in at least ``min_frames`` frames."""
+    h, w = size
+    groups: list[list[tuple]] = []
+    for boxes in boxes_per_frame:
+        for (x, y, bw, bh) in boxes:
+            cx, cy = x + bw / 2, y + bh / 2
+            for g in groups:
+                gx = np.mean([b[0] + b[2] / 2 for b in g])
+                gy = np.mean([b[1] + b[3] / 2 for b in g])
+                gw = np.mean([b[2] for b in g])
+                if np.hypot(cx - gx, cy - gy) < 0.6 * max(gw, bw):
+                    g.append((x, y, bw, bh))
+                    break
+            else:
+                groups.append([(x, y, bw, bh)])
+    tracks = []
+    for g in groups:
+        if len(g) >= min_frames:
+            a = np.mean(np.array(g, float), axis=0)
+            tracks.append(Track(kind, a[0] / w, a[1] / h, a[2] / w, a[3] / h, len(g)))
+    return sorted(tracks, key=lambda t: -t.w * t.h)
+
+
+def skin_share(rgb: np.ndarray, box: tuple) -> float:
+    """Share of a box's pixels in the usual skin-tone range of YCrCb (Cr 135-180, Cb 85-135).
+
+    The LBP cascade fires on some static textures, and a static false alarm recurs in every
+    frame; a face with no skin-coloured pixels is dropped (a grey-scale face is missed, never invented).
+    """
+    x, y, w, h = box
+    patch = rgb[max(0, y) : y + h, max(0, x) : x + w]
+    if patch.size == 0:
+        return 0.0
+    ycc = cv2.cvtColor(np.ascontiguousarray(patch), cv2.COLOR_RGB2YCrCb)
+    cr, cb = ycc[..., 1], ycc[..., 2]
+    return float(((cr >= 135) & (cr <= 180) & (cb >= 85) & (cb <= 135)).mean())
+
+
+def find_subjects(frames: np.ndarray, *, min_size: float) -> list[Track]:
+    """Faces (and people, where OpenCV has HOG) that recur in at least 40 % of ``frames`` (N, H, W, 3)."""
+    if len(frames) == 0:
+        return []
+    h, w = frames.shape[1:3]
+    min_frames = max(2, int(np.ceil(0.4 * len(frames)))) if len(frames) > 1 else 1
+    _, detect_faces = face_detector()
+    min_px = max(20, int(round(min_size * min(h, w))))
+    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    faces = [[b for b in detect_faces(g, min_px) if skin_share(f, b) >= 0.25] for g, f in zip(gray, frames)]
+    tracks = persistent(faces, (h, w), kind="face", min_frames=min_frames)
+    people = people_detector()
+    if people is not None:
+        tracks += persistent([people(f) for f in frames], (h, w), kind="person", min_frames=min_frames)
+    return tracks
+
+
+_COUNT = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five"}
+
+
+def describe(tracks: list[Track]) -> str:
+    """Subjects in words: how many faces/people, where in the frame, how large. Nothing if none."""
+    sentences = []
+    for kind, noun in (("face", "face"), ("person", "person")):
+        found = [t for t in tracks if t.kind == kind]
+        if not found:
+            continue
+        n = len(found)
+        count = _COUNT.get(n, str(n))
+        plural = noun if n == 1 else ("people" if noun == "person" else noun + "s")
+        where = [region_words(*t.centre) for t in found[:3]]
+        big = found[0].h
+        size = "filling much of the frame" if big >= 0.3 else "at a moderate size" if big >= 0.12 else "small in the frame"
+        verb = "is" if n == 1 else "are"
+        if n == 1:
+            sentences.append(f"{count} {plural} {verb} visible {where[0]}, {size}.")
+        else:
+            sentences.append(f"{count} {plural} {verb} visible, {', '.join(where)}; the largest is {size}.")
+    return " ".join(sentences)

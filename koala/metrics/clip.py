@@ -1,0 +1,163 @@
+"""One decode of a clip, and the views of it that the metrics share (gray frames, optical flow).
+
+Every metric of a clip reads from one :class:`DecodedClip`: the frames are decoded once at a
+reduced size (``score.decode_short_side``), sampled at about ``score.sample_fps``; the optical flow
+and the camera's global motion between consecutive samples are computed once (at
+``score.flow_short_side``, the same analysis as :mod:`koala.motion`) and shared by the four motion
+metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import cv2
+import numpy as np
+
+from koala.config import ScoreConfig
+from koala.motion import FlowEstimator, GlobalMotion, analysis_shape, fit_global, to_gray
+
+
+def evenly(n: int, k: int) -> np.ndarray:
+    """``k`` indices spread evenly over ``range(n)`` (all of them when ``k >= n``)."""
+    if k >= n:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, num=max(1, k)).round().astype(int))
+
+
+def _resized(frames: np.ndarray, short_side: int) -> np.ndarray:
+    """Frames (N, H, W, C) shrunk to ``short_side`` (never enlarged), area-averaged."""
+    h, w = analysis_shape(*frames.shape[1:3], short_side=min(short_side, min(frames.shape[1:3])))
+    if (h, w) == frames.shape[1:3]:
+        return frames
+    return np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames])
+
+
+def warp_error(a: np.ndarray, b: np.ndarray, flow: np.ndarray) -> float:
+    """Mean absolute grey-level difference between ``a`` and ``b`` pulled back along ``flow``."""
+    h, w = a.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    back = cv2.remap(b, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return float(cv2.absdiff(a, back).mean())
+
+
+def pair_flow(est: FlowEstimator, a: np.ndarray, b: np.ndarray, retry_error: float) -> np.ndarray:
+    """DIS flow from ``a`` to ``b`` that survives displacements beyond DIS's pyramid.
+
+    DIS loses track when the content moves more than ~40 px between the frames (a fast pan
+    sampled a few frames apart) and reports almost no motion. When the flow explains ``b`` badly
+    (warp error above ``retry_error`` grey levels), the global shift is measured by phase
+    correlation (which sees shifts up to half the frame), ``b`` is shifted back by it, DIS runs on
+    the remainder, and the shift is added back; the flow that explains ``b`` better is kept.
+    """
+    flow = est(a, b)
+    err = warp_error(a, b, flow)
+    if err <= retry_error:
+        return flow
+    (dx, dy), _ = cv2.phaseCorrelate(a.astype(np.float32), b.astype(np.float32), _hann(a.shape))
+    back = cv2.warpAffine(b, np.float32([[1, 0, dx], [0, 1, dy]]), (b.shape[1], b.shape[0]),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    alt = est(a, back)
+    alt[..., 0] += dx
+    alt[..., 1] += dy
+    return alt if warp_error(a, b, alt) < err else flow
+
+
+_HANN: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _hann(shape: tuple[int, int]) -> np.ndarray:
+    if shape not in _HANN:
+        _HANN[shape] = cv2.createHanningWindow((shape[1], shape[0]), cv2.CV_32F)
+    return _HANN[shape]
+
+
+@dataclass
+class DecodedClip:
+    """A clip decoded once; derived views are computed on first use and cached."""
+
+    frames: np.ndarray  # (N, H, W, 3) uint8 RGB at the decode size, upright
+    index: np.ndarray  # (N,) frame numbers in the source video
+    fps: float  # source frames per second
+    cfg: ScoreConfig
+    source_size: tuple[int, int] = (0, 0)  # (height, width) of the source video
+    path: str = ""
+    timings: dict = field(default_factory=dict)  # shared work (flow) in ms, for the benchmark
+
+    @property
+    def n(self) -> int:
+        return len(self.frames)
+
+    def image_samples(self) -> np.ndarray:
+        """Indices of the frames the per-image metrics look at (``image_frames`` evenly spread)."""
+        return evenly(self.n, self.cfg.image_frames)
+
+    def detail_samples(self) -> np.ndarray:
+        """Indices of the frames the fine-detail metrics (clarity, noise, blockiness) look at."""
+        return evenly(self.n, self.cfg.detail_frames)
+
+    @cached_property
+    def images(self) -> np.ndarray:
+        """(K, h, w, 3) RGB of :meth:`image_samples` at ``image_short_side`` (colour, exposure, borders)."""
+        return _resized(self.frames[self.image_samples()], self.cfg.image_short_side)
+
+    @cached_property
+    def image_gray(self) -> np.ndarray:
+        """(K, h, w) luma of :attr:`images`."""
+        return to_gray(self.images)
+
+    @cached_property
+    def detail_gray(self) -> np.ndarray:
+        """(D, H, W) luma of :meth:`detail_samples` at the decode size: fine detail is lost by shrinking."""
+        return to_gray(self.frames[self.detail_samples()])
+
+    @cached_property
+    def small(self) -> np.ndarray:
+        """(N, h, w) uint8 luma at the flow analysis size (every sample)."""
+        return to_gray(_resized(self.frames, self.cfg.flow_short_side))
+
+    @cached_property
+    def gaps(self) -> np.ndarray:
+        """(N-1,) source frames between consecutive samples."""
+        return np.diff(self.index).astype(np.float64)
+
+    @cached_property
+    def flow_scale(self) -> float:
+        """Factor from px per source frame at the analysis size to motion-score units.
+
+        motion-score units: px per ``reference_frames`` frames of a ``reference_fps`` source (i.e.
+        per 1/3 s) at a ``reference_short_side`` short side, the scale of Open-Sora's flow score.
+        """
+        cfg = self.cfg
+        seconds = cfg.reference_frames / cfg.reference_fps
+        return float(cfg.reference_short_side / min(self.small.shape[1:3]) * seconds * self.fps)
+
+    @cached_property
+    def flows(self) -> list[np.ndarray]:
+        """Dense flow (h, w, 2) between consecutive samples, in px per source frame at the analysis size."""
+        t = time.perf_counter()
+        est = FlowEstimator(self.cfg.flow_preset)
+        out = [pair_flow(est, self.small[i], self.small[i + 1], self.cfg.flow_retry_error) / self.gaps[i]
+               for i in range(self.n - 1)]
+        self.timings["flow"] = self.timings.get("flow", 0.0) + (time.perf_counter() - t) * 1000
+        return out
+
+    @cached_property
+    def speeds(self) -> np.ndarray:
+        """(P, h, w) float32 per-pixel flow magnitude of each pair (px per source frame, analysis size)."""
+        flows = self.flows  # timed on its own
+        t = time.perf_counter()
+        out = np.stack([cv2.magnitude(f[..., 0], f[..., 1]) for f in flows]) if flows else np.zeros((0, 1, 1), np.float32)
+        self.timings["flow"] = self.timings.get("flow", 0.0) + (time.perf_counter() - t) * 1000
+        return out
+
+    @cached_property
+    def motions(self) -> list[GlobalMotion]:
+        """The camera's similarity motion per sample pair (per source frame), fitted to :attr:`flows`."""
+        flows = self.flows
+        t = time.perf_counter()
+        out = [fit_global(f, self.small[i]) for i, f in enumerate(flows)]
+        self.timings["global_motion"] = self.timings.get("global_motion", 0.0) + (time.perf_counter() - t) * 1000
+        return out

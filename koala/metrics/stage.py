@@ -1,0 +1,265 @@
+"""The score stage: every clip of a clips table scored from one decode, through the engine.
+
+Work is mapped per source video (one item = one video and its clips): the video is decoded once,
+front to back, at the reduced size, and each clip's sampled frames are routed to it as they
+stream past, so a video with many clips is not decoded once per clip (decoding must start at the
+beginning anyway: seeks land on keyframes). A clip is scored and its frames dropped as soon as
+the stream passes its end, so memory holds one clip's samples. A bad video goes to the errors
+table with its path; the other videos go on; a killed run resumes per video.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from koala.config import Params, ScoreConfig, build, to_dict
+from koala.engine import map_items
+from koala.engine.core import write_errors
+from koala.io.atomic import write_json
+from koala.io.errors import VideoError
+from koala.io.tables import CLIPS, read_table, write_table
+from koala.io.video import probe, read_frames
+from koala.metrics.clip import DecodedClip, evenly
+from koala.metrics.registry import METRIC_NAMES
+from koala.metrics.scorer import score
+from koala.motion import analysis_shape
+
+log = logging.getLogger(__name__)
+
+# metrics.parquet: clip_id, video_id, one float column per metric (registry order), and why any is NaN.
+METRICS_TABLE = pa.schema(
+    [("clip_id", pa.string()), ("video_id", pa.string())]
+    + [(name, pa.float64()) for name in METRIC_NAMES]
+    + [("frames_scored", pa.int64()), ("nan_reasons", pa.string())]
+)
+TIMING_PREFIX = "ms_"  # per-metric timings travel with the rows from workers, then are split off
+
+
+@dataclass
+class ScoreResult:
+    table: pd.DataFrame  # METRICS_TABLE rows
+    errors: pd.DataFrame
+    timings: pd.DataFrame  # clip_id + ms per metric and shared step (benchmark, notebook)
+    metrics: dict
+
+
+@lru_cache(maxsize=64)
+def _probe(path: str, size: int, mtime_ns: int):
+    return probe(path)
+
+
+def cached_probe(path: str):
+    """probe(), once per process per file version (clips of one video share it)."""
+    st = Path(path).stat() if Path(path).exists() else None
+    return _probe(path, st.st_size if st else -1, st.st_mtime_ns if st else -1)
+
+
+def video_items(clips: pd.DataFrame, cfg: ScoreConfig) -> list[dict]:
+    """One engine item per source video: its clips' frame ranges and the score config."""
+    missing = [c for c in ("clip_id", "video_id", "start_frame", "end_frame", "video") if c not in clips.columns]
+    if missing:
+        raise ValueError(f"the clips table lacks columns {missing}; expected the split stage's schema ({', '.join(CLIPS.names)})")
+    items = []
+    conf = to_dict(cfg)
+    for (video_id, path), group in clips.groupby(["video_id", "video"], sort=False):
+        items.append({
+            "key": str(video_id),
+            "path": str(path),
+            "clips": [{"clip_id": str(r.clip_id), "start": int(r.start_frame), "end": int(r.end_frame)}
+                      for r in group.sort_values("start_frame").itertuples()],
+            "cfg": conf,
+        })
+    return items
+
+
+def _wanted(start: int, end: int, base: int, step: int, cap: int) -> np.ndarray:
+    """The frame numbers a clip keeps: the shared sampling grid inside [start, end), at most ``cap``."""
+    first = base + int(math.ceil(max(0, start - base) / step)) * step
+    grid = np.arange(first, end, step, dtype=np.int64)
+    if len(grid) == 0 and end > start:  # a clip shorter than the step: keep its middle frame
+        grid = np.array([(start + end - 1) // 2], dtype=np.int64)
+    return grid[evenly(len(grid), cap)] if cap > 1 and len(grid) > cap else grid
+
+
+@dataclass
+class DecodePlan:
+    """How one video is read for its clips: one pass, one size, one sampling grid."""
+
+    start: int
+    stop: int
+    step: int
+    height: int
+    width: int
+    spans: dict[str, tuple[int, int]]  # clip_id -> [start, end) within the video
+    wanted: dict[str, np.ndarray]  # clip_id -> the frame numbers it keeps
+
+
+def decode_plan(clips: list[dict], info, cfg: ScoreConfig) -> DecodePlan:
+    """The single decode of a video that serves all its clips.
+
+    One sampling grid per video, anchored at frame 0 (so a clip gets the same samples whatever
+    other clips share its video), about ``sample_fps`` per second; a long clip keeps an even subset
+    of it (``max_frames``); a clip shorter than one step makes the grid every frame.
+    """
+    step = max(1, int(round(info.fps / cfg.sample_fps))) if cfg.sample_fps > 0 else 1
+    spans = {c["clip_id"]: (int(c["start"]), min(int(c["end"]), info.num_frames)) for c in clips}
+    cap = max(cfg.max_frames, 2)
+    wanted = {cid: _wanted(s, e, 0, step, cap) for cid, (s, e) in spans.items()}
+    if any((len(w) < 2 <= e - s) or (w % step).any() for w, (s, e) in zip(wanted.values(), spans.values())):
+        step = 1
+        wanted = {cid: _wanted(s, e, 0, step, cap) for cid, (s, e) in spans.items()}
+    needed = np.unique(np.concatenate(list(wanted.values())))
+    short = min(cfg.decode_short_side, info.height, info.width)
+    h, w = analysis_shape(info.height, info.width, short_side=short)
+    return DecodePlan(start=int(needed[0]), stop=max(e for _, e in spans.values()), step=step, height=h, width=w,
+                      spans=spans, wanted=wanted)
+
+
+def score_video(item: dict) -> list[dict]:
+    """Engine item function: decode one video once and score each of its clips.
+
+    Raises:
+        VideoError: the video cannot be read (the engine records it; the batch goes on).
+    """
+    cfg = build(ScoreConfig, item["cfg"])
+    path = item["path"]
+    info = cached_probe(path)
+    clips = item["clips"]
+    for c in clips:
+        if c["start"] < 0 or c["end"] <= c["start"]:
+            raise VideoError(path, f"clip {c['clip_id']} has an empty frame range {c['start']}:{c['end']}")
+        if c["start"] >= info.num_frames:
+            raise VideoError(path, f"clip {c['clip_id']} starts at frame {c['start']} but the video has {info.num_frames}")
+    plan = decode_plan(clips, info, cfg)
+    wanted, spans = plan.wanted, plan.spans
+    buffers: dict[str, tuple[list, list]] = {c["clip_id"]: ([], []) for c in clips}
+    ends = {cid: e for cid, (_, e) in spans.items()}
+    rows: list[dict] = []
+
+    def finish(cid: str) -> None:
+        idx, frames = buffers.pop(cid)
+        if not frames:
+            raise VideoError(path, f"clip {cid}: no frames decoded in its range")
+        clip = DecodedClip(frames=np.stack(frames), index=np.asarray(idx, np.int64), fps=float(info.fps), cfg=cfg,
+                           source_size=(info.height, info.width), path=path)
+        res = score(clip)
+        row = {"clip_id": cid, "video_id": item["key"], **res.values, "frames_scored": clip.n,
+               "nan_reasons": "; ".join(f"{k}: {v}" for k, v in res.reasons.items())}
+        row.update({TIMING_PREFIX + k: v for k, v in res.ms.items()})
+        rows.append(row)
+
+    sets = {cid: set(map(int, wv)) for cid, wv in wanted.items()}
+    for batch in read_frames(path, height=plan.height, width=plan.width, start=plan.start, end=plan.stop, step=plan.step, info=info):
+        for i, frame in zip(batch.index.tolist(), batch.frames):
+            for cid in list(buffers):
+                if i in sets[cid]:
+                    buffers[cid][0].append(i)
+                    buffers[cid][1].append(frame)
+        last = int(batch.index[-1])
+        for cid in [c for c in list(buffers) if ends[c] - 1 <= last or max(sets[c]) <= last]:
+            finish(cid)
+    for cid in list(buffers):  # the stream ended early (frames counted but not decodable)
+        finish(cid)
+    order = {c["clip_id"]: k for k, c in enumerate(clips)}
+    return sorted(rows, key=lambda r: order[r["clip_id"]])
+
+
+def score_clips(clips: pd.DataFrame, cfg: ScoreConfig, params: Params, *, desc: str = "scoring clips") -> ScoreResult:
+    """Score every clip of ``clips`` (the CLIPS schema) on the configured engine."""
+    items = video_items(clips, cfg)
+    res = map_items(score_video, items, stage="score", cfg=params.engine, desc=desc)
+    table = res.table
+    if len(table):
+        timing_cols = [c for c in table.columns if c.startswith(TIMING_PREFIX)]
+        timings = table[["clip_id"] + timing_cols].rename(columns=lambda c: c.removeprefix(TIMING_PREFIX))
+        table = table[METRICS_TABLE.names].reset_index(drop=True)
+    else:
+        table = METRICS_TABLE.empty_table().to_pandas()
+        timings = pd.DataFrame(columns=["clip_id"])
+    metrics = {
+        "clips": int(len(clips)),
+        "scored": int(len(table)),
+        "videos": int(len(items)),
+        "errors": int(len(res.errors)),
+        "nan_counts": {n: int(table[n].isna().sum()) for n in METRIC_NAMES} if len(table) else {},
+        "medians": {n: (round(float(table[n].median()), 4) if table[n].notna().any() else None) for n in METRIC_NAMES} if len(table) else {},
+    }
+    if len(table):
+        from koala.metrics.report import table7_json
+
+        metrics["table7"] = table7_json(table)
+    return ScoreResult(table=table, errors=res.errors, timings=timings, metrics=metrics)
+
+
+def run_score(
+    params: Params,
+    *,
+    clips_path: str | Path | None = None,
+    out: str | Path | None = None,
+    errors_path: str | Path | None = None,
+    metrics_path: str | Path | None = None,
+) -> ScoreResult:
+    """The stage: read the clips table, score it, write metrics.parquet, the errors table and summary numbers."""
+    cfg = params.score
+    clips_path = Path(clips_path or cfg.clips_table)
+    out = Path(out or cfg.metrics_table)
+    errors_path = Path(errors_path or cfg.errors_table)
+    if not clips_path.exists():
+        raise FileNotFoundError(f"{clips_path}: no clips table; run the split stage first (koala split VIDEO... --out {clips_path})")
+    clips = read_table(clips_path)
+    result = score_clips(clips, cfg, params)
+    write_table(result.table, out, METRICS_TABLE)
+    write_errors(result.errors, errors_path)
+    if metrics_path:
+        write_json(metrics_path, result.metrics)
+    log.info("scored %d of %d clips from %d videos into %s; %d errors in %s", result.metrics["scored"],
+             result.metrics["clips"], result.metrics["videos"], out, result.metrics["errors"], errors_path)
+    return result
+
+
+def clips_from_truth(videos: pd.DataFrame) -> pd.DataFrame:
+    """A clips table cut at the ground-truth transitions (the shots between them), for videos with truth.
+
+    Used when the split stage has not run (tests, smoke runs): gradual-transition frames belong
+    to no clip, a cut ends one clip and starts the next; a video without transitions is one clip.
+    """
+    rows = []
+    for v in videos.itertuples():
+        bounds, start = [], 0
+        truth = sorted(v.truth if v.truth is not None else [], key=lambda t: t["first_frame"])
+        for t in truth:
+            last_of_shot = t["first_frame"] if t["type"] == "cut" else t["first_frame"] - 1
+            bounds.append((start, last_of_shot + 1))
+            start = t["last_frame"] if t["type"] == "cut" else t["last_frame"] + 1
+        bounds.append((start, int(v.num_frames)))
+        k = 0
+        for s, e in bounds:
+            if e - s < 2:
+                continue
+            rows.append({"clip_id": f"{v.video_id}-{k:04d}", "video_id": v.video_id, "clip_index": k,
+                         "start_frame": s, "end_frame": e, "start_sec": s / v.fps, "end_sec": e / v.fps,
+                         "fps": float(v.fps), "method": "truth", "video": v.path})
+            k += 1
+    return pd.DataFrame(rows, columns=CLIPS.names)
+
+
+def fallback_clips(params: Params, out: str | Path) -> Path:
+    """Write a clips table cut at the corpus's ground truth (or one clip per sample video) to ``out``.
+
+    For smoke runs of the score notebook without the split stage; under DVC the split stage's
+    clips table is always used.
+    """
+    table = params.corpus.videos_table if Path(params.corpus.videos_table).exists() else params.corpus.samples.table
+    videos = read_table(table)
+    write_table(clips_from_truth(videos), out, CLIPS)
+    log.warning("no clips table at %s: scoring clips cut at the ground truth of %s instead (%s)",
+                params.score.clips_table, table, out)
+    return Path(out)
