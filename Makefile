@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml
 	    apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); \
 	  else echo "koala: cannot create a virtual environment; install python3-venv (Debian: sudo apt-get install python3-venv)"; exit 1; fi; }
 	$(BIN)/pip install --quiet -e ".[dev]"
+# The OCR text detector (score stage): its wheel ships PP-OCRv4 models but requires opencv-python,
+# which would clash with our headless OpenCV; its other dependencies are pinned in pyproject.toml.
+	$(BIN)/pip install --quiet --no-deps rapidocr-onnxruntime==1.4.4
 	@touch $(STAMP)
 
 repro: setup

@@ -118,6 +118,61 @@ def cmd_caption(args) -> int:
     return 0
 
 
+def cmd_split(args) -> int:
+    from koala.config import Params, load_params
+    from koala.engine.core import write_errors
+    from koala.io.tables import CLIPS, write_table
+    from koala.io.video import VideoError, probe
+    from koala.split.registry import method_names
+    from koala.split.stage import split_videos
+
+    params = load_params(args.params) if Path(args.params).exists() else Params()
+    if args.method not in method_names():
+        print(f"koala split: unknown method {args.method!r}; choose one of: {', '.join(method_names())}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if len(args.videos) == 1:  # a single file: a bad one is a clear one-line error, exit 2
+        try:
+            probe(args.videos[0])
+        except VideoError as exc:
+            print(f"koala: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    try:
+        res = split_videos(list(args.videos), method=args.method, cfg=params.split, params=params)
+    except FileNotFoundError as exc:  # the learned model file is missing
+        print(f"koala: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if len(args.videos) == 1 and len(res.errors):
+        print(f"koala: error: {args.videos[0]}: {res.errors.iloc[0]['message']}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    write_table(res.clips, args.out, CLIPS)
+    errors = args.errors or str(Path(args.out).with_suffix("")) + ".errors.parquet"
+    if len(args.videos) > 1 or args.errors:
+        write_errors(res.errors, errors)
+    for row in res.errors.itertuples():
+        print(f"koala: skipped {row.path}: {row.message}", file=sys.stderr)
+    tail = f"; {len(res.errors)} errors in {errors}" if len(args.videos) > 1 or args.errors else ""
+    print(f"split {len(res.detections)} videos into {len(res.clips)} clips ({args.method}) in {args.out}{tail}")
+    return 0
+
+
+def cmd_split_train(args) -> int:
+    from koala.config import Params, load_params
+    from koala.split.train import train
+
+    params = load_params(args.params) if Path(args.params).exists() else Params()
+    folder = args.videos_dir or params.split.train.videos_dir
+    if not Path(folder).is_dir():
+        print(f"koala: error: {folder}: no such folder of training videos (give one, or run `koala corpus samples`)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        model = train(params.split, videos_dir=folder, out=args.out)
+    except ValueError as exc:
+        print(f"koala: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"trained on {len(model.trained_on['videos'])} videos from {folder}; wrote {args.out or params.split.train.out}")
+    return 0
+
+
 def cmd_notebook(args) -> int:
     from papermill.exceptions import PapermillExecutionError
 
@@ -197,6 +252,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics-table", help="the score stage's metrics table, to reuse its text measure (default: none)")
     p.add_argument("--errors", help="errors table path (default: OUT with .errors.parquet)")
     p.add_argument("--metrics", help="write summary numbers to this JSON file")
+
+    p = add("split", "split videos into clips at their transitions (cuts, fades, dissolves, wipes)", cmd_split)
+    p.add_argument("videos", nargs="+", help="video files")
+    p.add_argument("--method", default="auto", help="auto (default: the project's best detector), learned, css (the paper's), content, content_edges, adaptive, hash, histogram")
+    p.add_argument("--out", required=True, help="clips table to write (Parquet), with a `video` column naming each clip's source")
+    p.add_argument("--errors", help="errors table path for a batch (default: OUT with .errors.parquet)")
+
+    p = add("split-train", "train the learned splitter from a folder of single-shot videos (writes its JSON model)", cmd_split_train)
+    p.add_argument("videos_dir", nargs="?", help="folder of videos (default: split.train.videos_dir)")
+    p.add_argument("--out", help="model file to write (default: split.train.out, the one shipped in the package)")
 
     p = add("report", "build reports/index.html linking every stage report", cmd_report)
     p.add_argument("--out", default="reports/index.html")

@@ -124,7 +124,7 @@ class ScoreConfig:
     detail_frames: int = 3  # ours: frames at the decode size for clarity, noise and blockiness
     flow_short_side: int = 180  # ours: optical flow at this short side, whatever the source size
     flow_preset: str = "fast"  # OpenCV DIS preset: ultrafast | fast | medium
-    flow_retry_error: float = 6.0  # ours: warp error (grey levels) above which a pair is re-tracked after phase correlation
+    flow_retry_error: float = 10.0  # ours: warp error (grey levels) above which a pair is re-tracked after phase correlation
     reference_short_side: int = 320  # Open-Sora's flow score runs at 320x576: motion is reported at that scale
     reference_frames: float = 10.0  # Open-Sora's flow score: frames 10 apart ...
     reference_fps: float = 30.0  # ... at a 30 fps source
@@ -229,6 +229,8 @@ class LearnedConfig:
     threshold: float = 0.5  # ours: window probability above which a boundary is inside a transition
     peak: float = 0.95  # ours: a run is kept only if its probability reaches this somewhere
     merge_gap: int = 4  # ours: runs closer than this many frames are one transition
+    cut_rise: float = 2.75  # ours: adjacent pair score above its running median that makes a hard cut
+    cut_confirm: float = 1.5  # ours: ... when the pairs 5 and 7 frames apart rise this much too (not a flash)
     margin: int = 2  # ours: frames dropped on each side of a detected transition when cutting clips
 
 
@@ -244,7 +246,7 @@ class SplitTrainConfig:
     max_gap: int = 31  # ours: largest frame gap of a same-video pair (the window's largest)
     c: float = 0.1  # ours: pair linear SVM regularisation (paper: not stated)
     hidden: int = 32  # ours: hidden units of the window network
-    alpha: float = 0.001  # ours: its L2 penalty
+    alpha: float = 0.03  # ours: its L2 penalty
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -74,14 +74,25 @@ class AestheticPredictor:
 
     def __init__(self, clip_path: str, head_path: str, device: str = "cpu"):
         import torch
-        from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
+        from transformers import AutoConfig, CLIPImageProcessor, CLIPModel, CLIPVisionModelWithProjection
 
         self.torch = torch
         self.device = device
-        self.model = CLIPVisionModelWithProjection.from_pretrained(clip_path).to(device).eval()
+        conf = AutoConfig.from_pretrained(clip_path)
+        # A whole CLIP folder (text + vision, as openai/clip-vit-large-patch14 ships) must load as
+        # CLIPModel: loaded as a vision-only model, its projection takes the vision config's default
+        # width and is silently re-initialised at random.
+        cls = CLIPModel if conf.model_type == "clip" else CLIPVisionModelWithProjection
+        model, info = cls.from_pretrained(clip_path, output_loading_info=True)
+        bad = [k for k in list(info.get("missing_keys", [])) + [m[0] if isinstance(m, tuple) else m for m in info.get("mismatched_keys", [])]
+               if "text" not in str(k)]
+        if bad:
+            raise ValueError(f"{clip_path}: CLIP weights missing or of the wrong shape: {bad[:5]}")
+        self.model = model.to(device).eval()
+        self.full = cls is CLIPModel
         self.processor = CLIPImageProcessor.from_pretrained(clip_path)
         self.layers = load_head(head_path)
-        dim = self.model.config.projection_dim
+        dim = conf.projection_dim
         if self.layers[0][0].shape[1] != dim:
             raise ValueError(
                 f"{head_path}: the head takes {self.layers[0][0].shape[1]}-d embeddings but {clip_path} gives {dim}-d "
@@ -91,8 +102,13 @@ class AestheticPredictor:
     def embed(self, frames: np.ndarray) -> np.ndarray:
         """(N, D) L2-normalised image embeddings of RGB uint8 frames (N, H, W, 3)."""
         inputs = self.processor(images=list(frames), return_tensors="pt")
+        pixels = inputs["pixel_values"].to(self.device)
         with self.torch.no_grad():
-            emb = self.model(pixel_values=inputs["pixel_values"].to(self.device)).image_embeds
+            if self.full:
+                emb = self.model.get_image_features(pixel_values=pixels)
+                emb = getattr(emb, "pooler_output", emb)  # transformers 5 may wrap it in an output object
+            else:
+                emb = self.model(pixel_values=pixels).image_embeds
         emb = emb.float().cpu().numpy()
         return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
 

@@ -10,14 +10,15 @@ metrics.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import cv2
 import numpy as np
 
 from koala.config import ScoreConfig
-from koala.motion import FlowEstimator, GlobalMotion, analysis_shape, fit_global, to_gray
+from koala.motion import FlowEstimator, GlobalMotion, analysis_shape, to_gray
+from koala.motion import camera_motion as camera_motion_of
 
 
 def evenly(n: int, k: int) -> np.ndarray:
@@ -135,14 +136,18 @@ class DecodedClip:
         return float(cfg.reference_short_side / min(self.small.shape[1:3]) * seconds * self.fps)
 
     @cached_property
-    def flows(self) -> list[np.ndarray]:
-        """Dense flow (h, w, 2) between consecutive samples, in px per source frame at the analysis size."""
+    def pair_flows(self) -> list[np.ndarray]:
+        """Dense flow (h, w, 2) between consecutive samples, in px per sample pair at the analysis size."""
         t = time.perf_counter()
         est = FlowEstimator(self.cfg.flow_preset)
-        out = [pair_flow(est, self.small[i], self.small[i + 1], self.cfg.flow_retry_error) / self.gaps[i]
-               for i in range(self.n - 1)]
+        out = [pair_flow(est, self.small[i], self.small[i + 1], self.cfg.flow_retry_error) for i in range(self.n - 1)]
         self.timings["flow"] = self.timings.get("flow", 0.0) + (time.perf_counter() - t) * 1000
         return out
+
+    @cached_property
+    def flows(self) -> list[np.ndarray]:
+        """:attr:`pair_flows` in px per source frame (divided by the frames between the samples)."""
+        return [f / g for f, g in zip(self.pair_flows, self.gaps)]
 
     @cached_property
     def speeds(self) -> np.ndarray:
@@ -154,10 +159,23 @@ class DecodedClip:
         return out
 
     @cached_property
-    def motions(self) -> list[GlobalMotion]:
-        """The camera's similarity motion per sample pair (per source frame), fitted to :attr:`flows`."""
-        flows = self.flows
+    def camera(self) -> list[tuple[GlobalMotion, bool]]:
+        """The camera's motion per sample pair, per source frame, and whether the pair can tell it.
+
+        :func:`koala.motion.camera_motion` decides on each pair's own displacement (the same call
+        the measured captions make), then the motion is divided by the frames between the samples.
+        """
+        pair_flows = self.pair_flows
         t = time.perf_counter()
-        out = [fit_global(f, self.small[i]) for i, f in enumerate(flows)]
+        out = []
+        for i, f in enumerate(pair_flows):
+            gm, reliable = camera_motion_of(f, self.small[i])
+            g = float(self.gaps[i])
+            out.append((replace(gm, tx=gm.tx / g, ty=gm.ty / g, zoom=gm.zoom / g, rotation=gm.rotation / g), reliable))
         self.timings["global_motion"] = self.timings.get("global_motion", 0.0) + (time.perf_counter() - t) * 1000
         return out
+
+    @property
+    def motions(self) -> list[GlobalMotion]:
+        """The camera's motion (per source frame) of the pairs that can tell it."""
+        return [gm for gm, reliable in self.camera if reliable]

@@ -1,7 +1,7 @@
 """Black-border (letterbox / pillarbox) fraction.
 
 A bar is a run of rows (top, bottom) or columns (left, right) at the frame's edge that stays dark
-and flat in every sampled frame. Content may be dark in one frame; a bar is dark in all of them.
+in every sampled frame. Content may be dark in one frame; a bar is dark in all of them.
 """
 
 from __future__ import annotations
@@ -9,9 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from koala.metrics.registry import MetricSpec, metric
-
-FLAT_STD = 8.0  # ours: grey-level spread within a bar row/column (codec noise, ringing at the edge)
-
 
 def edge_run(dark: np.ndarray) -> int:
     """Length of the run of True values at the start of ``dark``."""
@@ -24,9 +21,10 @@ def bar_sizes(gray: np.ndarray, level: float) -> tuple[int, int, int, int]:
 
     When every row (or column) is dark the clip is dark, not letterboxed: that axis has no bars.
     """
-    g = gray.astype(np.float32)
-    rows = (g.mean(axis=2).max(axis=0) <= level) & (g.std(axis=2).max(axis=0) <= FLAT_STD)  # (H,)
-    cols = (g.mean(axis=1).max(axis=0) <= level) & (g.std(axis=1).max(axis=0) <= FLAT_STD)  # (W,)
+    # The median, not the mean, of each row (column): subtitles and logos are often drawn inside
+    # the bars, and a line of text covers less than half of a row.
+    rows = np.median(gray, axis=2).max(axis=0) <= level  # (H,)
+    cols = np.median(gray, axis=1).max(axis=0) <= level  # (W,)
     top, bottom = (0, 0) if rows.all() else (edge_run(rows), edge_run(rows[::-1]))
     left, right = (0, 0) if cols.all() else (edge_run(cols), edge_run(cols[::-1]))
     return top, bottom, left, right
@@ -41,7 +39,7 @@ def border_fraction_of(gray: np.ndarray, level: float) -> float:
 
 
 @metric(MetricSpec(
-    name="border_fraction", unit="fraction of frame", lo=0.0, hi=1.0, direction="lower_better", version=1,
+    name="border_fraction", unit="fraction of frame", lo=0.0, hi=1.0, direction="lower_better", version=2,
     description="area of black letterbox/pillarbox bars that stay dark in every sampled frame",
     reference="ours; DESIGN.md sub-metrics (letterbox)",
 ))

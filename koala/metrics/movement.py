@@ -23,6 +23,17 @@ def _need_pairs(clip, k: int = 1) -> None:
         raise Unavailable(f"{clip.n} sampled frame(s): motion needs at least {k + 1}")
 
 
+def _reliable(clip, k: int) -> list[GlobalMotion]:
+    """The camera motions of the pairs that can tell it (koala.motion.camera_motion), at least ``k``."""
+    motions = clip.motions
+    if len(motions) < k:
+        raise Unavailable(
+            f"only {len(motions)} of {clip.n - 1} sample pairs show the camera's motion "
+            "(content changes, flashes or flat frames); need {k}".replace("{k}", str(k))
+        )
+    return motions
+
+
 def mean_speed(speeds: np.ndarray, scale: float) -> float:
     """Mean flow magnitude over pixels and pairs of ``speeds`` (P, h, w), times ``scale``."""
     return float(speeds.mean(dtype=np.float64) * scale)
@@ -79,8 +90,9 @@ def moving_area(clip, cfg) -> float:
 ))
 def camera_motion(clip, cfg) -> float:
     _need_pairs(clip)
+    motions = _reliable(clip, 1)
     h, w = clip.small.shape[1:3]
-    return float(np.mean([m.speed(h, w) for m in clip.motions]) * clip.flow_scale)
+    return float(np.mean([m.speed(h, w) for m in motions]) * clip.flow_scale)
 
 
 @metric(MetricSpec(
@@ -90,5 +102,6 @@ def camera_motion(clip, cfg) -> float:
 ))
 def camera_shake(clip, cfg) -> float:
     _need_pairs(clip, 3)
+    motions = _reliable(clip, 3)
     h, w = clip.small.shape[1:3]
-    return shake(camera_vectors(clip.motions, h, w), cfg.shake_window) * clip.flow_scale
+    return shake(camera_vectors(motions, h, w), cfg.shake_window) * clip.flow_scale

@@ -80,7 +80,7 @@ def middle_frame(row, *, height: int = 120) -> np.ndarray | None:
 def extremes(metrics: pd.DataFrame, clips: pd.DataFrame, *, names=METRIC_NAMES, height: int = 110) -> plt.Figure:
     """For each metric, the middle frame of its lowest- and highest-scoring clip."""
     merged = metrics.merge(clips[["clip_id", "video", "start_frame", "end_frame"]], on="clip_id")
-    names = [n for n in names if merged[n].notna().sum() >= 2]
+    names = [n for n in names if merged[n].nunique() >= 2]  # all NaN or all equal: nothing to show
     fig, axes = plt.subplots(len(names), 2, figsize=(6, 1.6 * len(names)), squeeze=False)
     for r, name in enumerate(names):
         ranked = merged.dropna(subset=[name]).sort_values(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ class ClipScores:
 
 
 def _warn_once(name: str, reason: str) -> None:
-    key = f"{name}: {reason}"
+    key = f"{name}: {re.sub(r'[0-9.]+', '#', reason)}"  # one warning per kind of reason, whatever its counts
     if key not in _WARNED:
         _WARNED.add(key)
         log.warning("%s is NaN: %s", name, reason)

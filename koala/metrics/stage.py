@@ -62,6 +62,25 @@ def cached_probe(path: str):
     return _probe(path, st.st_size if st else -1, st.st_mtime_ns if st else -1)
 
 
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A hash of the metric code (koala/metrics and koala/motion.py).
+
+    Part of every engine item, so results cached by an older version of a metric are recomputed
+    rather than reused (the engine keys its cache by the item alone).
+    """
+    import hashlib
+
+    import koala.motion
+
+    h = hashlib.sha256()
+    files = sorted(Path(__file__).parent.glob("*.py")) + [Path(koala.motion.__file__)]
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def video_items(clips: pd.DataFrame, cfg: ScoreConfig) -> list[dict]:
     """One engine item per source video: its clips' frame ranges and the score config."""
     missing = [c for c in ("clip_id", "video_id", "start_frame", "end_frame", "video") if c not in clips.columns]
@@ -76,6 +95,7 @@ def video_items(clips: pd.DataFrame, cfg: ScoreConfig) -> list[dict]:
             "clips": [{"clip_id": str(r.clip_id), "start": int(r.start_frame), "end": int(r.end_frame)}
                       for r in group.sort_values("start_frame").itertuples()],
             "cfg": conf,
+            "code": code_version(),
         })
     return items
 
@@ -140,15 +160,20 @@ def score_video(item: dict) -> list[dict]:
             raise VideoError(path, f"clip {c['clip_id']} starts at frame {c['start']} but the video has {info.num_frames}")
     plan = decode_plan(clips, info, cfg)
     wanted, spans = plan.wanted, plan.spans
-    buffers: dict[str, tuple[list, list]] = {c["clip_id"]: ([], []) for c in clips}
+    # Each clip's samples go straight into an array of their final size (no second copy at 720p).
+    slots = {cid: {int(f): k for k, f in enumerate(w)} for cid, w in wanted.items()}
+    buffers = {cid: np.empty((len(w), plan.height, plan.width, 3), np.uint8) for cid, w in wanted.items()}
+    got: dict[str, list[int]] = {cid: [] for cid in wanted}
     ends = {cid: e for cid, (_, e) in spans.items()}
     rows: list[dict] = []
 
     def finish(cid: str) -> None:
-        idx, frames = buffers.pop(cid)
-        if not frames:
+        frames, idx = buffers.pop(cid), got.pop(cid)
+        if not idx:
             raise VideoError(path, f"clip {cid}: no frames decoded in its range")
-        clip = DecodedClip(frames=np.stack(frames), index=np.asarray(idx, np.int64), fps=float(info.fps), cfg=cfg,
+        keep = [slots[cid][i] for i in idx]
+        frames = frames if len(keep) == len(frames) else frames[keep]  # the stream ended early
+        clip = DecodedClip(frames=frames, index=np.asarray(idx, np.int64), fps=float(info.fps), cfg=cfg,
                            source_size=(info.height, info.width), path=path)
         res = score(clip)
         row = {"clip_id": cid, "video_id": item["key"], **res.values, "frames_scored": clip.n,
@@ -156,15 +181,16 @@ def score_video(item: dict) -> list[dict]:
         row.update({TIMING_PREFIX + k: v for k, v in res.ms.items()})
         rows.append(row)
 
-    sets = {cid: set(map(int, wv)) for cid, wv in wanted.items()}
+    last_wanted = {cid: int(w[-1]) for cid, w in wanted.items()}
     for batch in read_frames(path, height=plan.height, width=plan.width, start=plan.start, end=plan.stop, step=plan.step, info=info):
         for i, frame in zip(batch.index.tolist(), batch.frames):
-            for cid in list(buffers):
-                if i in sets[cid]:
-                    buffers[cid][0].append(i)
-                    buffers[cid][1].append(frame)
+            for cid in buffers:
+                k = slots[cid].get(i)
+                if k is not None:
+                    buffers[cid][k] = frame
+                    got[cid].append(i)
         last = int(batch.index[-1])
-        for cid in [c for c in list(buffers) if ends[c] - 1 <= last or max(sets[c]) <= last]:
+        for cid in [c for c in buffers if ends[c] - 1 <= last or last_wanted[c] <= last]:
             finish(cid)
     for cid in list(buffers):  # the stream ended early (frames counted but not decodable)
         finish(cid)
@@ -199,6 +225,14 @@ def score_clips(clips: pd.DataFrame, cfg: ScoreConfig, params: Params, *, desc: 
     return ScoreResult(table=table, errors=res.errors, timings=timings, metrics=metrics)
 
 
+def resolve_video(path: str, table_dir: Path) -> str:
+    """A clips table's video path as given, or relative to the table's folder when only that exists."""
+    p = Path(path)
+    if p.is_absolute() or p.exists() or not (table_dir / p).exists():
+        return str(path)
+    return str(table_dir / p)
+
+
 def run_score(
     params: Params,
     *,
@@ -215,6 +249,8 @@ def run_score(
     if not clips_path.exists():
         raise FileNotFoundError(f"{clips_path}: no clips table; run the split stage first (koala split VIDEO... --out {clips_path})")
     clips = read_table(clips_path)
+    if "video" in clips.columns:
+        clips = clips.assign(video=[resolve_video(v, clips_path.parent) for v in clips["video"]])
     result = score_clips(clips, cfg, params)
     write_table(result.table, out, METRICS_TABLE)
     write_errors(result.errors, errors_path)

@@ -103,6 +103,18 @@ def _box_stack(x: np.ndarray) -> np.ndarray:
     return cv2.boxFilter(x.reshape(n * h, w), -1, (SSIM_WIN, SSIM_WIN), borderType=cv2.BORDER_REFLECT).reshape(n, h, w)
 
 
+def _ssim_map(ux, uy, uxx, uyy, uxy) -> np.ndarray:
+    """Mean of the SSIM map over the interior (skimage crops (win - 1) / 2 pixels per side)."""
+    c = (slice(None), slice(_PAD, -_PAD), slice(_PAD, -_PAD))
+    ux, uy, uxx, uyy, uxy = ux[c], uy[c], uxx[c], uyy[c], uxy[c]
+    cov = SSIM_WIN**2 / (SSIM_WIN**2 - 1)  # sample covariance, as skimage
+    uxuy = ux * uy
+    ux2, uy2 = ux * ux, uy * uy
+    num = (2 * uxuy + _C1) * (2 * cov * (uxy - uxuy) + _C2)
+    den = (ux2 + uy2 + _C1) * (cov * (uxx - ux2 + uyy - uy2) + _C2)
+    return (num / den).mean(axis=(1, 2))
+
+
 def ssim_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Mean SSIM of image pairs, equal to skimage's ``structural_similarity(data_range=255)``.
 
@@ -111,12 +123,20 @@ def ssim_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     x = a.astype(np.float64)
     y = b.astype(np.float64)
-    ux, uy = _box_stack(x), _box_stack(y)
-    uxx, uyy, uxy = _box_stack(x * x), _box_stack(y * y), _box_stack(x * y)
-    cov = SSIM_WIN**2 / (SSIM_WIN**2 - 1)  # sample covariance, as skimage
-    vx, vy, vxy = cov * (uxx - ux * ux), cov * (uyy - uy * uy), cov * (uxy - ux * uy)
-    s = ((2 * ux * uy + _C1) * (2 * vxy + _C2)) / ((ux * ux + uy * uy + _C1) * (vx + vy + _C2))
-    return s[:, _PAD:-_PAD, _PAD:-_PAD].mean(axis=(1, 2))
+    return _ssim_map(_box_stack(x), _box_stack(y), _box_stack(x * x), _box_stack(y * y), _box_stack(x * y))
+
+
+def ssim_consecutive(images: np.ndarray) -> np.ndarray:
+    """SSIM of each image with the next, (n - 1,): :func:`ssim_pairs` with shared per-image sums.
+
+    Each image's local means and squares are filtered once, not once per pair it is in.
+    """
+    x = images.astype(np.float64)
+    if len(x) < 2:
+        return np.zeros(0)
+    u, uu = _box_stack(x), _box_stack(x * x)
+    uxy = _box_stack(x[:-1] * x[1:])
+    return _ssim_map(u[:-1], u[1:], uu[:-1], uu[1:], uxy)
 
 
 def svm_score(bgr: np.ndarray, ssim: np.ndarray) -> np.ndarray:

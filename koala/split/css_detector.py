@@ -32,7 +32,7 @@ class CssDetector(Detector):
                 cur = css.FrameFeatures(np.concatenate([prev.hist[-1:], cur.hist]), np.concatenate([prev.edges[-1:], cur.edges]))
             if len(cur.hist) > 1:
                 bgr.append(css.hist_correlation(cur.hist[:-1], cur.hist[1:]))
-                canny.append(css.ssim_pairs(cur.edges[:-1], cur.edges[1:]))
+                canny.append(css.ssim_consecutive(cur.edges))
             prev = css.FrameFeatures(cur.hist[-1:], cur.edges[-1:])
         bgr_a = np.concatenate(bgr) if bgr else np.zeros(0)
         canny_a = np.concatenate(canny) if canny else np.zeros(0)

@@ -25,12 +25,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import median_filter
 
 from koala.io.video import VideoInfo, read_frames
 from koala.split import features as F
 from koala.split.registry import Detection, Detector, register
 
 MODEL_VERSION = 1
+RAW_GAPS = (1, 3)  # gaps whose raw similarities also enter the window features
+CONTEXT = 65  # boundaries in the running median of the excess features (about 2.6 s at 25 fps)
 DEFAULT_MODEL = Path(__file__).with_name("models") / "learned.json"
 
 
@@ -111,7 +114,11 @@ def load_model(path: str | os.PathLike | None = None) -> LearnedModel:
 
 
 def window_feature_names(gaps: tuple[int, ...]) -> list[str]:
-    return [f"straddle_{g}" for g in gaps] + [f"contrast_{g}" for g in gaps] + [f"adjacent_{f}" for f in F.PAIR_FEATURES]
+    return (
+        [f"{kind}_{g}" for kind in ("straddle", "contrast", "excess") for g in gaps]
+        + [f"drop_{g}_{f}" for g in RAW_GAPS for f in F.PAIR_FEATURES]
+        + [f"adjacent_{f}" for f in F.PAIR_FEATURES]
+    )
 
 
 def pair_scores(gap_feats: dict[int, np.ndarray], model: LearnedModel) -> dict[int, np.ndarray]:
@@ -119,54 +126,95 @@ def pair_scores(gap_feats: dict[int, np.ndarray], model: LearnedModel) -> dict[i
     return {g: model.pair.decision(x) if len(x) else np.zeros(0) for g, x in gap_feats.items()}
 
 
-def window_features(scores: dict[int, np.ndarray], adjacent: np.ndarray, n: int, gaps: tuple[int, ...]) -> np.ndarray:
+def _at(s: np.ndarray, i: np.ndarray) -> np.ndarray:
+    """Rows ``i`` of ``s`` (1-D or 2-D), NaN where ``i`` falls outside it."""
+    ok = (i >= 0) & (i < len(s))
+    out = np.full((len(i),) + s.shape[1:], np.nan)
+    out[ok] = s[i[ok]]
+    return out
+
+
+def window_features(scores: dict[int, np.ndarray], raw: dict[int, np.ndarray], n: int, gaps: tuple[int, ...]) -> np.ndarray:
     """Stage-2 features of every boundary t = 1 .. n-1 (row t - 1).
 
     Args:
         scores: per gap g, (n - g,) pair scores; row i compares frames i and i + g.
-        adjacent: (n - 1, 5) raw pair features of consecutive frames.
+        raw: per gap g, (n - g, 5) raw pair features (only gaps 1 and 3 are used).
         n: frames in the video.
         gaps: the gaps, ascending.
 
     Returns:
-        (n - 1, 2 len(gaps) + 5) float64. Near the ends, where a pair would leave the video, a
-        straddle score takes the next smaller gap's and a side score the other side's (or the
-        straddle's), so the contrast there is 0 rather than invented.
+        (n - 1, len(window_feature_names(gaps))) float64: per gap the straddle score, its
+        contrast with the side pairs and its excess over its running median; then, for gaps 1
+        and 3, how much less similar the straddling pair is than the less similar side pair in
+        each raw feature (independent of the pair SVM's calibration); then the raw adjacent
+        features. Near the ends, where a pair would leave the video, a straddle score takes the
+        next smaller gap's and a side score the other side's (or the straddle's), so the
+        contrast there is 0 rather than invented.
     """
     t = np.arange(1, n)
     straddle = np.full((len(t), len(gaps)), np.nan)
     contrast = np.zeros((len(t), len(gaps)))
     for k, g in enumerate(gaps):
-        s = scores[g]
         h = (g + 1) // 2
-
-        def at(i: np.ndarray) -> np.ndarray:
-            ok = (i >= 0) & (i < len(s))
-            out = np.full(len(i), np.nan)
-            out[ok] = s[i[ok]]
-            return out
-
-        mid = at(t - h)
+        mid = _at(scores[g], t - h)
         if k:
             mid = np.where(np.isnan(mid), straddle[:, k - 1], mid)
-        left, right = at(t - 2 * h), at(t)
+        left, right = _at(scores[g], t - 2 * h), _at(scores[g], t)
         left = np.where(np.isnan(left), right, left)
         right = np.where(np.isnan(right), left, right)
         side = np.fmax(left, right)
         straddle[:, k] = mid
         contrast[:, k] = np.where(np.isnan(side) | np.isnan(mid), 0.0, mid - side)
     straddle = np.nan_to_num(straddle, nan=0.0)
-    return np.concatenate([straddle, contrast, adjacent.astype(np.float64)], axis=1)
+    # The paper's temporal idea, made relative: how far each straddle score rises above its
+    # own running median (a shot's usual level of change), so a cut between similar-looking
+    # shots stands out even when its absolute score stays low.
+    excess = straddle - median_filter(straddle, size=(CONTEXT, 1), mode="nearest")
+    drops = []
+    for g in RAW_GAPS:
+        h = (g + 1) // 2
+        sim = raw[g].astype(np.float64).copy()
+        sim[:, 3] = 1.0 - sim[:, 3]  # mean abs difference -> a similarity, like the others
+        mid, left, right = _at(sim, t - h), _at(sim, t - 2 * h), _at(sim, t)
+        left = np.where(np.isnan(left), right, left)
+        right = np.where(np.isnan(right), left, right)
+        drops.append(np.nan_to_num(np.fmin(left, right) - mid, nan=0.0))
+    return np.concatenate([straddle, contrast, excess, *drops, raw[1].astype(np.float64)], axis=1)
 
 
 def boundary_scores(gap_feats: dict[int, np.ndarray], model: LearnedModel) -> np.ndarray:
     """Stage-2 probability that each boundary t = 1 .. n-1 (row t - 1) is inside a transition."""
-    adjacent = gap_feats[1]
-    n = len(adjacent) + 1
+    return boundary_evidence(gap_feats, model)[0]
+
+
+def boundary_evidence(gap_feats: dict[int, np.ndarray], model: LearnedModel) -> tuple[np.ndarray, np.ndarray]:
+    """The window probability and the window features of every boundary (rows t - 1)."""
+    n = len(gap_feats[1]) + 1
     if n < 2:
-        return np.zeros(0)
-    x = window_features(pair_scores(gap_feats, model), adjacent, n, model.gaps)
-    return model.window.probability(x)
+        return np.zeros(0), np.zeros((0, len(window_feature_names(model.gaps))))
+    x = window_features(pair_scores(gap_feats, model), gap_feats, n, model.gaps)
+    return model.window.probability(x), x
+
+
+def relative_cuts(x: np.ndarray, gaps: tuple[int, ...], *, rise: float, confirm: float) -> list[tuple[int, int]]:
+    """Hard cuts by the paper's statistical idea, on our pair score: an outlier against the shot.
+
+    A boundary is a cut when the adjacent pair's score rises ``rise`` above its running median
+    and the straddling pairs 5 and 7 frames apart rise ``confirm`` above theirs: a flash of one
+    or two frames is over before those pairs, so they stay at their shot's level. Needs no
+    training, so it holds on cuts between shots of one scene (shot / reverse shot), where the
+    window network, trained on five videos, is least sure.
+
+    Args:
+        x: window features (:func:`window_features`), whose excess columns are used.
+    """
+    k = len(gaps)
+    col = {g: 2 * k + i for i, g in enumerate(gaps)}
+    e1 = x[:, col[1]]
+    ok = (e1 > rise) & (np.minimum(x[:, col[5]], x[:, col[7]]) > confirm)
+    peak = np.r_[True, e1[1:] >= e1[:-1]] & np.r_[e1[:-1] > e1[1:], True]  # local maxima only
+    return [(int(t), int(t) + 1) for t in np.flatnonzero(ok & peak)]
 
 
 def spans_from_scores(score: np.ndarray, *, threshold: float, peak: float, merge_gap: int) -> list[tuple[int, int]]:
@@ -210,10 +258,14 @@ class LearnedDetector(Detector):
 
     def detect(self, feats: dict[str, np.ndarray], *, num_frames: int, fps: float) -> Detection:
         gap_feats = {g: feats[f"gap_{g}"] for g in self.model.gaps}
-        score = boundary_scores(gap_feats, self.model)
+        score, x = boundary_evidence(gap_feats, self.model)
         cfg = self.cfg.learned
+        spans = spans_from_scores(score, threshold=cfg.threshold, peak=cfg.peak, merge_gap=cfg.merge_gap)
+        # Row t - 1 is boundary t: a relative cut at row r is the span (r, r + 1), frames t-1 | t.
+        cuts = relative_cuts(x, self.model.gaps, rise=cfg.cut_rise, confirm=cfg.cut_confirm) if len(x) else []
+        spans = sorted(spans + [c for c in cuts if not any(a - 1 <= c[0] and c[1] <= b + 1 for a, b in spans)])
         return Detection(
-            spans=spans_from_scores(score, threshold=cfg.threshold, peak=cfg.peak, merge_gap=cfg.merge_gap),
+            spans=spans,
             num_frames=len(gap_feats[1]) + 1,
             scores={"window": score, "pair_1": self.model.pair.decision(gap_feats[1]) if len(gap_feats[1]) else np.zeros(0)},
         )

@@ -148,19 +148,53 @@ def _segment(video: np.ndarray, length: int, rng: np.random.Generator, stride: i
     return seg[:length]
 
 
+def shot(v: np.ndarray, kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` frames of one shot made from video ``v``, moving as ``kind`` says.
+
+    ``natural``: the video at 1-3x speed; ``motion``: speed ramping between 1x and 4x (motion
+    starting or stopping); ``pan``/``zoom``: a camera moving fast over one still frame (up to a
+    tenth of the frame per frame). Each shot gets its own mirror, zoom and exposure.
+    """
+    if kind in ("pan", "zoom"):
+        still = _augment(v[int(rng.integers(len(v)))][None], rng)[0]
+        h, w, _ = still.shape
+        if kind == "pan":
+            speed = rng.uniform(1.0, 0.1 * w)
+            strip = T.pan_strip(still, int(w + speed * n) + 2)
+            return np.stack([strip[:, int(speed * i) : int(speed * i) + w] for i in range(n)])
+        zooms = np.linspace(1.0, rng.uniform(1.3, 2.0), n)
+        if rng.random() < 0.5:
+            zooms = zooms[::-1]
+        return np.stack([cv2.resize(still[int(h / 2 - h / z / 2) : int(h / 2 + h / z / 2), int(w / 2 - w / z / 2) : int(w / 2 + w / z / 2)], (w, h)) for z in zooms])
+    if kind == "motion":
+        steps = np.clip(np.round(np.linspace(rng.uniform(0.5, 4), rng.uniform(0.5, 4), n)), 1, 4).astype(int)
+        idx = (np.cumsum(steps) - steps[0]) % (2 * len(v) - 2)
+        idx = np.where(idx >= len(v), 2 * len(v) - 2 - idx, idx)  # back and forth past the end
+        return _augment(v[idx], rng)
+    return _augment(_segment(v, n, rng, int(rng.choice([1, 1, 2, 3]))), rng)
+
+
+SHOT_KINDS = ("natural", "natural", "natural", "motion", "pan", "zoom")  # how the shots of positives move
+
+
 def transition_sequence(videos: list[np.ndarray], kind: str, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int]]:
-    """Two shots from different videos joined by ``kind``; returns frames and the positive boundaries.
+    """Two shots joined by ``kind``; returns frames and the positive boundaries.
+
+    A quarter of the pairs come from one video (a cut between two framings of one scene); the
+    rest from two different videos. Half of them share a palette (see :func:`recolour`); some
+    shots move fast (see :func:`shot`), so cuts inside fast action are positives too.
 
     Returns:
         frames (n, H, W, 3) and (first, last) boundary indices t inside the transition.
     """
     ia, ib = rng.choice(len(videos), 2, replace=False)
+    if rng.random() < 0.25:  # a cut within one scene: another moment of the same video, reframed
+        ib = ia
     la, lb = int(rng.integers(34, 64)), int(rng.integers(34, 64))
     length = 0 if kind == "cut" else int(rng.integers(3, 37))
-    sa, sb = int(rng.choice([1, 1, 2, 3])), int(rng.choice([1, 1, 2, 3]))
-    a = _augment(_segment(videos[ia], la + length, rng, sa), rng)
-    b = _augment(_segment(videos[ib], length + lb, rng, sb), rng)
-    if rng.random() < 0.5:  # same palette, different content (see recolour)
+    a = shot(videos[ia], str(rng.choice(SHOT_KINDS)), la + length, rng)
+    b = shot(videos[ib], str(rng.choice(SHOT_KINDS)), length + lb, rng)
+    if rng.random() < 0.5:  # same palette, different content
         b = recolour(b, a[la - 1])
     if kind == "cut":
         return np.concatenate([a, b]), (la, la)
@@ -172,26 +206,7 @@ def negative_sequence(videos: list[np.ndarray], kind: str, rng: np.random.Genera
     """One shot with no transition that a naive detector might cut: motion, flash, pan or zoom."""
     v = videos[int(rng.integers(len(videos)))]
     n = int(rng.integers(60, 100))
-    if kind in ("pan", "zoom"):
-        still = _augment(v[int(rng.integers(len(v)))][None], rng)[0]
-        h, w, _ = still.shape
-        if kind == "pan":
-            speed = rng.uniform(1.0, 0.1 * w)  # px per frame, up to a tenth of the frame
-            strip = T.pan_strip(still, int(w + speed * n) + 2)
-            frames = np.stack([strip[:, int(speed * i) : int(speed * i) + w] for i in range(n)])
-        else:
-            zooms = np.linspace(1.0, rng.uniform(1.3, 2.0), n)
-            if rng.random() < 0.5:
-                zooms = zooms[::-1]
-            frames = np.stack([cv2.resize(still[int(h / 2 - h / z / 2) : int(h / 2 + h / z / 2), int(w / 2 - w / z / 2) : int(w / 2 + w / z / 2)], (w, h)) for z in zooms])
-    elif kind == "motion":  # playback speed ramps between 1x and 4x: motion starts or stops
-        steps = np.clip(np.round(np.linspace(rng.uniform(0.5, 4), rng.uniform(0.5, 4), n)), 1, 4).astype(int)
-        idx = np.cumsum(steps) - steps[0]
-        idx = idx % (2 * len(v) - 2)
-        idx = np.where(idx >= len(v), 2 * len(v) - 2 - idx, idx)  # back and forth past the end
-        frames = _augment(v[idx], rng)
-    else:
-        frames = _augment(_segment(v, n, rng, 1), rng)
+    frames = shot(v, "natural" if kind == "flash" else kind, n, rng)
     if kind == "flash" or rng.random() < 0.3:
         k = int(rng.integers(1, 5))
         at = int(rng.integers(5, n - k - 5))
@@ -223,7 +238,7 @@ def window_dataset(videos: list[np.ndarray], pair: Linear, rng: np.random.Genera
         else:
             frames, positive = transition_sequence(videos, kind, rng)
         gf = F.gap_features(frames, gaps)
-        x = window_features(pair_scores(gf, model), gf[1], len(frames), gaps)
+        x = window_features(pair_scores(gf, model), gf, len(frames), gaps)
         y = _labels(len(frames), positive)
         keep = y >= 0
         xs.append(x[keep])

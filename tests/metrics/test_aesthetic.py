@@ -100,3 +100,30 @@ def test_predictor_is_cached_per_process(tiny_clip, tmp_path):
     aesthetic._PREDICTORS.clear()
     assert predictor(cfg) is predictor(cfg)
     aesthetic._PREDICTORS.clear()
+
+
+def test_a_full_clip_model_folder_loads_its_vision_tower(tmp_path):
+    """openai/clip-vit-large-patch14 is saved as a whole CLIPModel (text + vision): that layout loads too."""
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
+
+    torch.manual_seed(0)
+    cfg = CLIPConfig(
+        text_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "vocab_size": 50},
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "image_size": 32, "patch_size": 16},
+        projection_dim=16,
+    )
+    full = CLIPModel(cfg).eval()
+    path = tmp_path / "clip-full"
+    full.save_pretrained(path)
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(path)
+    head_path, _ = linear_head(tmp_path)
+    pred = AestheticPredictor(str(path), str(head_path))
+    frames = pan(2, 48, 64, dx=1.0)
+    inputs = pred.processor(images=list(frames), return_tensors="pt")
+    with torch.no_grad():  # CLIP's image embedding by hand: pooled vision output through the projection
+        pooled = full.vision_model(pixel_values=inputs["pixel_values"]).pooler_output
+        want = full.visual_projection(pooled)
+    want = (want / want.norm(dim=1, keepdim=True)).numpy()
+    assert want.shape == (2, 16)
+    assert np.allclose(pred.embed(frames), want, atol=1e-5)

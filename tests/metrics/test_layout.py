@@ -37,3 +37,15 @@ def test_a_dark_scene_is_not_a_letterbox():
     g = np.full((4, 90, 160), 120, np.uint8)
     g[0, :30] = 0
     assert bar_sizes(g, 24) == (0, 0, 0, 0)
+
+
+def test_subtitles_inside_the_bar_do_not_shrink_it(clip_of):
+    import cv2
+
+    frames = pan(6, 360, 640, dx=2.0)
+    frames[:, :45] = 0
+    frames[:, 315:] = 0
+    for f in frames[::2]:  # a subtitle line in the bottom bar in some frames
+        cv2.putText(f, "a subtitle in the letterbox", (120, 345), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255, 255, 255), 2)
+    clip = clip_of(frames)
+    assert border_fraction(clip, clip.cfg) == pytest.approx(90 / 360, abs=0.02)

@@ -62,7 +62,7 @@ def test_clip_scores_match_a_clip_scored_alone(make_video, params):
     t1 = score_clips(both, params.score, params).table.set_index("clip_id")
     t2 = score_clips(alone, params.score, params).table.set_index("clip_id")
     cols = [c for c in METRIC_NAMES if c != "aesthetic_score"]
-    assert np.allclose(t1.loc["b", cols].astype(float), t2.loc["b", cols].astype(float))
+    assert np.allclose(t1.loc["b", cols].astype(float), t2.loc["b", cols].astype(float), equal_nan=True)
 
 
 def test_sampling_grid():
@@ -122,3 +122,50 @@ def test_very_short_clips_are_scored_not_dropped(make_video, params):
     assert list(t.index) == ["one", "two", "long"] and res.errors.empty
     assert np.isnan(t.loc["one", "motion_score"]) and "motion_score" in t.loc["one", "nan_reasons"]
     assert t.loc["two", "frames_scored"] == 2 and np.isfinite(t.loc["two", "motion_score"])
+
+
+def test_items_carry_the_metric_code_version(make_video, params):
+    from koala.metrics.stage import code_version, video_items
+
+    v = make_video("v.mp4", n=10, width=96, height=64)
+    items = video_items(clips_table([{"clip_id": "a", "video_id": "v", "start_frame": 0, "end_frame": 10, "video": str(v)}]), params.score)
+    assert items[0]["code"] == code_version() and len(code_version()) == 12
+
+
+def test_configured_paths_are_the_dvc_stage_deps_and_outs():
+    """dvc.yaml cannot read paths from the config, so the two are checked against each other."""
+    from pathlib import Path
+
+    import yaml
+
+    from koala.config import load_params
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = load_params(root / "params.yaml").score
+    stage = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]["score"]
+    outs = {next(iter(o)) if isinstance(o, dict) else o for o in stage["outs"]}
+    assert {cfg.metrics_table, cfg.errors_table} <= outs
+    assert cfg.clips_table in stage["deps"] and "score" in stage["params"]
+
+
+def test_rotated_and_tiny_videos_score(make_video, params):
+    """A rotated phone video is scored upright; a video smaller than every analysis size is never enlarged."""
+    rot = make_video("rot.mp4", n=30, width=96, height=64, rotation=90, marker=True)
+    tiny = make_video("tiny.mp4", n=30, width=34, height=18)
+    clips = clips_table([{"clip_id": "r", "video_id": "r", "start_frame": 0, "end_frame": 30, "video": str(rot)},
+                         {"clip_id": "t", "video_id": "t", "start_frame": 0, "end_frame": 30, "video": str(tiny)}])
+    res = score_clips(clips, params.score, params)
+    assert res.errors.empty and list(res.table["clip_id"]) == ["r", "t"]
+    assert res.table.drop(columns=["aesthetic_score", "camera_motion", "camera_shake"]).select_dtypes("number").notna().all().all()
+
+
+def test_relative_video_paths_resolve_from_the_cwd_or_the_table(make_video, tmp_path, monkeypatch):
+    v = make_video("v.mp4", n=20, width=96, height=64)  # tmp_path/videos/v.mp4
+    write_table(clips_table([{"clip_id": "v-0", "video_id": "v", "start_frame": 0, "end_frame": 20, "video": "videos/v.mp4"}]),
+                tmp_path / "clips.parquet", CLIPS)
+    elsewhere = tmp_path / "run"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    res = run_score(Params(), clips_path=tmp_path / "clips.parquet", out=elsewhere / "m.parquet", errors_path=elsewhere / "e.parquet")
+    assert res.errors.empty and list(res.table["clip_id"]) == ["v-0"]
+    assert v.exists()

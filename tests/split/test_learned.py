@@ -1,0 +1,109 @@
+"""Our detector: streamed features, window features, span extraction, the model file, training."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from koala.config import SplitConfig, SplitTrainConfig
+from koala.split import features as F
+from koala.split import learned as L
+
+
+def test_pair_features_of_identical_frames(synth):
+    frames = synth.textured_shot(0, 2)
+    d = F.describe(np.stack([frames[0], frames[0]]))
+    x = F.pair_features(d, np.array([0]), np.array([1]))[0]
+    np.testing.assert_allclose(x, [1.0, 1.0, 1.0, 0.0, 1.0], atol=1e-5)
+
+
+def test_different_shots_are_less_similar_than_one_shot(synth):
+    a, b = synth.textured_shot(0, 3), synth.textured_shot(7, 3)
+    d = F.describe(np.concatenate([a, b]))
+    same = F.pair_features(d, np.array([0]), np.array([1]))[0]
+    diff = F.pair_features(d, np.array([2]), np.array([3]))[0]
+    assert same[2] > diff[2] and same[3] < diff[3]
+
+
+def test_streaming_in_chunks_equals_one_pass(synth):
+    frames = np.concatenate([synth.textured_shot(0, 45), synth.textured_shot(1, 30)])
+    whole = F.gap_features(frames)
+    stream = F.GapStream()
+    for s in range(0, len(frames), 7):
+        stream.push(F.describe(frames[s : s + 7]))
+    parts = stream.result()
+    for g in F.GAPS:
+        assert parts[g].shape == (len(frames) - g, len(F.PAIR_FEATURES))
+        np.testing.assert_allclose(parts[g], whole[g], atol=1e-6)
+
+
+def test_window_features_have_no_gaps_at_the_ends():
+    scores = {g: np.random.default_rng(g).normal(size=40 - g) for g in F.GAPS}
+    raw = {g: np.random.default_rng(g).random((40 - g, 5)) for g in F.GAPS}
+    x = L.window_features(scores, raw, 40, F.GAPS)
+    assert x.shape == (39, len(L.window_feature_names(F.GAPS)))
+    assert np.isfinite(x).all()
+
+
+def test_spans_from_scores():
+    s = np.zeros(30)
+    s[9] = 0.99  # boundary 10: a hard cut (9, 10)
+    s[19:24] = [0.6, 0.7, 0.2, 0.8, 0.6]  # a low run: never reaches the peak
+    assert L.spans_from_scores(s, threshold=0.5, peak=0.95, merge_gap=4) == [(9, 10)]
+    s[21] = 0.97
+    # boundaries 20..24 merge across the dip at 22 into one transition: frames 19..24
+    assert L.spans_from_scores(s, threshold=0.5, peak=0.95, merge_gap=4) == [(9, 10), (19, 24)]
+
+
+def test_model_round_trips_and_a_missing_one_says_how_to_make_it(tmp_path):
+    m = L.load_model()
+    assert L.LearnedModel.from_json(m.to_json()) == m
+    assert len(m.window.mean) == len(L.window_feature_names(m.gaps))
+    with pytest.raises(FileNotFoundError, match="koala split-train"):
+        L.load_model(tmp_path / "nope.json")
+    bad = tmp_path / "old.json"
+    bad.write_text(json.dumps({**json.loads(m.to_json()), "version": 0}))
+    with pytest.raises(ValueError, match="retrain"):
+        L.load_model(bad)
+
+
+def test_shipped_model_finds_a_cut_and_nothing_in_one_shot(two_shots, one_shot):
+    from koala.io.video import probe
+
+    det = L.LearnedDetector(SplitConfig())
+    path, k = two_shots
+    spans = det.run(path, probe(path)).spans
+    assert len(spans) == 1 and spans[0][0] <= k <= spans[0][1] + 1
+    assert det.run(one_shot, probe(one_shot)).spans == []
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 20 sequences, 4 units: a smoke run
+def test_training_writes_a_loadable_model(tmp_path, synth):
+    """Tiny run of the real training code on three synthetic single-shot videos."""
+    from koala.split.train import train
+
+    folder = tmp_path / "vids"
+    folder.mkdir()
+    for i in range(3):
+        synth.write(folder / f"v{i}.mp4", synth.textured_shot(10 + i, 60, width=128, height=96, speed=1 + i))
+    (folder / "broken.mp4").write_bytes(b"not a video")  # skipped with a warning
+    cfg = SplitConfig(train=SplitTrainConfig(pairs_per_video=40, sequences=20, hidden=4))
+    cfg = dataclasses.replace(cfg, learned=dataclasses.replace(cfg.learned, size=64))
+    out = tmp_path / "m.json"
+    model = train(cfg, videos_dir=str(folder), out=str(out))
+    assert L.load_model(out) == model
+    assert model.trained_on["videos"] == ["v0.mp4", "v1.mp4", "v2.mp4"]
+    assert model.size == 64
+
+
+def test_training_needs_two_videos(tmp_path, synth):
+    from koala.split.train import train
+
+    folder = tmp_path / "vids"
+    folder.mkdir()
+    synth.write(folder / "only.mp4", synth.textured_shot(1, 30))
+    with pytest.raises(ValueError, match="at least two"):
+        train(SplitConfig(), videos_dir=str(folder), out=str(tmp_path / "m.json"))
