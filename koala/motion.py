@@ -76,6 +76,45 @@ class FlowEstimator:
         return self._dis.calc(prev, nxt, None)
 
 
+def warp_error(a: np.ndarray, b: np.ndarray, flow: np.ndarray) -> float:
+    """Mean absolute grey-level difference between ``a`` and ``b`` pulled back along ``flow``."""
+    h, w = a.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    back = cv2.remap(b, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return float(cv2.absdiff(a, back).mean())
+
+
+def robust_flow(est: FlowEstimator, a: np.ndarray, b: np.ndarray, *, retry_error: float = 10.0) -> np.ndarray:
+    """DIS flow from ``a`` to ``b`` that survives displacements beyond DIS's pyramid.
+
+    DIS loses track when the content moves more than ~40 px between the frames (a fast pan
+    sampled a few frames apart) and reports almost no motion. When the flow explains ``b`` badly
+    (warp error above ``retry_error`` grey levels), the global shift is measured by phase
+    correlation (which sees shifts up to half the frame), ``b`` is shifted back by it, DIS runs on
+    the remainder, and the shift is added back; the flow that explains ``b`` better is kept.
+    """
+    flow = est(a, b)
+    err = warp_error(a, b, flow)
+    if err <= retry_error:
+        return flow
+    (dx, dy), _ = cv2.phaseCorrelate(a.astype(np.float32), b.astype(np.float32), _hann(a.shape))
+    back = cv2.warpAffine(b, np.float32([[1, 0, dx], [0, 1, dy]]), (b.shape[1], b.shape[0]),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    alt = est(a, back)
+    alt[..., 0] += dx
+    alt[..., 1] += dy
+    return alt if warp_error(a, b, alt) < err else flow
+
+
+_HANN: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _hann(shape: tuple[int, int]) -> np.ndarray:
+    if shape not in _HANN:
+        _HANN[shape] = cv2.createHanningWindow((shape[1], shape[0]), cv2.CV_32F)
+    return _HANN[shape]
+
+
 @dataclass(frozen=True)
 class GlobalMotion:
     """The camera's motion between two frames as a similarity transform (see module docstring)."""
@@ -136,19 +175,23 @@ def fit_global(
     step: int = 8,
     iterations: int = 4,
     inlier_px: float = 1.0,
+    weights: np.ndarray | None = None,
 ) -> GlobalMotion:
     """Fit the camera's similarity motion to a dense flow field, robustly.
 
     Iteratively reweighted least squares on a grid: points that move with the majority (the
     background) define the camera; moving subjects become outliers. ``gray`` (the first frame)
-    down-weights flat regions. ``inlier_px`` is the residual (px) below which a point moves with
-    the camera.
+    down-weights flat regions (or pass its :func:`texture_weights` as ``weights``, computed once).
+    ``inlier_px`` is the residual (px) below which a point moves with the camera.
     """
     h, w = flow.shape[:2]
     ys, xs, design = _grid(h, w, step)
     n = len(ys)
     target = np.concatenate([flow[ys, xs, 0], flow[ys, xs, 1]]).astype(np.float64)
-    base = texture_weights(gray, step) if gray is not None else np.ones(n)
+    if weights is not None:
+        base = np.asarray(weights, np.float64)
+    else:
+        base = texture_weights(gray, step) if gray is not None else np.ones(n)
     if base.sum() < 1e-6:  # a flat frame: nothing to measure the camera by
         return GlobalMotion(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     weight = base.copy()
@@ -193,7 +236,8 @@ STILL = GlobalMotion(0.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
 
 def choose_motion(flow: np.ndarray, gray: np.ndarray, gm: GlobalMotion, *, tol_px: float = 1.0, rel_tol: float = 0.3,
-                  margin: float = 0.05, min_support: float = 0.2, grid: int = 8) -> tuple[GlobalMotion, bool]:
+                  margin: float = 0.05, min_support: float = 0.2, grid: int = 8,
+                  weights: np.ndarray | None = None) -> tuple[GlobalMotion, bool]:
     """Keep the fitted camera motion only when it explains the frame better than a still camera.
 
     A subject filling much of the frame can pull the similarity fit off a still background; a
@@ -208,12 +252,13 @@ def choose_motion(flow: np.ndarray, gray: np.ndarray, gm: GlobalMotion, *, tol_p
         nothing about the camera.
     """
     h, w = flow.shape[:2]
-    weights = texture_weights(gray, grid)
+    if weights is None:
+        weights = texture_weights(gray, grid)
     if weights.sum() < 1e-6:
         return STILL, False
-    ys, xs = np.mgrid[grid // 2 : h : grid, grid // 2 : w : grid]
-    f = flow[ys.ravel(), xs.ravel()]  # (P, 2)
-    g = global_field(gm, h, w)[ys.ravel(), xs.ravel()]  # (P, 2)
+    ys, xs, design = _grid(h, w, grid)
+    f = flow[ys, xs]  # (P, 2)
+    g = (design @ np.array([gm.tx, gm.ty, gm.zoom, gm.rotation])).reshape(2, -1).T  # (P, 2) the camera's field
     tol = np.maximum(tol_px, rel_tol * np.hypot(g[:, 0], g[:, 1]))
     still = float((weights * (np.hypot(f[:, 0], f[:, 1]) < tol_px)).sum() / weights.sum())
     moved = float((weights * (np.hypot(*(f - g).T) < tol)).sum() / weights.sum())
@@ -229,4 +274,5 @@ def camera_motion(flow: np.ndarray, gray: np.ndarray, **kw) -> tuple[GlobalMotio
     The one entry point for everything that reports camera motion (sub-metrics and captions), so
     a clip's ``camera_motion`` number and its "pans left" come from the same decision.
     """
-    return choose_motion(flow, gray, fit_global(flow, gray), **kw)
+    weights = texture_weights(gray, kw.get("grid", 8))
+    return choose_motion(flow, gray, fit_global(flow, step=kw.get("grid", 8), weights=weights), weights=weights, **kw)

@@ -15,6 +15,8 @@ from koala.motion import (
     fit_global,
     global_field,
     residual_flow,
+    robust_flow,
+    warp_error,
     to_gray,
 )
 
@@ -151,3 +153,14 @@ def test_camera_motion_on_unrelated_frames_is_unreliable():
     a, b = texture(seed=6), texture(seed=7)
     _, reliable = camera_motion(FlowEstimator("medium")(a, b), a)
     assert not reliable
+
+
+def test_robust_flow_tracks_a_shift_beyond_the_dis_pyramid():
+    """A 60 px pan between samples: plain DIS loses it, the phase-correlation retry finds it."""
+    a = texture(seed=8)
+    b = warp(a, tx=60.0)
+    flow = robust_flow(FlowEstimator("fast"), a, b)
+    gm = fit_global(flow, a)
+    assert gm.tx == pytest.approx(60.0, abs=2.0)
+    plain = FlowEstimator("fast")(a, b)
+    assert warp_error(a, b, flow) < warp_error(a, b, plain)

@@ -18,7 +18,7 @@ from koala.caption import actions, camera, subjects, visual
 from koala.config import MeasuredCaptionConfig
 from koala.io.errors import VideoError
 from koala.io.video import probe, read_all
-from koala.motion import FlowEstimator, analysis_shape, camera_motion, residual_flow, to_gray
+from koala.motion import FlowEstimator, analysis_shape, camera_motion, residual_flow, robust_flow, to_gray
 
 BACKEND = "measured"
 
@@ -71,7 +71,7 @@ def measure_clip(path: str, *, start: int = 0, end: int | None = None, cfg: Meas
     flow = FlowEstimator(cfg.flow_preset)
     motions, residuals, reliable = [], [], []
     for a, b in zip(gray[:-1], gray[1:]):
-        f = flow(a, b)
+        f = robust_flow(flow, a, b)
         gm, ok = camera_motion(f, a)
         motions.append(gm)
         reliable.append(ok)

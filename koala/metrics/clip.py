@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from koala.config import ScoreConfig
-from koala.motion import FlowEstimator, GlobalMotion, analysis_shape, to_gray
+from koala.motion import FlowEstimator, GlobalMotion, analysis_shape, robust_flow, to_gray
 from koala.motion import camera_motion as camera_motion_of
 
 
@@ -34,45 +34,6 @@ def _resized(frames: np.ndarray, short_side: int) -> np.ndarray:
     if (h, w) == frames.shape[1:3]:
         return frames
     return np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames])
-
-
-def warp_error(a: np.ndarray, b: np.ndarray, flow: np.ndarray) -> float:
-    """Mean absolute grey-level difference between ``a`` and ``b`` pulled back along ``flow``."""
-    h, w = a.shape
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    back = cv2.remap(b, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return float(cv2.absdiff(a, back).mean())
-
-
-def pair_flow(est: FlowEstimator, a: np.ndarray, b: np.ndarray, retry_error: float) -> np.ndarray:
-    """DIS flow from ``a`` to ``b`` that survives displacements beyond DIS's pyramid.
-
-    DIS loses track when the content moves more than ~40 px between the frames (a fast pan
-    sampled a few frames apart) and reports almost no motion. When the flow explains ``b`` badly
-    (warp error above ``retry_error`` grey levels), the global shift is measured by phase
-    correlation (which sees shifts up to half the frame), ``b`` is shifted back by it, DIS runs on
-    the remainder, and the shift is added back; the flow that explains ``b`` better is kept.
-    """
-    flow = est(a, b)
-    err = warp_error(a, b, flow)
-    if err <= retry_error:
-        return flow
-    (dx, dy), _ = cv2.phaseCorrelate(a.astype(np.float32), b.astype(np.float32), _hann(a.shape))
-    back = cv2.warpAffine(b, np.float32([[1, 0, dx], [0, 1, dy]]), (b.shape[1], b.shape[0]),
-                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
-    alt = est(a, back)
-    alt[..., 0] += dx
-    alt[..., 1] += dy
-    return alt if warp_error(a, b, alt) < err else flow
-
-
-_HANN: dict[tuple[int, int], np.ndarray] = {}
-
-
-def _hann(shape: tuple[int, int]) -> np.ndarray:
-    if shape not in _HANN:
-        _HANN[shape] = cv2.createHanningWindow((shape[1], shape[0]), cv2.CV_32F)
-    return _HANN[shape]
 
 
 @dataclass
@@ -140,7 +101,7 @@ class DecodedClip:
         """Dense flow (h, w, 2) between consecutive samples, in px per sample pair at the analysis size."""
         t = time.perf_counter()
         est = FlowEstimator(self.cfg.flow_preset)
-        out = [pair_flow(est, self.small[i], self.small[i + 1], self.cfg.flow_retry_error) for i in range(self.n - 1)]
+        out = [robust_flow(est, self.small[i], self.small[i + 1], retry_error=self.cfg.flow_retry_error) for i in range(self.n - 1)]
         self.timings["flow"] = self.timings.get("flow", 0.0) + (time.perf_counter() - t) * 1000
         return out
 
