@@ -19,7 +19,7 @@ import pandas as pd
 from koala.caption import fields as F
 from koala.caption import measured, vlm
 from koala.config import CaptionConfig, EngineConfig, MeasuredCaptionConfig, Params, VLMCaptionConfig, build, to_dict
-from koala.engine import item_fingerprint, map_items
+from koala.engine import code_version, item_fingerprint, map_items
 from koala.engine.core import write_errors
 from koala.io.atomic import write_json
 from koala.io.tables import CAPTION_FIELDS, CAPTIONS, ERRORS, read_table, write_table
@@ -93,8 +93,9 @@ def build_items(clips: pd.DataFrame, cfg: CaptionConfig, backend: str, metrics: 
     order = list(F.check_order(cfg.order))
     if backend == "measured":
         m = to_dict(cfg.measured)
+        code = code_version("koala.caption", "koala.motion", "koala.io")
         return [{"key": r.clip_id, "path": r.path, "start": int(r.start), "end": int(r.end), "measured": m,
-                 "order": order, "metrics": metrics.get(r.clip_id, {})} for r in clips.itertuples()]
+                 "order": order, "metrics": metrics.get(r.clip_id, {}), "code": code} for r in clips.itertuples()]
     prompts = F.load_prompts(cfg.prompts_file).fields
     v = to_dict(cfg.vlm)
     recs = [{"clip_id": r.clip_id, "path": r.path, "start": int(r.start), "end": int(r.end)} for r in clips.itertuples()]
@@ -103,7 +104,7 @@ def build_items(clips: pd.DataFrame, cfg: CaptionConfig, backend: str, metrics: 
     for i in range(0, len(recs), n):
         group = recs[i : i + n]
         items.append({"key": f"{group[0]['clip_id']}+{len(group)}-{item_fingerprint({'c': group})}", "clips": group,
-                      "vlm": v, "prompts": prompts, "order": order})
+                      "vlm": v, "prompts": prompts, "order": order, "code": code_version("koala.caption", "koala.io")})
     return items
 
 

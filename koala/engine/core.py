@@ -10,7 +10,9 @@ stage's outs before rerunning it).
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 import json
 import logging
 import re
@@ -44,6 +46,26 @@ def item_fingerprint(item: dict) -> str:
     """A short stable hash of an item's JSON form."""
     blob = json.dumps(item, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=None)
+def code_version(*modules: str) -> str:
+    """A short hash of the source of the named modules or packages (e.g. ``"koala.metrics"``).
+
+    Stages put it in every item, so a result cached by older code is recomputed instead of
+    reused: DVC reruns a stage when its code changes, and the per-item cache must agree.
+    """
+    h = hashlib.sha256()
+    for name in sorted(modules):
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise ValueError(f"code_version: no module named {name!r}")
+        origin = Path(spec.origin)
+        files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+        for f in files:
+            h.update(str(f.relative_to(origin.parent)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def _safe(key: str) -> str:

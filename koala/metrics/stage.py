@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from koala.config import Params, ScoreConfig, build, to_dict
-from koala.engine import map_items
+from koala.engine import code_version, map_items
 from koala.engine.core import write_errors
 from koala.io.atomic import write_json
 from koala.io.errors import VideoError
@@ -62,25 +62,6 @@ def cached_probe(path: str):
     return _probe(path, st.st_size if st else -1, st.st_mtime_ns if st else -1)
 
 
-@lru_cache(maxsize=1)
-def code_version() -> str:
-    """A hash of the metric code (koala/metrics and koala/motion.py).
-
-    Part of every engine item, so results cached by an older version of a metric are recomputed
-    rather than reused (the engine keys its cache by the item alone).
-    """
-    import hashlib
-
-    import koala.motion
-
-    h = hashlib.sha256()
-    files = sorted(Path(__file__).parent.glob("*.py")) + [Path(koala.motion.__file__)]
-    for f in files:
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()[:12]
-
-
 def video_items(clips: pd.DataFrame, cfg: ScoreConfig) -> list[dict]:
     """One engine item per source video: its clips' frame ranges and the score config."""
     missing = [c for c in ("clip_id", "video_id", "start_frame", "end_frame", "video") if c not in clips.columns]
@@ -95,7 +76,7 @@ def video_items(clips: pd.DataFrame, cfg: ScoreConfig) -> list[dict]:
             "clips": [{"clip_id": str(r.clip_id), "start": int(r.start_frame), "end": int(r.end_frame)}
                       for r in group.sort_values("start_frame").itertuples()],
             "cfg": conf,
-            "code": code_version(),
+            "code": code_version("koala.metrics", "koala.motion", "koala.io"),
         })
     return items
 

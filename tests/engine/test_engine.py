@@ -255,3 +255,22 @@ def test_an_output_overwritten_since_the_item_finished_triggers_a_rerun(tmp_path
     out.write_text("config B, longer")
     assert map_items(slow_square, [item], stage="ow", cfg=cfg).n_run == 1
 
+
+
+def test_code_version_follows_the_source(tmp_path, monkeypatch):
+    """Editing a module changes its code version, so cached results of the old code are not reused."""
+    from koala.engine import code_version
+
+    pkg = tmp_path / "demo_pkg_cv"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "metric.py").write_text("def f():\n    return 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = code_version("demo_pkg_cv")
+    assert len(before) == 12 and code_version("demo_pkg_cv") == before
+    (pkg / "metric.py").write_text("def f():\n    return 2\n")
+    code_version.cache_clear()
+    assert code_version("demo_pkg_cv") != before
+    assert code_version("koala.motion") != code_version("koala.motion", "koala.io")
+    with pytest.raises(ValueError, match="no module"):
+        code_version("koala.no_such_module")
