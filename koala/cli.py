@@ -138,7 +138,7 @@ def cmd_split(args) -> int:
             return EXIT_BAD_INPUT
     try:
         res = split_videos(list(args.videos), method=args.method, cfg=params.split, params=params)
-    except FileNotFoundError as exc:  # the learned model file is missing
+    except (FileNotFoundError, ImportError) as exc:  # the learned model file or an optional extra is missing
         print(f"koala: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if len(args.videos) == 1 and len(res.errors):
@@ -170,6 +170,34 @@ def cmd_split_train(args) -> int:
         print(f"koala: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"trained on {len(model.trained_on['videos'])} videos from {folder}; wrote {args.out or params.split.train.out}")
+    return 0
+
+
+def cmd_vtss(args) -> int:
+    from koala.config import Params, load_params
+    from koala.vtss.predict import NoTrainedModel, run_predict
+    from koala.vtss.released import CheckpointError
+
+    params = load_params(args.params) if Path(args.params).exists() else Params()
+    clips = Path(args.clips)
+    if not clips.is_file():
+        print(f"koala: error: {clips}: no such clips table (make one with `koala split VIDEO... --out {clips}`)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    out = Path(args.out)
+    errors = args.errors or str(out.with_suffix("")) + ".errors.parquet"
+    try:
+        res = run_predict(params.vtss, params.engine, clips_path=clips, out=out, errors_path=errors,
+                          checkpoint=args.checkpoint, metrics_path=args.metrics)
+    except (CheckpointError, NoTrainedModel) as exc:
+        print(f"koala: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (OSError, ValueError) as exc:
+        print(f"koala: error: {clips}: not a usable clips table ({exc})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for row in res.errors.itertuples():
+        print(f"koala: skipped {row.path}: {row.message}", file=sys.stderr)
+    print(f"scored {len(res.table)} clips into {out} ({res.metrics['model']}, scale {res.metrics['scale']}); "
+          f"{len(res.errors)} errors in {errors}")
     return 0
 
 
@@ -255,13 +283,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("split", "split videos into clips at their transitions (cuts, fades, dissolves, wipes)", cmd_split)
     p.add_argument("videos", nargs="+", help="video files")
-    p.add_argument("--method", default="auto", help="auto (default: the project's best detector), learned, css (the paper's), content, content_edges, adaptive, hash, histogram")
+    p.add_argument("--method", default="auto", help="auto (default: the project's best detector), learned, css (the paper's), content, content_edges, adaptive, hash, histogram, transnetv2 (optional extra)")
     p.add_argument("--out", required=True, help="clips table to write (Parquet), with a `video` column naming each clip's source")
     p.add_argument("--errors", help="errors table path for a batch (default: OUT with .errors.parquet)")
 
     p = add("split-train", "train the learned splitter from a folder of single-shot videos (writes its JSON model)", cmd_split_train)
     p.add_argument("videos_dir", nargs="?", help="folder of videos (default: split.train.videos_dir)")
     p.add_argument("--out", help="model file to write (default: split.train.out, the one shipped in the package)")
+
+    p = add("vtss", "training suitability (VTSS): score clips with the released Koala model or the trained TSA", cmd_vtss)
+    vsub = p.add_subparsers(dest="vtss_action", required=True, metavar="ACTION")
+    vp = vsub.add_parser("predict", help="score every clip of a clips table: vtss on the 1-5 label scale and the raw output",
+                         description="score every clip of a clips table: vtss on the 1-5 label scale and the raw output")
+    vp.add_argument("clips", help="clips table (Parquet, the split stage's schema with its `video` column)")
+    vp.add_argument("--out", required=True, help="VTSS table to write (Parquet): one row per clip_id")
+    vp.add_argument("--checkpoint", help="the released Koala base checkpoint (infer.pth); default: the pipeline's trained TSA model")
+    vp.add_argument("--errors", help="errors table path (default: OUT with .errors.parquet)")
+    vp.add_argument("--metrics", help="write summary numbers to this JSON file")
+    vp.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
 
     p = add("report", "build reports/index.html linking every stage report", cmd_report)
     p.add_argument("--out", default="reports/index.html")

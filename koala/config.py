@@ -232,6 +232,7 @@ class LearnedConfig:
     cut_rise: float = 2.75  # ours: adjacent pair score above its running median that makes a hard cut
     cut_confirm: float = 1.5  # ours: ... when the pairs 5 and 7 frames apart rise this much too (not a flash)
     margin: int = 2  # ours: frames dropped on each side of a detected transition when cutting clips
+    widen: float = 0.3  # ours: gradual detections grow by this share of their length on each side when cutting clips
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -253,11 +254,11 @@ class SplitTrainConfig:
 class SplitConfig:
     """Temporal splitting (issue 3, digest §2.1, Tables 3-4)."""
 
-    method: str = "auto"  # registry key: auto | css | learned | content | content_edges | adaptive | hash | histogram
+    method: str = "auto"  # registry key: auto | css | learned | content | content_edges | adaptive | hash | histogram | transnetv2
     videos_table: str = "data/videos.parquet"
     clips_table: str = "data/clips.parquet"  # the `auto` method's clips over every video
     errors_table: str = "data/errors/split.parquet"
-    eval_methods: tuple[str, ...] = ("learned", "css", "content", "content_edges", "adaptive", "hash", "histogram")
+    eval_methods: tuple[str, ...] = ("learned", "css", "content", "content_edges", "adaptive", "hash", "histogram", "transnetv2")
     min_clip_sec: float = 1.0  # ours: shorter fragments are dropped (merging would keep a transition)
     max_clip_sec: float = 60.0  # ours: longer shots are split into equal parts no longer than this
     tolerance: int = 2  # issue #3: a detection matches a truth span overlapping it within 2 frames
@@ -268,6 +269,80 @@ class SplitConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConditionScale:
+    """Sizes of the conditioning experiment; one set for the CPU, a larger one used when CUDA is present."""
+
+    frames: int = 8  # ours (issue #7: 8-16 frames): frames per generated clip
+    size: int = 32  # ours (issue #7: 32-64 px): square frame side
+    samples_per_clip: int = 40  # ours: training windows cut from each corpus clip
+    dim: int = 128  # ours: transformer width
+    depth: int = 4  # ours: DiT blocks
+    heads: int = 4  # ours: attention heads
+    steps: int = 700  # ours: optimiser steps per variant (the same budget for both)
+    batch_size: int = 32  # paper §5.1: batch size 32
+    lr: float = 0.0005  # ours (paper §5.1: 1e-4 for a far longer schedule)
+    sample_steps: int = 24  # ours: Euler steps of the rectified-flow sampler
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConditionConfig:
+    """Metric conditioning (issue 7, digest §2.7-2.8): AdaLN metric embeddings vs metrics written in the text."""
+
+    clips_table: str = "data/clips.parquet"
+    captions_table: str = "data/captions.parquet"
+    out_dir: str = "data/condition"  # training samples, checkpoints, generated clips (persisted: a killed run resumes)
+    errors_table: str = "data/errors/condition.parquet"
+    seed: int = 0
+    device: str = "auto"  # auto (cuda when present) | cpu | cuda
+    variants: tuple[str, ...] = ("adaln", "text")  # adaln: the paper's way; text: Open-Sora style numbers in the caption
+    metrics: tuple[str, ...] = ("motion_score", "clarity_score", "brightness")  # conditions (paper: motion, aesthetic, clarity)
+    log_metrics: tuple[str, ...] = ("motion_score",)  # ours: heavy-tailed metrics embedded as log(1 + x)
+    drift_metrics: tuple[str, ...] = ("brightness", "contrast", "colorfulness", "saturation", "clarity_score")
+    decimals: int = 2  # ours: digits after the point when numbers are written into the caption
+    text_tokens: int = 64  # ours: text tokens per caption (the caption is cut, the numbers are kept)
+    decode_short_side: int = 48  # ours: clips are decoded once at this short side, then cropped
+    fps: float = 8.0  # ours: nominal rate of a training window (motion is measured at this rate)
+    strides: tuple[int, ...] = (0, 1, 2, 3, 4, 6, 8)  # ours: source-frame steps of a window; 0 = a still frame repeated
+    crop_min: float = 0.6  # ours: smallest square crop, as a share of the short side (zoom varies apparent motion)
+    checkpoint_every: int = 100  # ours: steps between checkpoints
+    sweep_levels: int = 8  # ours: asked motion values, evenly spaced quantiles of the training windows
+    sweep_quantiles: tuple[float, ...] = (0.05, 0.95)  # ours: the sweep's lowest and highest quantile
+    sweep_prompts: int = 4  # ours: captions the sweep is run with
+    sweep_seeds: int = 2  # ours: noise seeds per caption
+    cpu: ConditionScale = field(default_factory=ConditionScale)
+    gpu: ConditionScale = field(default_factory=lambda: ConditionScale(
+        frames=16, size=64, samples_per_clip=160, dim=384, depth=8, heads=6, steps=20000, batch_size=32, lr=0.0001, sample_steps=50))
+
+
+@dataclass(frozen=True, kw_only=True)
+class VtssFragmentsConfig:
+    """FAST-VQA fragment sampling as the released scorer runs it (released infer.yml, digest §2.5)."""
+
+    grid: int = 7  # released infer.yml: fragments_h = fragments_w = 7
+    patch: int = 32  # released infer.yml: fsize_h = fsize_w = 32 (224x224 mosaics)
+    clip_len: int = 32  # released infer.yml: frames per clip (aligned: 32)
+    frame_interval: int = 2  # released infer.yml
+    num_clips: int = 4  # released infer.yml: clips per video at test, one per quarter
+    seed: int = 0  # ours: the original draws positions unseeded; here each clip's draw is seed + clip_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class VtssConfig:
+    """Training suitability (issue 6): fragments, the released checkpoint, prediction."""
+
+    fragments: VtssFragmentsConfig = field(default_factory=VtssFragmentsConfig)
+    clips_table: str = "data/clips.parquet"
+    out_table: str = "data/vtss.parquet"
+    errors_table: str = "data/errors/vtss.parquet"
+    released_checkpoint: str = ""  # local infer.pth (huggingface Koala-36M/Training_Suitability_Assessment) for notebooks/training; the CLI takes --checkpoint
+    model_path: str = "data/vtss/tsa.pt"  # ours: the TSA the training stage writes (predict's default model)
+    scale: str = "linear"  # ours: raw -> 1-5 label scale; linear: 1 + 4 * clip(raw, 0, 1) (authors: raw is 0-1)
+    device: str = "auto"  # auto (cuda when present) | cpu | cuda
+    batch_clips: int = 4  # ours: fragment clips per forward pass
+    threads: int = 0  # ours: torch CPU threads; 0: all cores in-process, 1 per engine worker process
+
+
+@dataclass(frozen=True, kw_only=True)
 class Params:
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
@@ -275,6 +350,8 @@ class Params:
     score: ScoreConfig = field(default_factory=ScoreConfig)
     caption: CaptionConfig = field(default_factory=CaptionConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
+    condition: ConditionConfig = field(default_factory=ConditionConfig)
+    vtss: VtssConfig = field(default_factory=VtssConfig)
 
 
 def build(cls: type, data: dict | None, where: str = "") -> Any:

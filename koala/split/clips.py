@@ -20,10 +20,22 @@ from koala.io.tables import CLIPS
 Span = tuple[int, int]
 
 
-def pieces(spans: Sequence[Span], num_frames: int, *, margin: int = 0) -> list[Span]:
-    """The [start, end) runs of frames outside every span (end exclusive)."""
+def pieces(spans: Sequence[Span], num_frames: int, *, margin: int = 0, widen: float = 0.0) -> list[Span]:
+    """The [start, end) runs of frames outside every span (end exclusive).
+
+    Args:
+        spans: detected transitions (first, last).
+        num_frames: frames in the video.
+        margin: frames dropped on each side of every span.
+        widen: gradual spans (longer than a cut) grow by this share of their length on each
+            side: a wipe or slide barely changes the picture in its first and last frames, so
+            detections tend to cover only its middle.
+    """
     out, start = [], 0
     for first, last in sorted(spans):
+        if last - first > 1 and widen > 0:
+            pad = math.ceil(widen * (last - first))
+            first, last = first - pad, last + pad
         end = first + 1 - margin
         if end > start:
             out.append((start, end))

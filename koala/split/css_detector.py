@@ -8,7 +8,7 @@ import numpy as np
 
 from koala.io.video import VideoInfo, read_frames
 from koala.split import css
-from koala.split.registry import Detection, Detector, register
+from koala.split.registry import Detection, Detector, overlapped, register
 
 
 @register("css")
@@ -26,8 +26,7 @@ class CssDetector(Detector):
         size = {} if self.cfg.css.exact_resize else {"height": css.FRAME_SIZE, "width": css.FRAME_SIZE}
         bgr, canny = [], []
         prev: css.FrameFeatures | None = None
-        for batch in read_frames(path, info=info, **size):
-            cur = css.frame_features(batch.frames)
+        for cur in overlapped(read_frames(path, info=info, **size), lambda b: css.frame_features(b.frames)):
             if prev is not None:  # carry the last frame across chunks
                 cur = css.FrameFeatures(np.concatenate([prev.hist[-1:], cur.hist]), np.concatenate([prev.edges[-1:], cur.edges]))
             if len(cur.hist) > 1:

@@ -29,7 +29,7 @@ from scipy.ndimage import median_filter
 
 from koala.io.video import VideoInfo, read_frames
 from koala.split import features as F
-from koala.split.registry import Detection, Detector, register
+from koala.split.registry import Detection, Detector, overlapped, register
 
 MODEL_VERSION = 1
 RAW_GAPS = (1, 3)  # gaps whose raw similarities also enter the window features
@@ -214,7 +214,8 @@ def relative_cuts(x: np.ndarray, gaps: tuple[int, ...], *, rise: float, confirm:
     e1 = x[:, col[1]]
     ok = (e1 > rise) & (np.minimum(x[:, col[5]], x[:, col[7]]) > confirm)
     peak = np.r_[True, e1[1:] >= e1[:-1]] & np.r_[e1[:-1] > e1[1:], True]  # local maxima only
-    return [(int(t), int(t) + 1) for t in np.flatnonzero(ok & peak)]
+    # Row r is the boundary between frames r and r + 1: the cut span (r, r + 1).
+    return [(int(r), int(r) + 1) for r in np.flatnonzero(ok & peak)]
 
 
 def spans_from_scores(score: np.ndarray, *, threshold: float, peak: float, merge_gap: int) -> list[tuple[int, int]]:
@@ -252,8 +253,8 @@ class LearnedDetector(Detector):
     def features(self, path: str | os.PathLike, info: VideoInfo) -> dict[str, np.ndarray]:
         size = self.cfg.learned.size
         stream = F.GapStream(self.model.gaps)
-        for batch in read_frames(path, info=info, height=size, width=size):
-            stream.push(F.describe(batch.frames))
+        for desc in overlapped(read_frames(path, info=info, height=size, width=size), lambda b: F.describe(b.frames)):
+            stream.push(desc)
         return {f"gap_{g}": x for g, x in stream.result().items()}
 
     def detect(self, feats: dict[str, np.ndarray], *, num_frames: int, fps: float) -> Detection:
@@ -261,7 +262,6 @@ class LearnedDetector(Detector):
         score, x = boundary_evidence(gap_feats, self.model)
         cfg = self.cfg.learned
         spans = spans_from_scores(score, threshold=cfg.threshold, peak=cfg.peak, merge_gap=cfg.merge_gap)
-        # Row t - 1 is boundary t: a relative cut at row r is the span (r, r + 1), frames t-1 | t.
         cuts = relative_cuts(x, self.model.gaps, rise=cfg.cut_rise, confirm=cfg.cut_confirm) if len(x) else []
         spans = sorted(spans + [c for c in cuts if not any(a - 1 <= c[0] and c[1] <= b + 1 for a, b in spans)])
         return Detection(

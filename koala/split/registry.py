@@ -18,7 +18,7 @@ from koala.config import SplitConfig
 from koala.io.video import VideoInfo
 
 # Modules that register detectors when imported (the registry loads them on first use).
-_MODULES = ("koala.split.css_detector", "koala.split.learned", "koala.split.baselines")
+_MODULES = ("koala.split.css_detector", "koala.split.learned", "koala.split.baselines", "koala.split.transnet")
 
 # `auto` is always the project's best detector on the benchmark (see the notebook 02_split).
 AUTO = "learned"
@@ -92,6 +92,15 @@ def resolve(method: str) -> str:
     return AUTO if method == "auto" else method
 
 
+def unavailable(method: str) -> str | None:
+    """Why ``method`` cannot run on this machine (an optional extra not installed), or None."""
+    if resolve(method) == "transnetv2":
+        from koala.split.transnet import missing
+
+        return missing()
+    return None
+
+
 def get_detector(method: str, cfg: SplitConfig) -> Detector:
     """A detector instance for ``method``.
 
@@ -103,3 +112,22 @@ def get_detector(method: str, cfg: SplitConfig) -> Detector:
     if key not in DETECTORS:
         raise ValueError(f"unknown split method {method!r}; choose one of: {', '.join(method_names())}")
     return DETECTORS[key](cfg)
+
+
+def overlapped(batches, fn, depth: int = 2):
+    """``fn(batch)`` for each batch, in order, on one worker thread while the next batch decodes.
+
+    Decoding runs in the calling thread and OpenCV/numpy release the GIL, so on two cores the
+    features cost little more than the decode itself (DESIGN.md § Splitting).
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pending: deque = deque()
+        for batch in batches:
+            pending.append(pool.submit(fn, batch))
+            if len(pending) > depth:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

@@ -11,14 +11,14 @@ import pytest
 from koala.io.writer import VideoWriter
 
 
-def textured_shot(seed: int, n: int, *, width: int = 160, height: int = 96, speed: int = 1) -> np.ndarray:
+def textured_shot(seed: int, n: int, *, width: int = 160, height: int = 96, speed: int = 1, tint=None) -> np.ndarray:
     """(n, H, W, 3) frames of a smooth random colour texture drifting sideways (one shot)."""
     rng = np.random.default_rng(seed)
     import cv2
 
     big = rng.integers(0, 256, (height // 8, (width + speed * n) // 8 + 2, 3)).astype(np.uint8)
     big = cv2.resize(big, (big.shape[1] * 8, height), interpolation=cv2.INTER_CUBIC)
-    tint = rng.uniform(0.4, 1.0, 3)
+    tint = rng.uniform(0.4, 1.0, 3) if tint is None else np.asarray(tint)
     big = np.clip(big * tint, 0, 255).astype(np.uint8)
     return np.stack([big[:, i * speed : i * speed + width] for i in range(n)])
 
@@ -33,7 +33,7 @@ def write(path: Path, frames: np.ndarray, fps: float = 25.0) -> Path:
 @pytest.fixture
 def two_shots(tmp_path) -> tuple[Path, int]:
     """A 70-frame video with a hard cut between frames 39 and 40; returns (path, 40)."""
-    frames = np.concatenate([textured_shot(1, 40), textured_shot(2, 30)])
+    frames = np.concatenate([textured_shot(1, 40, tint=(1.0, 0.7, 0.3)), textured_shot(2, 30, tint=(0.3, 0.6, 1.0))])
     return write(tmp_path / "two_shots.mp4", frames), 40
 
 

@@ -16,6 +16,10 @@ def test_a_gradual_transition_is_left_out():
     assert C.pieces([(59, 80)], 120, margin=2) == [(0, 58), (82, 120)]
 
 
+def test_gradual_spans_are_widened_cuts_are_not():
+    assert C.pieces([(49, 50), (100, 110)], 200, widen=0.3) == [(0, 50), (50, 98), (113, 200)]
+
+
 def test_overlapping_spans_and_the_ends():
     # single frames at the ends stay pieces here; the minimum duration drops them later
     assert C.pieces([(0, 1), (30, 40), (35, 45), (98, 99)], 100) == [(0, 1), (1, 31), (45, 99), (99, 100)]

