@@ -218,6 +218,23 @@ def cmd_notebook(args) -> int:
     return 0
 
 
+def cmd_filter(args) -> int:
+    from koala.config import Params, load_params
+    from koala.filter.stage import run_filter
+
+    params = load_params(args.params) if Path(args.params).exists() else Params()
+    try:
+        res = run_filter(params, metrics_path=args.metrics)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"koala: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    m, cfg = res.metrics, params.filter
+    th = res.threshold
+    how = f"VTSS >= {th.value:.3f} ({th.method}{': ' + th.reason if th.reason else ''})" if th.method != "manual" else "manual thresholds"
+    print(f"kept {m['kept']} of {m['clips']} clips by {how}; wrote {cfg.release_csv} and {cfg.filtered_table}")
+    return 0
+
+
 def cmd_report(args) -> int:
     from koala.report.index import build_index
 
@@ -301,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     vp.add_argument("--errors", help="errors table path (default: OUT with .errors.parquet)")
     vp.add_argument("--metrics", help="write summary numbers to this JSON file")
     vp.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
+
+    p = add("filter", "filter clips by VTSS (two-Gaussian valley or fixed 2.5) and write koala.csv in the release schema", cmd_filter)
+    p.add_argument("--metrics", help="write summary numbers (threshold, kept, Tables 1 and 8) to this JSON file")
 
     p = add("report", "build reports/index.html linking every stage report", cmd_report)
     p.add_argument("--out", default="reports/index.html")

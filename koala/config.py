@@ -343,6 +343,78 @@ class VtssConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ManualThresholdsConfig:
+    """The manual multi-threshold baseline ("Koala-37M-manual", paper §5.4; its values are not published).
+
+    Field names are ``<metrics.parquet column>_min`` or ``_max``; null leaves that metric unused.
+    """
+
+    motion_score_min: float | None = 0.5  # ours: below ~0.5 px per 1/3 s at 320p a clip is nearly still
+    moving_area_min: float | None = 0.3  # paper §4.3.1: annotators lower clips whose motion covers < 30 % of the frame
+    clarity_score_min: float | None = 0.3  # ours: our clarity (1 - Crete blur) puts sharp 720p footage at 0.3-0.5; the release's scale differs
+    aesthetic_score_min: float | None = 4.5  # Open-Sora 1.2 report: Panda-70M clips with aesthetic < 4.5 dropped
+    text_area_max: float | None = 0.05  # ours: subtitles/logos over 5 % of the frame (paper §4.3.1: text lowers the score)
+    border_fraction_max: float | None = 0.3  # ours: letterbox bars wider than a 2.39:1 film in a 16:9 frame (26 %)
+    frozen_fraction_max: float | None = 0.5  # ours: more than half the sampled frames repeat the previous one
+
+
+@dataclass(frozen=True, kw_only=True)
+class FilterConfig:
+    """Threshold and filter (issue 6 part 6; digest §2.6, Tables 1 and 8, Fig. 7, §5 release schema)."""
+
+    clips_table: str = "data/clips.parquet"
+    metrics_table: str = "data/metrics.parquet"
+    captions_table: str = "data/captions.parquet"
+    vtss_table: str = "data/vtss.parquet"
+    videos_table: str = "data/videos.parquet"  # ours: source resolution for Table 1 (optional)
+    release_csv: str = "data/koala.csv"  # digest §5: the release's CSV schema, kept clips only
+    filtered_table: str = "data/filtered.parquet"  # ours: every clip, every column, kept flag and reason
+    rule: str = "valley"  # paper §4.3.2: valley of a two-Gaussian fit | fixed (2.5) | manual (the baseline decides)
+    fixed_threshold: float = 2.5  # paper §4.3.2: the "decomposition value" 2.5 on the 1-5 scale
+    min_clips: int = 20  # ours: fewer finite VTSS values than this cannot carry a 5-parameter mixture: fixed 2.5
+    min_component_weight: float = 0.05  # ours: a component with less weight is outliers, not a second hump
+    gmm_n_init: int = 5  # ours: sklearn GaussianMixture restarts
+    gmm_seed: int = 0  # ours
+    gmm_reg_covar: float = 1e-4  # ours: variance floor (VTSS units squared) so a tight cluster cannot collapse
+    require_caption: bool = True  # ours: a text-video pair needs its text; clips without a caption are not kept
+    manual_missing: str = "skip"  # ours: a NaN metric skips its manual threshold (skip) or fails it (reject)
+    manual: ManualThresholdsConfig = field(default_factory=ManualThresholdsConfig)
+    shift: float = 0.1  # paper App. D Table 8: each listed threshold shifted by 10 %
+    shift_sets: tuple[tuple[str, ...], ...] = (
+        ("clarity_score",), ("clarity_score", "aesthetic_score"), ("clarity_score", "motion_score", "aesthetic_score"),
+    )  # paper App. D Table 8 rows
+    url_prefix: str = ""  # ours: empty = file:// URI of the local source video; else prefix + its file name
+
+
+@dataclass(frozen=True, kw_only=True)
+class CurateRayConfig:
+    """CPUs each Ray task of a curate stage asks for (ours): sized so two cores never starve Ray's read tasks."""
+
+    split_cpus: float = 0.5
+    score_cpus: float = 0.5
+    caption_cpus: float = 0.5
+    vtss_cpus: float = 0.5
+    poster_cpus: float = 0.25
+    export_cpus: float = 0.25
+
+
+@dataclass(frozen=True, kw_only=True)
+class CurateConfig:
+    """`koala curate`: your own videos through split, score, caption, VTSS and filter (issue 9)."""
+
+    inputs: tuple[str, ...] = ("samples",)  # ours: samples | a folder | a glob | a list file (.txt) | video paths
+    out_dir: str = "data/curate"  # ours: koala.csv, clips.parquet, errors.parquet, report.html, cache/
+    chunk_videos: int = 64  # ours: videos per chunk; the driver holds one chunk's clips at a time
+    vtss_checkpoint: str = ""  # ours: released infer.pth; empty: vtss.released_checkpoint, else the trained TSA (vtss.model_path)
+    export_clips: bool = False  # ours: write each kept clip as its own file under OUT/clips
+    export_crf: int = 18  # ours: x264 quality when a cut needs re-encoding (18: visually lossless)
+    report: bool = True  # ours: OUT/report.html with posters and distributions
+    gallery_clips: int = 48  # ours: most clips shown per gallery (kept, rejected); chosen evenly by VTSS
+    poster_height: int = 144  # ours: poster frame height (px) in the report
+    ray: CurateRayConfig = field(default_factory=CurateRayConfig)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Params:
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
@@ -352,6 +424,7 @@ class Params:
     split: SplitConfig = field(default_factory=SplitConfig)
     condition: ConditionConfig = field(default_factory=ConditionConfig)
     vtss: VtssConfig = field(default_factory=VtssConfig)
+    filter: FilterConfig = field(default_factory=FilterConfig)
 
 
 def build(cls: type, data: dict | None, where: str = "") -> Any:

@@ -1,0 +1,121 @@
+"""The filter stage: join, decide, write koala.csv / filtered.parquet / filter.json (koala/filter/stage.py, CLI)."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from koala.cli import main
+from koala.config import FilterConfig, Params, load_params
+from koala.filter.figures import fig7
+from koala.filter.release import RELEASE_COLUMNS, read_release_csv
+from koala.filter.stage import filter_clips, join_tables, run_filter
+
+
+def _joined(t, **kw):
+    return join_tables(t["clips"], t["metrics"], t["captions"], t["vtss"], **kw)
+
+
+def test_join_keeps_every_clip_and_notes_missing_vtss(tables):
+    t = tables([3.0, 4.0, 1.5])
+    t["vtss"] = t["vtss"].iloc[:2]  # the last clip was never scored
+    t["vtss"].loc[1, "vtss"] = np.nan  # the second one was, but gave NaN
+    j = _joined(t, vtss_missing="not in the VTSS table")
+    assert len(j) == 3 and j["clip_id"].tolist() == t["clips"]["clip_id"].tolist()
+    assert j["vtss_note"].tolist() == ["", "the vtss stage gave NaN", "not in the VTSS table"]
+    assert {"metric_nan_reasons", "caption_model", "vtss_model", "vtss_frames_sampled", "motion_score", "caption"} <= set(j.columns)
+
+
+def test_join_rejects_duplicates_and_missing_columns(tables):
+    t = tables([3.0, 4.0])
+    with pytest.raises(ValueError, match="metrics table repeats clip_id"):
+        join_tables(t["clips"], pd.concat([t["metrics"]] * 2), t["captions"], t["vtss"])
+    with pytest.raises(ValueError, match="start_sec"):
+        join_tables(t["clips"].drop(columns=["start_sec"]), t["metrics"], t["captions"], t["vtss"])
+    with pytest.raises(ValueError, match="no vtss column"):
+        join_tables(t["clips"], t["metrics"], t["captions"], t["vtss"].drop(columns=["vtss"]))
+
+
+def test_bimodal_clips_are_cut_at_the_valley_and_nan_or_uncaptioned_clips_are_dropped(tables, bimodal):
+    t = tables(list(bimodal) + [np.nan, 4.5])
+    t["captions"].loc[len(bimodal) + 1, "caption"] = ""  # a high-VTSS clip without a caption
+    res = filter_clips(_joined(t, vtss_missing="x"), FilterConfig())
+    th, out = res.threshold, res.table
+    assert th.method == "valley" and 2.3 < th.value < 2.65
+    finite = out.iloc[: len(bimodal)]
+    assert (finite["kept"] == (finite["vtss"] >= th.value)).all()
+    low = finite[~finite["kept"]].iloc[0]
+    assert low["reason"] == f"vtss {low['vtss']:.2f} < {th.value:.2f}"
+    nan_clip, no_caption = out.iloc[-2], out.iloc[-1]
+    assert not nan_clip["kept"] and nan_clip["reason"] == "vtss NaN (the vtss stage gave NaN)"
+    assert not no_caption["kept"] and no_caption["reason"] == "no caption" and no_caption["vtss_kept"]
+    assert len(res.release) == int(out["kept"].sum()) and tuple(res.release.columns) == RELEASE_COLUMNS
+    assert res.metrics["kept"] == int(out["kept"].sum()) and res.metrics["vtss_nan"] == 1
+    json.dumps(res.metrics)
+    fig = fig7(out["vtss"], th)
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) >= 4  # two components, the mixture, the threshold
+
+
+def test_manual_rule_decides_when_asked(tables):
+    t = tables([1.0, 4.0, 4.5, 1.2])
+    t["metrics"].loc[2, "text_area"] = 0.4  # fails text_area <= 0.05
+    res = filter_clips(_joined(t), FilterConfig(rule="manual"))
+    out = res.table
+    assert out["kept"].tolist() == [True, True, False, True] == out["manual_kept"].tolist()
+    assert out["reason"].iloc[2] == "text_area 0.4 > 0.05"
+    assert out["vtss_kept"].tolist() == [False, True, True, False]  # reported at the fixed 2.5 beside it
+    assert res.metrics["agreement"] == {"both_kept": 1, "vtss_only": 1, "manual_only": 2, "neither": 0}
+
+
+def _write_inputs(tmp_path, t, *, vtss=True) -> Params:
+    paths = {}
+    for name in ("clips", "metrics", "captions", "vtss"):
+        if name == "vtss" and not vtss:
+            paths["vtss_table"] = str(tmp_path / "vtss.parquet")
+            continue
+        p = tmp_path / f"{name}.parquet"
+        t[name].to_parquet(p)
+        paths[f"{name}_table"] = str(p)
+    cfg = dataclasses.replace(FilterConfig(), videos_table=str(tmp_path / "none.parquet"),
+                              release_csv=str(tmp_path / "out" / "koala.csv"),
+                              filtered_table=str(tmp_path / "out" / "filtered.parquet"), **paths)
+    return dataclasses.replace(Params(), filter=cfg)
+
+
+def test_run_filter_writes_the_release_csv_the_full_table_and_metrics(tables, tmp_path):
+    t = tables([1.2, 1.4, 3.9, 4.1, np.nan])
+    params = _write_inputs(tmp_path, t)
+    res = run_filter(params, metrics_path=tmp_path / "filter.json")
+    assert res.threshold.method == "fixed_fallback"  # 4 finite values: too few to fit, said so
+    csv = read_release_csv(params.filter.release_csv)
+    assert csv["video_training_suitability_score"].tolist() == [3.9, 4.1]
+    full = pd.read_parquet(params.filter.filtered_table)
+    assert len(full) == 5 and {"kept", "reason", "manual_kept", "manual_reason", "motion_score", "caption"} <= set(full.columns)
+    assert full["reason"].iloc[4].startswith("vtss NaN")
+    m = json.loads((tmp_path / "filter.json").read_text())
+    assert m["kept"] == 2 and m["threshold"]["value"] == 2.5 and "only 4 clips" in m["threshold"]["reason"]
+    assert [r["n_shifted"] for r in m["table8"]] == [1, 2, 3]
+
+
+def test_missing_vtss_table_fails_or_goes_on_with_nan(tables, tmp_path):
+    params = _write_inputs(tmp_path, tables([3.0, 4.0]), vtss=False)
+    with pytest.raises(FileNotFoundError, match="vtss.parquet"):
+        run_filter(params)
+    res = run_filter(params, missing_vtss_ok=True)
+    assert not res.table["kept"].any() and res.table["reason"].str.contains("no VTSS table").all()
+
+
+def test_cli_filter(tables, tmp_path, capsys):
+    params = _write_inputs(tmp_path, tables([1.0, 4.0, 4.2]))
+    pfile = tmp_path / "params.yaml"
+    pfile.write_text(yaml.safe_dump({"filter": {k: v for k, v in dataclasses.asdict(params.filter).items()
+                                                if k.endswith(("_table", "_csv"))}}))
+    assert load_params(pfile).filter.release_csv == params.filter.release_csv
+    assert main(["filter", "--params", str(pfile), "--metrics", str(tmp_path / "m.json")]) == 0
+    assert "kept 2 of 3 clips" in capsys.readouterr().out
+    (tmp_path / "clips.parquet").unlink()
+    assert main(["filter", "--params", str(pfile)]) == 2
+    assert "clips.parquet: no clips table; run the split stage" in capsys.readouterr().err
