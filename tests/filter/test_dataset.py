@@ -43,3 +43,17 @@ def test_table1_appends_pool_manual_and_kept_rows(tables):
     assert ours.iloc[2]["hours"] == pytest.approx((kept["end_sec"] - kept["start_sec"]).sum() / 3600)
     assert ours.iloc[2]["atl_words"] == pytest.approx(caption_words(kept["caption"]).mean())
     assert (ours["resolution"] == "720p").all()
+
+
+def test_label_check_puts_each_rule_beside_the_human_label():
+    from koala.filter.labels import label_check
+
+    filtered = pd.DataFrame({"clip_id": ["a0", "a1", "b0", "c0"], "video_id": ["a", "a", "b", "c"],
+                             "vtss": [4.0, np.nan, 1.5, 3.0], "vtss_kept": [True, False, False, True],
+                             "manual_kept": [False, True, False, True], "manual_reason": ["moving_area 0.1 < 0.3", "", "x", ""]})
+    labels = pd.DataFrame({"video_id": ["a", "b"], "vtss_label": [4.15, 1.0], "label_source": "release"})
+    t = label_check(filtered, labels)
+    assert t["clip_id"].tolist() == ["a0", "a1", "b0"]  # c has no label
+    assert t["label_keep"].tolist() == [True, True, False]
+    assert t["vtss_agrees"].tolist() == [True, False, True]
+    assert t["manual_agrees"].tolist() == [False, True, True]
