@@ -235,6 +235,71 @@ def cmd_filter(args) -> int:
     return 0
 
 
+def cmd_curate(args) -> int:
+    import dataclasses
+
+    from koala.config import Params, load_params
+    from koala.curate.inputs import InputError
+    from koala.curate.run import curate, format_summary
+
+    params = load_params(args.params) if Path(args.params).exists() else Params()
+    cfg = params.curate
+    over = {k: v for k, v in (("export_clips", args.export_clips), ("vtss_checkpoint", args.checkpoint)) if v is not None}
+    if over:
+        params = dataclasses.replace(params, curate=dataclasses.replace(cfg, **over))
+    if args.engine:
+        params = dataclasses.replace(params, engine=dataclasses.replace(params.engine, kind=args.engine))
+    out = Path(args.out or cfg.out_dir)
+    if args.fresh and out.exists():
+        import shutil
+
+        shutil.rmtree(out / "cache", ignore_errors=True)
+        shutil.rmtree(out / "work", ignore_errors=True)
+    try:
+        res = curate(list(args.inputs), out_dir=out, params=params)
+    except InputError as exc:
+        print(f"koala: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for row in res.errors.itertuples():
+        print(f"koala: {row.stage}: skipped {row.path or row.key}: {row.message}", file=sys.stderr)
+    if res.up_to_date:
+        print(f"{out} is up to date: same inputs, parameters, models and code as its last run; nothing to do")
+    print(format_summary(res.summary))
+    print(f"wrote {out / 'koala.csv'} ({res.summary['koala_csv_rows']} kept clips), {out / 'clips.parquet'}, "
+          f"{out / 'errors.parquet'}" + (f", {out / 'report.html'}" if params.curate.report else ""))
+    return 0
+
+
+def cmd_materialize(args) -> int:
+    from koala.curate.materialize import materialize
+
+    try:
+        res = materialize(list(args.csv), videos_dir=args.videos, out_dir=args.out, chunk_rows=args.chunk_rows,
+                          crf=args.crf)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"koala: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(res.describe())
+    return 0
+
+
+def cmd_filter(args) -> int:
+    from koala.config import Params, load_params
+    from koala.filter.stage import run_filter
+
+    params = load_params(args.params) if Path(args.params).exists() else Params()
+    try:
+        res = run_filter(params, metrics_path=args.metrics)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"koala: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    m, cfg = res.metrics, params.filter
+    th = res.threshold
+    how = f"VTSS >= {th.value:.3f} ({th.method}{': ' + th.reason if th.reason else ''})" if th.method != "manual" else "manual thresholds"
+    print(f"kept {m['kept']} of {m['clips']} clips by {how}; wrote {cfg.release_csv} and {cfg.filtered_table}")
+    return 0
+
+
 def cmd_report(args) -> int:
     from koala.report.index import build_index
 
@@ -318,6 +383,24 @@ def build_parser() -> argparse.ArgumentParser:
     vp.add_argument("--errors", help="errors table path (default: OUT with .errors.parquet)")
     vp.add_argument("--metrics", help="write summary numbers to this JSON file")
     vp.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
+
+    p = add("filter", "filter clips by VTSS (two-Gaussian valley or fixed 2.5) and write koala.csv in the release schema", cmd_filter)
+    p.add_argument("--metrics", help="write summary numbers (threshold, kept, Tables 1 and 8) to this JSON file")
+
+    p = add("curate", "curate your own videos: split, score, caption, VTSS and filter into a Koala-format set (resumes)", cmd_curate)
+    p.add_argument("inputs", nargs="*", help="samples, folders, globs ('footage/**/*.mp4'), list files (.txt, one path a line) or videos (default: curate.inputs)")
+    p.add_argument("--out", help="output folder (default: curate.out_dir); a second run into it resumes or does nothing")
+    p.add_argument("--checkpoint", help="released VTSS checkpoint (infer.pth); default: curate.vtss_checkpoint, else the trained TSA")
+    p.add_argument("--export-clips", action="store_true", default=None, help="write every kept clip as its own file under OUT/clips")
+    p.add_argument("--engine", choices=["local", "ray"], help="override engine.kind (ray: RAY_ADDRESS or a private instance)")
+    p.add_argument("--fresh", action="store_true", help="forget cached results in OUT and compute everything again")
+
+    p = add("materialize", "cut the clips of release-format koala.csv shards out of local source videos", cmd_materialize)
+    p.add_argument("csv", nargs="+", help="koala.csv shards in the Koala-36M release schema")
+    p.add_argument("--videos", required=True, help="folder of source videos named by YouTube ID (ID.mp4, ID.mkv, ...; searched recursively)")
+    p.add_argument("--out", required=True, help="folder for the clips, materialized.csv and missing_videos.csv")
+    p.add_argument("--chunk-rows", type=int, default=100_000, help="CSV rows read at a time (memory stays flat)")
+    p.add_argument("--crf", type=int, default=18, help="x264 quality when a cut is re-encoded")
 
     p = add("filter", "filter clips by VTSS (two-Gaussian valley or fixed 2.5) and write koala.csv in the release schema", cmd_filter)
     p.add_argument("--metrics", help="write summary numbers (threshold, kept, Tables 1 and 8) to this JSON file")

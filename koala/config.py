@@ -425,6 +425,7 @@ class Params:
     condition: ConditionConfig = field(default_factory=ConditionConfig)
     vtss: VtssConfig = field(default_factory=VtssConfig)
     filter: FilterConfig = field(default_factory=FilterConfig)
+    curate: CurateConfig = field(default_factory=CurateConfig)
 
 
 def build(cls: type, data: dict | None, where: str = "") -> Any:

@@ -1,0 +1,91 @@
+"""A tiny curate corpus: two synthetic videos (one with a hard cut) among every bad input of the foundation."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from koala.io.writer import VideoWriter
+
+VIDEO_TESTS = Path(__file__).resolve().parents[1] / "io" / "test_video.py"
+
+
+def bad_inputs_module():
+    """tests/io/test_video.py, whose ``make_bad`` builds every kind of bad input the foundation rejects."""
+    spec = importlib.util.spec_from_file_location("koala_test_video_bad_inputs", VIDEO_TESTS)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def shot(kind: int, i: int, w: int = 128, h: int = 96) -> np.ndarray:
+    """Frame ``i`` of one of two visibly different moving patterns (a cut between them is unmistakable)."""
+    y, x = np.mgrid[0:h, 0:w]
+    if kind == 0:
+        rgb = [(x * 2 + i * 3) % 256, (y * 2) % 256, np.full_like(x, 60)]
+    else:
+        rgb = [np.full_like(x, 200), ((x + y) * 3 + i * 5) % 256, (y * 4 - i * 2) % 256]
+    return np.stack(rgb, -1).astype(np.uint8)
+
+
+def synth_video(path: Path, *, n: int, cuts: set[int] = frozenset(), w: int = 128, h: int = 96) -> Path:
+    with VideoWriter(path, fps=25, width=w, height=h) as vw:
+        k = 0
+        for i in range(n):
+            if i in cuts:
+                k = 1 - k
+            vw.write(shot(k, i, w, h))
+    return path
+
+
+def permissive_params(tmp: Path, **extra) -> Path:
+    """params.yaml for tests: in-process engine, no VTSS model, the manual baseline with every threshold off."""
+    manual = {k: None for k in ("motion_score_min", "moving_area_min", "clarity_score_min", "aesthetic_score_min",
+                                "text_area_max", "border_fraction_max", "frozen_fraction_max")}
+    params = {
+        "engine": {"workers": 1, "cache_dir": str(tmp / "engine-cache")},
+        "vtss": {"model_path": str(tmp / "no-tsa.pt"), "fragments": {"num_clips": 1}},
+        "filter": {"rule": "manual", "manual": manual},
+        "curate": {"poster_height": 48},
+    }
+    for section, values in extra.items():
+        params.setdefault(section, {}).update(values)
+    path = tmp / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> dict:
+    """Good videos, bad inputs (one folder per kind) and a list file naming them all, interleaved."""
+    root = tmp_path_factory.mktemp("curate-corpus")
+    good = root / "good"
+    good.mkdir()
+    a = synth_video(good / "a.mp4", n=80, cuts={40})
+    b = synth_video(good / "b.mp4", n=50)
+    mod = bad_inputs_module()
+    bad = {}
+    for k, kind in enumerate(mod.BAD):
+        folder = root / "bad" / f"{k:02d}"
+        folder.mkdir(parents=True)
+        bad[kind] = (mod.make_bad(kind, folder), mod.BAD[kind])
+    paths = [str(a)] + [str(p) for p, _ in bad.values()][:10] + [str(b)] + [str(p) for p, _ in bad.values()][10:]
+    listing = root / "videos.txt"
+    listing.write_text("# curate test corpus\n" + "\n".join(paths) + "\n")
+    return {"root": root, "good": [a, b], "bad": bad, "list": listing}
+
+
+@pytest.fixture(scope="session")
+def curated(corpus, tmp_path_factory) -> dict:
+    """One `koala curate` run over the corpus (clip export on), shared by the tests that read its outputs."""
+    from koala.cli import main
+
+    tmp = tmp_path_factory.mktemp("curate-run")
+    params = permissive_params(tmp)
+    out = tmp / "out"
+    assert main(["curate", str(corpus["list"]), "--out", str(out), "--params", str(params), "--export-clips"]) == 0
+    return {"out": out, "params": params, **corpus}
