@@ -89,3 +89,44 @@ def curated(corpus, tmp_path_factory) -> dict:
     out = tmp / "out"
     assert main(["curate", str(corpus["list"]), "--out", str(out), "--params", str(params), "--export-clips"]) == 0
     return {"out": out, "params": params, **corpus}
+
+
+def numbered(i: int, w: int = 64, h: int = 48) -> np.ndarray:
+    """Flat frame carrying its number (as tests/conftest.py's VideoFactory writes it)."""
+    arr = np.empty((h, w, 3), np.uint8)
+    arr[..., 0], arr[..., 1], arr[..., 2] = 16 + 20 * (i % 12), 16 + 20 * (i // 12), 128
+    return arr
+
+
+def index_of(frame: np.ndarray) -> int:
+    h, w = frame.shape[:2]
+    c = frame[h // 2 - 2 : h // 2 + 2, w // 2 - 2 : w // 2 + 2].reshape(-1, 3).mean(0)
+    return int(round((c[1] - 16) / 20)) * 12 + int(round((c[0] - 16) / 20))
+
+
+def gop_video(path: Path, *, n: int, gop: int = 10, bframes: int = 2) -> Path:
+    """H.264 with a keyframe exactly every ``gop`` frames (closed GOPs, B-frames), frames numbered."""
+    import av
+
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=25, options={"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0",
+                                                      "bf": str(bframes), "crf": "12"})
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        for i in range(n):
+            c.mux(s.encode(av.VideoFrame.from_ndarray(numbered(i), format="rgb24")))
+        c.mux(s.encode(None))
+    return path
+
+
+@pytest.fixture
+def make_gop_video(tmp_path):
+    """``make_gop_video(name, n=, gop=)`` -> Path of a numbered H.264 video with a keyframe every ``gop`` frames."""
+    def make(name: str, *, n: int, gop: int = 10) -> Path:
+        return gop_video(tmp_path / name, n=n, gop=gop)
+    return make
+
+
+@pytest.fixture
+def frame_number():
+    """Reads the number back from a decoded frame of :func:`gop_video`."""
+    return index_of
