@@ -56,7 +56,8 @@ def join_tables(clips: pd.DataFrame, metrics: pd.DataFrame, captions: pd.DataFra
 
     A clip missing from a table keeps NaN there; ``vtss_note`` says why its VTSS is missing. Columns
     that two tables share are renamed (``metric_nan_reasons``, ``caption_model``, ``vtss_model``,
-    ``vtss_frames_sampled``; ``source_width``/``source_height`` from ``videos``).
+    ``vtss_frames_sampled``; any other clash gets its table's prefix; ``source_width`` and
+    ``source_height`` come from ``videos``).
 
     Args:
         clips: the split stage's clips (clip_id, video_id, start_sec, end_sec, video, ...).
@@ -73,16 +74,20 @@ def join_tables(clips: pd.DataFrame, metrics: pd.DataFrame, captions: pd.DataFra
     if missing:
         raise ValueError(f"the clips table lacks columns {missing}")
     out = _unique(clips, "clips")
-    m = _unique(metrics, "metrics").drop(columns=["video_id"], errors="ignore").rename(columns={"nan_reasons": "metric_nan_reasons"})
-    out = out.merge(m, on="clip_id", how="left", validate="one_to_one")
-    cap = _unique(captions, "captions").rename(columns={"model": "caption_model"})
-    out = out.merge(cap, on="clip_id", how="left", validate="one_to_one")
+
+    def add(out: pd.DataFrame, other: pd.DataFrame, prefix: str, renames: dict[str, str]) -> pd.DataFrame:
+        other = other.drop(columns=["video_id"], errors="ignore").rename(columns=renames)
+        clash = {c: prefix + c for c in other.columns if c != "clip_id" and c in out.columns}
+        return out.merge(other.rename(columns=clash), on="clip_id", how="left", validate="one_to_one")
+
+    out = add(out, _unique(metrics, "metrics"), "metric_", {"nan_reasons": "metric_nan_reasons"})
+    out = add(out, _unique(captions, "captions"), "caption_", {"model": "caption_model"})
     if vtss is not None:
         v = _unique(vtss, "vtss")
         if "vtss" not in v.columns:
             raise ValueError("the vtss table has no vtss column")
-        v = v.drop(columns=["video_id"], errors="ignore").rename(columns={"model": "vtss_model", "frames_sampled": "vtss_frames_sampled"})
-        out = out.merge(v.assign(_in_vtss=True), on="clip_id", how="left", validate="one_to_one")
+        renames = {"model": "vtss_model", "frames_sampled": "vtss_frames_sampled"}
+        out = add(out, v.assign(_in_vtss=True), "vtss_", renames)
         present = out.pop("_in_vtss").fillna(False).astype(bool).to_numpy()
     else:
         out["vtss"] = np.nan
@@ -135,14 +140,14 @@ def filter_clips(table: pd.DataFrame, cfg: FilterConfig) -> FilterResult:
     rel = release.release_table(out[out["kept"]], url_prefix=cfg.url_prefix)
     t8 = shifts.table8(out, cfg)
     t1 = dataset.table1(out, rule_label=rule_label(th))
-    return FilterResult(table=out, release=rel, threshold=th, table8=t8, table1=t1, metrics=summary(out, th, t8, t1, rules))
+    return FilterResult(table=out, release=rel, threshold=th, table8=t8, table1=t1, metrics=summary(out, th, t8, t1, man.failed))
 
 
 def _num(x) -> float | None:
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else round(float(x), 4)
 
 
-def summary(out: pd.DataFrame, th: Threshold, t8: pd.DataFrame, t1: pd.DataFrame, rules) -> dict:
+def summary(out: pd.DataFrame, th: Threshold, t8: pd.DataFrame, t1: pd.DataFrame, manual_failed: dict[str, np.ndarray]) -> dict:
     """The stage's numbers for reports/metrics/filter.json (plain JSON types, None for what cannot be computed)."""
     n = len(out)
     v, mk = out["vtss_kept"].to_numpy(), out["manual_kept"].to_numpy()
@@ -157,7 +162,7 @@ def summary(out: pd.DataFrame, th: Threshold, t8: pd.DataFrame, t1: pd.DataFrame
         "threshold": th.as_dict(),
         "vtss_kept": int(v.sum()),
         "manual_kept": int(mk.sum()),
-        "manual_failed": {label: int(bad.sum()) for label, bad in manual_decisions(out, rules).failed.items()},
+        "manual_failed": {label: int(bad.sum()) for label, bad in manual_failed.items()},
         "agreement": {"both_kept": int((v & mk).sum()), "vtss_only": int((v & ~mk).sum()),
                       "manual_only": int((~v & mk).sum()), "neither": int((~v & ~mk).sum())},
         "table8": [{k: (_num(x) if isinstance(x, float) else x) for k, x in r.items()} for r in t8.to_dict("records")],

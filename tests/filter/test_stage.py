@@ -119,3 +119,18 @@ def test_cli_filter(tables, tmp_path, capsys):
     (tmp_path / "clips.parquet").unlink()
     assert main(["filter", "--params", str(pfile)]) == 2
     assert "clips.parquet: no clips table; run the split stage" in capsys.readouterr().err
+
+
+def test_metrics_count_manual_failures_with_the_configured_nan_policy(tables):
+    t = tables([3.0, 4.0, 1.0])
+    t["metrics"]["aesthetic_score"] = np.nan  # no LAION weights
+    skip = filter_clips(_joined(t), FilterConfig()).metrics["manual_failed"]
+    reject = filter_clips(_joined(t), FilterConfig(manual_missing="reject")).metrics["manual_failed"]
+    assert skip["aesthetic_score >= 4.5"] == 0 and reject["aesthetic_score >= 4.5"] == 3
+
+
+def test_clashing_columns_get_their_tables_prefix(tables):
+    t = tables([3.0])
+    t["vtss"]["caption"] = "from the vtss table"
+    j = _joined(t)
+    assert j["caption"].iloc[0].startswith("word") and j["vtss_caption"].iloc[0] == "from the vtss table"
