@@ -13,11 +13,15 @@ Pure function over a metrics DataFrame and the config; no I/O.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from koala.config import FilterConfig
 from koala.filter.threshold import MetricRule, manual_decisions, manual_rules
+
+log = logging.getLogger(__name__)
 
 # Paper App. D Table 8 (digest §3, from two secondary readings that agree): mis-filtered clips of 48M.
 PAPER_TOTAL = 48_000_000
@@ -51,28 +55,35 @@ def table8(metrics: pd.DataFrame, cfg: FilterConfig) -> pd.DataFrame:
     Returns:
         One row per shift set: ``shifted`` (the metrics), ``clips``, ``tighter``, ``looser``,
         ``either`` (clip counts), ``either_share``, ``all_nan`` (shifted metrics that no clip has,
-        e.g. aesthetic without its weights: shifting them flips nothing), the paper's ``paper_misfiltered`` and
+        e.g. aesthetic without its weights: shifting them flips nothing), ``no_threshold`` (listed
+        metrics ``filter.manual`` leaves unset: that row's counts are NaN), the paper's ``paper_misfiltered`` and
         ``paper_share`` (NaN for a row the paper does not have).
     """
     rules = manual_rules(cfg)
     base = manual_decisions(metrics, rules, missing=cfg.manual_missing).kept
     rows = []
+    have = {r.metric for r in rules}
     for names in cfg.shift_sets:
         names = tuple(names)
         flips = {}
-        for tighter in (True, False):
+        unset = [m for m in names if m not in have]
+        if unset:  # nothing to shift: say so in the row rather than fail the stage over one table
+            log.warning("Table 8: no manual threshold on %s to shift (filter.manual)", ", ".join(unset))
+            flips = {"tighter": np.nan, "looser": np.nan}
+        for tighter in (True, False) if not unset else ():
             shifted = manual_decisions(metrics, shift_rules(rules, names, cfg.shift, tighter=tighter),
                                        missing=cfg.manual_missing).kept
             flips["tighter" if tighter else "looser"] = int((shifted != base).sum())
         unknown = [m.removesuffix("_score") for m in names if not np.isfinite(metrics[m].to_numpy(dtype=float)).any()]
         paper = PAPER_TABLE8.get(names)
         n = len(metrics)
-        either = flips["tighter"] + flips["looser"]
+        either = flips["tighter"] + flips["looser"]  # NaN when a listed metric has no threshold
         rows.append({
             "shifted": ", ".join(m.removesuffix("_score") for m in names),
             "n_shifted": len(names),
             "clips": n,
             "all_nan": ", ".join(unknown),  # shifted metrics with no value at all: their shift can flip nothing
+            "no_threshold": ", ".join(m.removesuffix("_score") for m in unset),
             "tighter": flips["tighter"],
             "looser": flips["looser"],
             "either": either,

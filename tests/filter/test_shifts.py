@@ -1,5 +1,7 @@
 """Table 8: clips mis-filtered when one, two, three manual thresholds shift by 10 % (koala/filter/shifts.py)."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -53,3 +55,10 @@ def test_shifting_a_metric_without_a_threshold_is_an_error():
     cfg = FilterConfig(manual=ManualThresholdsConfig(clarity_score_min=None))
     with pytest.raises(ValueError, match="clarity_score"):
         shift_rules(manual_rules(cfg), ("clarity_score",), 0.1, tighter=True)
+
+
+def test_a_row_without_a_threshold_is_nan_not_a_crash():
+    cfg = dataclasses.replace(CFG, manual=dataclasses.replace(CFG.manual, aesthetic_score_min=None))
+    t = table8(CLIPS, cfg)
+    assert t["no_threshold"].tolist() == ["", "aesthetic", "aesthetic"]
+    assert t["tighter"].isna().tolist() == [False, True, True] and np.isnan(t["either"].iloc[2])
