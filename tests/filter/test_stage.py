@@ -134,3 +134,18 @@ def test_clashing_columns_get_their_tables_prefix(tables):
     t["vtss"]["caption"] = "from the vtss table"
     j = _joined(t)
     assert j["caption"].iloc[0].startswith("word") and j["vtss_caption"].iloc[0] == "from the vtss table"
+
+
+def test_smoke_inputs_use_existing_tables_and_never_overwrite_the_stage_outputs(tables, tmp_path):
+    from koala.filter.smoke import smoke_inputs
+
+    params = _write_inputs(tmp_path, tables([3.0, 4.0]))
+    got = smoke_inputs(params, out_dir=tmp_path / "smoke").filter
+    assert (got.clips_table, got.metrics_table, got.vtss_table) == (
+        params.filter.clips_table, params.filter.metrics_table, params.filter.vtss_table)
+    assert got.release_csv == str(tmp_path / "smoke" / "koala.csv")
+    bare = dataclasses.replace(params, filter=dataclasses.replace(params.filter, clips_table=str(tmp_path / "none.parquet")),
+                               corpus=dataclasses.replace(params.corpus, samples=dataclasses.replace(
+                                   params.corpus.samples, table=str(tmp_path / "no_samples.parquet"))))
+    with pytest.raises(FileNotFoundError, match="run the corpus stage"):
+        smoke_inputs(bare, out_dir=tmp_path / "smoke")
