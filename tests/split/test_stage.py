@@ -1,0 +1,50 @@
+"""The split stage: clips over a videos table, every method scored on its truth, Table 3 rows."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from koala.config import Params
+from koala.corpus.videos import video_row
+from koala.io.tables import CLIPS, VIDEOS, read_table, write_table
+from koala.split import stage
+
+
+@pytest.fixture
+def params(tmp_path, two_shots, one_shot):
+    """Params whose videos table holds the two-shot video (one true cut) and a one-shot negative."""
+    import pandas as pd
+
+    path, k = two_shots
+    rows = [
+        video_row({"path": str(path), "source": "bench_transitions", "truth": [{"type": "cut", "first_frame": k - 1, "last_frame": k}]}),
+        video_row({"path": str(one_shot), "source": "bench_negative_flash"}),
+    ]
+    videos = tmp_path / "videos.parquet"
+    write_table(pd.DataFrame(rows)[VIDEOS.names], videos, VIDEOS)
+    p = Params()
+    split = dataclasses.replace(p.split, videos_table=str(videos), clips_table=str(tmp_path / "clips.parquet"),
+                                errors_table=str(tmp_path / "errors.parquet"), eval_clip_sec=1.0)
+    return dataclasses.replace(p, split=split, engine=dataclasses.replace(p.engine, workers=1, cache_dir=str(tmp_path / "cache")))
+
+
+def test_run_split_writes_clips_and_scores_each_method(params, tmp_path, monkeypatch):
+    import koala.split.transnet as tn
+
+    monkeypatch.setattr(tn, "missing", lambda: "not installed here")
+    res = stage.run_split(params, metrics_path=tmp_path / "split.json", methods=("css", "content", "transnetv2"))
+    clips = read_table(params.split.clips_table, CLIPS)
+    assert set(clips["method"]) == {"auto"} and set(clips["video_id"]) == {"two_shots", "one_shot"}
+    m = json.loads((tmp_path / "split.json").read_text())
+    assert m["detector"] == "learned" and set(m["methods"]) == {"learned", "css", "content"}
+    assert m["missing_methods"] == {"transnetv2": "not installed here"}
+    ours = m["methods"]["learned"]
+    assert ours["transitions"] == 1 and ours["f1"] == 1.0 and ours["dirty_share"] == 0.0 and ours["negative_detections"] == 0
+    t3 = stage.table3(res.metrics)
+    assert list(t3["method"]) == ["learned", "css", "content", "transnetv2"]
+    assert t3.set_index("method").loc["css", "paper_recall"] == 0.9395  # the paper's row beside ours
+    assert "not run" in t3.set_index("method").loc["transnetv2", "paper_name"]
+    assert set(stage.recall_by_type(res.metrics).index) == {"cut"}
