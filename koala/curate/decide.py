@@ -3,15 +3,15 @@
 VTSS comes from :func:`koala.vtss.predict.run_predict` with the configured model; when there is
 none (no released ``infer.pth`` given, no trained TSA model), every clip's VTSS is NaN and the
 reason says what to provide, and no clip is kept: a clip without a suitability score is not
-shown as suitable. The threshold and the per-clip decision are the filter stage's
-(:func:`koala.filter.threshold.choose_threshold`, :func:`vtss_decisions`); a clip that a stage
-could not process (its video failed scoring, say) is rejected with that stage's reason.
+shown as suitable. The threshold (:func:`koala.filter.threshold.choose_threshold`, over every
+chunk's VTSS), the per-clip decision (:func:`koala.filter.stage.filter_clips`) and the release
+rows (:func:`koala.filter.release.release_table`) are the filter stage's; a clip that a stage could
+not process (its video failed scoring, say) is rejected with that stage's reason as well.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 from typing import Iterable
 
@@ -23,31 +23,26 @@ from koala.io.tables import ERRORS, empty_frame, read_table
 
 log = logging.getLogger(__name__)
 
-VTSS_COLUMNS = ("vtss", "vtss_raw", "vtss_model", "vtss_reason")
-
-
 def vtss_checkpoint(params: Params) -> str | None:
     """The released checkpoint to score with: ``curate.vtss_checkpoint``, else ``vtss.released_checkpoint``, else None (the trained TSA)."""
     return params.curate.vtss_checkpoint or params.vtss.released_checkpoint or None
 
 
-def _nan_frame(clip_ids: pd.Series, reason: str) -> pd.DataFrame:
-    n = len(clip_ids)
-    return pd.DataFrame({"clip_id": clip_ids.astype(str).to_numpy(), "vtss": np.full(n, np.nan), "vtss_raw": np.full(n, np.nan),
-                         "vtss_model": [""] * n, "vtss_reason": [reason] * n})
+def vtss_scores(clips_path: Path, *, params: Params, engine: EngineConfig, work: Path,
+                n_clips: int) -> tuple[pd.DataFrame | None, str, pd.DataFrame]:
+    """The vtss stage's table for a chunk (``run_predict``), or None and the reason no model could score it.
 
-
-def vtss_scores(clips_path: Path, *, params: Params, engine: EngineConfig, work: Path, n_clips: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """VTSS per clip of a chunk (``VTSS_COLUMNS``), NaN with a reason when no model can score it."""
-    clips = read_table(clips_path)
+    Returns:
+        (VTSS table or None, note for clips without a VTSS row, errors table).
+    """
     if not n_clips:
-        return _nan_frame(clips["clip_id"], ""), empty_frame(ERRORS)
+        return None, "", empty_frame(ERRORS)
     checkpoint = vtss_checkpoint(params)
     if checkpoint is None and not Path(params.vtss.model_path).is_file():  # nothing to load: skip importing torch
         reason = (f"no VTSS model: no trained TSA at {params.vtss.model_path} and no released checkpoint "
                   "(set curate.vtss_checkpoint or pass --checkpoint infer.pth)")
         log.warning("curate: VTSS is NaN for every clip: %s", reason)
-        return _nan_frame(clips["clip_id"], reason), empty_frame(ERRORS)
+        return None, reason, empty_frame(ERRORS)
     from koala.vtss.predict import NoTrainedModel, run_predict
     from koala.vtss.released import CheckpointError
 
@@ -57,12 +52,8 @@ def vtss_scores(clips_path: Path, *, params: Params, engine: EngineConfig, work:
     except (NoTrainedModel, CheckpointError) as exc:
         reason = f"no VTSS model: {exc}"
         log.warning("curate: VTSS is NaN for every clip: %s", reason)
-        return _nan_frame(clips["clip_id"], reason), empty_frame(ERRORS)
-    table = res.table.rename(columns={"model": "vtss_model"})[["clip_id", "vtss", "vtss_raw", "vtss_model"]]
-    out = clips[["clip_id"]].merge(table, on="clip_id", how="left")
-    out["vtss_model"] = out["vtss_model"].fillna("")
-    out["vtss_reason"] = np.where(out["vtss"].isna(), "the vtss stage could not score this clip's video (see errors)", "")
-    return out, res.errors
+        return None, reason, empty_frame(ERRORS)
+    return res.table, "the vtss stage could not score this clip's video (see the errors table)", res.errors
 
 
 def stage_failures(table: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFrame:
@@ -89,38 +80,25 @@ def choose(vtss_parts: Iterable[np.ndarray], params: Params):
 
 
 def apply(table: pd.DataFrame, rule, params: Params) -> pd.DataFrame:
-    """``kept``, ``reason``, ``threshold`` and ``rule`` per clip: the filter's decision (VTSS threshold, or the
-    manual multi-threshold baseline with ``filter.rule: manual``), then a failed stage or a missing caption rejects."""
-    from koala.filter.threshold import vtss_decisions
+    """The filter stage's decision for one chunk, at the run's threshold; a failed stage rejects too.
+
+    :func:`koala.filter.stage.filter_clips` decides (``kept``, ``reason``, ``vtss_kept``,
+    ``manual_kept``, ...). It would choose a threshold from the chunk alone, so it is given the
+    run's threshold, chosen over every chunk's VTSS, as a fixed one (the manual rule needs none).
+    """
+    import dataclasses
+
+    from koala.filter.stage import filter_clips
 
     if not len(table):
         return table.assign(kept=pd.Series(dtype=bool), reason=pd.Series(dtype=object), threshold=pd.Series(dtype=float),
                             rule=pd.Series(dtype=object))
-    if rule.method == "manual":  # the "Koala-37M-manual" baseline: the filter's per-metric thresholds
-        from koala.filter.threshold import manual_decisions, manual_rules
-
-        d = manual_decisions(table, manual_rules(params.filter), missing=params.filter.manual_missing)
-        kept, reasons = d.kept, d.reasons
-    else:
-        kept, reasons = vtss_decisions(table["vtss"].to_numpy(float), rule.value, nan_reasons=list(table["vtss_reason"]))
-    kept = np.asarray(kept, bool).copy()
-    reasons = list(reasons)
-    caption = table["caption"] if "caption" in table.columns else pd.Series([None] * len(table))
-    for i, (failed, cap) in enumerate(zip(table["failed"], caption)):
-        extra = []
-        if failed:
-            extra.append(failed)
-        if params.filter.require_caption and not (isinstance(cap, str) and cap.strip()):
-            extra.append("no caption")
-        if extra:
-            kept[i] = False
-            reasons[i] = "; ".join([r for r in [reasons[i]] if r] + extra)
-    return table.assign(kept=kept, reason=reasons, threshold=float(rule.value), rule=rule.method)
-
-
-def vtss_model_label(tables: Iterable[pd.DataFrame]) -> str:
-    labels = sorted({str(m) for t in tables for m in t.get("vtss_model", pd.Series(dtype=object)) if m})
-    return ", ".join(labels) or "none"
+    cfg = params.filter if rule.method == "manual" else dataclasses.replace(params.filter, rule="fixed", fixed_threshold=float(rule.value))
+    out = filter_clips(table, cfg).table
+    failed = out["failed"].astype(str)
+    kept = out["kept"].to_numpy(bool) & (failed == "").to_numpy()
+    reason = ["; ".join(p for p in (r, f) if p) for r, f in zip(out["reason"], failed)]
+    return out.assign(kept=kept, reason=reason, threshold=float(rule.value), rule=rule.method)
 
 
 def release_rows(table: pd.DataFrame, params: Params) -> pd.DataFrame:

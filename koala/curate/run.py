@@ -41,7 +41,7 @@ from koala.curate import inputs as I
 from koala.engine import code_version, item_fingerprint
 from koala.engine.core import write_errors
 from koala.io.atomic import atomic_path, write_json
-from koala.io.tables import CLIPS, ERRORS, empty_frame, read_table, write_table
+from koala.io.tables import CAPTIONS, CLIPS, ERRORS, empty_frame, read_table, write_table
 
 log = logging.getLogger(__name__)
 
@@ -67,23 +67,45 @@ def _video_ids(paths: Iterable[str], seen: dict[str, int]) -> list[str]:
     return ids
 
 
-class _Clock:
-    """Seconds spent per stage in this run, summed over chunks."""
+def cpu_seconds() -> float:
+    """CPU time of this process (all threads) plus its finished children (the engine's worker pools)."""
+    import resource
+
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + ch.ru_utime + ch.ru_stime
+
+
+class StageClock:
+    """Wall and CPU seconds spent per stage in this run, summed over chunks.
+
+    CPU time counts this process and the worker pools the stage has shut down; Ray workers live
+    in other processes, so on the Ray engine only wall time is meaningful.
+    """
 
     def __init__(self) -> None:
         self.seconds = {s: 0.0 for s in STAGES}
+        self.cpu = {s: 0.0 for s in STAGES}
 
     def __call__(self, stage: str):
         clock = self
 
         class _Span:
             def __enter__(self):
-                self.t0 = time.perf_counter()
+                self.t0, self.c0 = time.perf_counter(), cpu_seconds()
+                clock.enter(stage)
 
             def __exit__(self, *exc):
                 clock.seconds[stage] += time.perf_counter() - self.t0
+                clock.cpu[stage] += cpu_seconds() - self.c0
+                clock.exit(stage)
 
         return _Span()
+
+    def enter(self, stage: str) -> None:
+        """Hook for measuring tools (the throughput benchmark samples memory per stage)."""
+
+    def exit(self, stage: str) -> None:
+        """Hook for measuring tools."""
 
 
 def stage_engine(params: Params, cfg: CurateConfig, out_dir: Path, stage: str) -> EngineConfig:
@@ -96,9 +118,10 @@ def _with_engine(params: Params, engine: EngineConfig) -> Params:
     return dataclasses.replace(params, engine=engine)
 
 
-def run_chunk(paths: list[str], ids: list[str], *, params: Params, out_dir: Path, clock: _Clock, k: int) -> tuple[Path, Path]:
+def run_chunk(paths: list[str], ids: list[str], *, params: Params, out_dir: Path, clock: StageClock, k: int) -> tuple[Path, Path]:
     """Every stage over one chunk of videos; returns its table and errors paths under ``OUT/work``."""
     from koala.caption.stage import caption_clips, clips_frame, metrics_rows
+    from koala.filter.stage import join_tables
     from koala.metrics.stage import METRICS_TABLE, score_clips
     from koala.split.stage import split_videos
 
@@ -117,7 +140,6 @@ def run_chunk(paths: list[str], ids: list[str], *, params: Params, out_dir: Path
         durations = split.detections[["video_id", "num_frames", "fps"]] if len(split.detections) else pd.DataFrame(columns=["video_id", "num_frames", "fps"])
         write_table(durations.assign(duration_sec=durations["num_frames"] / durations["fps"]), work / "videos.parquet")
 
-    table = clips.copy()
     with clock("score"):
         if len(clips):
             scored = score_clips(clips, params.score, _with_engine(params, stage_engine(params, cfg, out_dir, "score")), desc="score")
@@ -126,24 +148,21 @@ def run_chunk(paths: list[str], ids: list[str], *, params: Params, out_dir: Path
             metrics, score_errors = METRICS_TABLE.empty_table().to_pandas(), empty_frame(ERRORS)
         write_table(metrics, work / "metrics.parquet", METRICS_TABLE)
         errors.append(score_errors)
-        table = table.merge(metrics.drop(columns=["video_id"]), on="clip_id", how="left")
 
     with clock("caption"):
         if len(clips):
             captions, caption_errors = caption_clips(clips_frame(clips), params.caption, stage_engine(params, cfg, out_dir, "caption"),
                                                      metrics=metrics_rows(work / "metrics.parquet"))
         else:
-            captions, caption_errors = empty_frame(pa.schema([])), empty_frame(ERRORS)
+            captions, caption_errors = empty_frame(CAPTIONS), empty_frame(ERRORS)
         errors.append(caption_errors)
-        if len(captions):
-            table = table.merge(captions.rename(columns={"backend": "caption_backend", "model": "caption_model"}), on="clip_id", how="left")
 
     with clock("vtss"):
-        vtss, vtss_errors = decide.vtss_scores(work / "clips.parquet", params=params, engine=stage_engine(params, cfg, out_dir, "vtss"),
-                                               work=work, n_clips=len(clips))
+        vtss, note, vtss_errors = decide.vtss_scores(work / "clips.parquet", params=params, engine=stage_engine(params, cfg, out_dir, "vtss"),
+                                                     work=work, n_clips=len(clips))
         errors.append(vtss_errors)
-        table = table.merge(vtss, on="clip_id", how="left") if len(table) else table.assign(**{c: pd.Series(dtype=vtss[c].dtype) for c in vtss.columns if c != "clip_id"})
 
+    table = join_tables(clips, metrics, captions, vtss, vtss_missing=note)  # the filter stage's join: its column names
     with clock("poster"):
         if cfg.report and len(clips):
             from koala.curate.report import make_posters
@@ -215,7 +234,7 @@ def run_fingerprint(plan, params: Params) -> str:
     return item_fingerprint({"chunks": [fp for _, _, fp in plan], "filter": to_dict(params.filter), "curate": cur})
 
 
-def curate(specs: list[str], *, out_dir: str | Path, params: Params) -> CurateResult:
+def curate(specs: list[str], *, out_dir: str | Path, params: Params, clock: StageClock | None = None) -> CurateResult:
     """Curate the videos that ``specs`` name into ``out_dir`` (see the module docstring).
 
     A run whose inputs (paths, sizes, modification times), parameters, models and code match the
@@ -227,6 +246,7 @@ def curate(specs: list[str], *, out_dir: str | Path, params: Params) -> CurateRe
             ``curate.inputs``.
         out_dir: the run's folder.
         params: the whole configuration (curate, split, score, caption, vtss, filter, engine).
+        clock: collects time per stage (a measuring subclass, for the benchmark); default a new one.
 
     Returns:
         A :class:`CurateResult` with the summary numbers.
@@ -237,7 +257,7 @@ def curate(specs: list[str], *, out_dir: str | Path, params: Params) -> CurateRe
     cfg = params.curate
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    clock, t_start = _Clock(), time.perf_counter()
+    clock, t_start = clock or StageClock(), time.perf_counter()
     specs = list(specs) or list(cfg.inputs)
     plan = _plan(specs, params)
     if not plan:
@@ -292,6 +312,7 @@ def curate(specs: list[str], *, out_dir: str | Path, params: Params) -> CurateRe
             write_report(out_dir, summary=summary, rule=rule, params=params)
         summary["seconds"]["report"] = round(clock.seconds["report"], 3)
     summary["seconds"]["total"] = round(time.perf_counter() - t_start, 3)
+    summary["cpu_seconds"] = {s: round(v, 3) for s, v in clock.cpu.items()}
     write_json(out_dir / "summary.json", summary)
     _memo_write(out_dir, outputs, fingerprint, memo="run.json")
     return CurateResult(out_dir=out_dir, summary=summary, errors=read_table(out_dir / "errors.parquet"), timings=summary["seconds"])
@@ -322,7 +343,8 @@ def _write_outputs(parts, finals: list[Path], *, out_dir: Path, rule, params: Pa
     write_errors(errors, out_dir / "errors.parquet")
     videos = pd.concat([read_table(p.with_name("videos.parquet")) for p, _ in parts], ignore_index=True)
     n_clips, n_kept = counts["clips"], counts["kept"]
-    models = sorted({str(m) for p in finals for m in pq.read_table(p, columns=["vtss_model"]).column("vtss_model").to_pylist() if m})
+    models = sorted({str(m) for p in finals if "vtss_model" in pq.read_schema(p).names
+                     for m in pq.read_table(p, columns=["vtss_model"]).column("vtss_model").to_pylist() if m})
     return {
         "videos": int(len(videos) + int((errors["stage"] == "split").sum())),
         "videos_ok": int(len(videos)),
