@@ -179,6 +179,8 @@ def cmd_vtss(args) -> int:
     from koala.vtss.released import CheckpointError
 
     params = load_params(args.params) if Path(args.params).exists() else Params()
+    if args.vtss_action in ("train", "proxy", "labels"):
+        return _vtss_more(args, params)
     clips = Path(args.clips)
     if not clips.is_file():
         print(f"koala: error: {clips}: no such clips table (make one with `koala split VIDEO... --out {clips}`)", file=sys.stderr)
@@ -187,7 +189,7 @@ def cmd_vtss(args) -> int:
     errors = args.errors or str(out.with_suffix("")) + ".errors.parquet"
     try:
         res = run_predict(params.vtss, params.engine, clips_path=clips, out=out, errors_path=errors,
-                          checkpoint=args.checkpoint, metrics_path=args.metrics)
+                          checkpoint=args.checkpoint, metrics_path=args.metrics, score=params.score)
     except (CheckpointError, NoTrainedModel) as exc:
         print(f"koala: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -198,6 +200,50 @@ def cmd_vtss(args) -> int:
         print(f"koala: skipped {row.path}: {row.message}", file=sys.stderr)
     print(f"scored {len(res.table)} clips into {out} ({res.metrics['model']}, scale {res.metrics['scale']}); "
           f"{len(res.errors)} errors in {errors}")
+    return 0
+
+
+def _vtss_more(args, params) -> int:
+    """`koala vtss train | proxy | labels`: the TSA's training, its proxy set, human-label aggregation."""
+    if args.vtss_action == "labels":
+        from koala.io.tables import write_table
+        from koala.vtss.labels import aggregate, read_annotations
+
+        folder = Path(args.annotations)
+        if not folder.is_dir():
+            print(f"koala: error: {folder}: no such folder of annotation files (the annotate notebook writes them)", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        try:
+            table = aggregate(read_annotations(folder))
+        except ValueError as exc:
+            print(f"koala: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        write_table(table, args.out)
+        print(f"aggregated labels of {len(table)} clips from {folder} into {args.out}")
+        return 0
+    from koala.vtss.proxy import SourcesUnavailable
+
+    try:
+        if args.vtss_action == "proxy":
+            from koala.vtss.predict import resolve_device
+            from koala.vtss.proxy import build_proxy
+            from koala.vtss.train import resolve_size
+
+            name, size = resolve_size(params.vtss, resolve_device(params.vtss.device))
+            table = build_proxy(params, name, size)
+            print(f"proxy set ({name} inputs): {len(table)} proxy clips from {table['source'].nunique()} sources "
+                  f"in {Path(params.vtss.proxy.out_dir) / name}")
+            return 0
+        from koala.vtss.stage import run_training
+
+        summary = run_training(params, epochs=args.epochs)
+    except (SourcesUnavailable, ValueError) as exc:
+        print(f"koala: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for v, m in summary["results"].items():
+        print(f"{v:>11}: proxy PLCC {m['plcc']:.3f}  SRCC {m['srcc']:.3f}  KRCC {m['krcc']:.3f}  RMSE {m['rmse']:.3f}  (n={m['n']})")
+    print(f"five real clips: Spearman {summary['real_clips']['srcc']:.2f} (n=5); model {summary['model_path']}; "
+          f"summary {params.vtss.metrics_json}")
     return 0
 
 
@@ -383,6 +429,19 @@ def build_parser() -> argparse.ArgumentParser:
     vp.add_argument("--errors", help="errors table path (default: OUT with .errors.parquet)")
     vp.add_argument("--metrics", help="write summary numbers to this JSON file")
     vp.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
+    vt = vsub.add_parser("train", help="train the TSA on proxy labels (Table 5/6 variants, held-out sources), save vtss.model_path",
+                         description="build the proxy set, train every vtss.train.variants model (resumes), evaluate on "
+                                     "held-out source clips, score the five real clips, save the final model")
+    vt.add_argument("--epochs", type=int, help="epochs per variant (default: the size preset's)")
+    vt.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
+    vx = vsub.add_parser("proxy", help="only build the proxy-labelled set (degraded sample clips, their sub-metrics)",
+                         description="only build the proxy-labelled set (degraded sample clips, their sub-metrics)")
+    vx.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
+    vl = vsub.add_parser("labels", help="aggregate human annotations (z-score per annotator, global rescale, mean; paper App. B)",
+                         description="aggregate human annotations (z-score per annotator, global rescale, mean; paper App. B)")
+    vl.add_argument("annotations", help="folder of per-annotator .jsonl files (written by notebooks/explore/annotate.ipynb)")
+    vl.add_argument("--out", required=True, help="labels table to write (Parquet): clip_id, label, ...")
+    vl.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
 
     p = add("filter", "filter clips by VTSS (two-Gaussian valley or fixed 2.5) and write koala.csv in the release schema", cmd_filter)
     p.add_argument("--metrics", help="write summary numbers (threshold, kept, Tables 1 and 8) to this JSON file")

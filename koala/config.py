@@ -328,7 +328,72 @@ class VtssFragmentsConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class VtssConfig:
-    """Training suitability (issue 6): fragments, the released checkpoint, prediction."""
+    """Training suitability (issue 6): fragments, the released checkpoint, the TSA, proxy labels, prediction."""
+
+@dataclass(frozen=True, kw_only=True)
+class VtssTsaSize:
+    """Sizes of the TSA network and of its inputs. Defaults: ``tiny`` (2 CPU cores, minutes); see VtssConfig.paper."""
+
+    grid: int = 4  # ours (released infer.yml: 7): fragment grid per side; also the Swin's spatial window
+    patch: int = 32  # released infer.yml: 32 px native-resolution patches
+    clip_len: int = 8  # ours (released: 32): frames per fragment clip
+    frame_interval: int = 4  # ours (released: 2): the same ~1 s span with a quarter of the frames
+    num_clips: int = 2  # ours (released test: 4): fragment clips per video; training draws one, evaluation averages
+    swin_embed_dim: int = 24  # ours (released swin_tiny_grpb: 96)
+    swin_depths: tuple[int, ...] = (1, 1, 1, 1)  # ours (released: 2, 2, 6, 2)
+    swin_heads: tuple[int, ...] = (1, 2, 4, 8)  # ours (released: 3, 6, 12, 24)
+    swin_window_t: int = 4  # ours (released: 8 frames of tokens)
+    swin_patch: tuple[int, ...] = (2, 8, 8)  # ours (released: 2, 4, 4): coarser tokens, 4x fewer
+    static_frames: int = 3  # released SimpleFrameSampler: first, middle and last frame
+    static_size: int = 128  # ours (released: 224): square side the static frames are resized to
+    convnext_dims: tuple[int, ...] = (16, 32, 64, 128)  # ours (ConvNeXt-T, released: 96, 192, 384, 768)
+    convnext_depths: tuple[int, ...] = (1, 1, 1, 1)  # ours (ConvNeXt-T: 3, 3, 9, 3)
+    static_logits: int = 64  # ours (released: ConvNeXt's 1000 ImageNet logits)
+    feature_dim: int = 64  # ours (released heads: 400)
+    image_hidden: tuple[int, ...] = (64,)  # ours (released MLPhead_image: 1000 -> 512 -> 400)
+    label_hidden: tuple[int, ...] = (32, 64)  # ours (released MLPhead: 15 -> 64 -> 128 -> 256 -> 400)
+    head_hidden: tuple[int, ...] = (64, 32)  # ours (released Final_MLP: 400 -> 512 -> 256 -> 64 -> 1)
+    epochs: int = 30  # released yml (FAST-VQA recipe): 30 epochs
+    warmup_epochs: float = 2.5  # released yml: 2.5 warm-up epochs
+    batch_size: int = 16  # released yml: 16
+    lr: float = 0.001  # released yml: 1e-3 (backbone x backbone_lr_mult when initialised from released weights)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VtssProxyConfig:
+    """Proxy labels for the sample corpus: controlled degradations of the real clips (ours; paper §4.3.1 criteria)."""
+
+    out_dir: str = "data/vtss/proxy"  # ours: proxy tables and per-window input tensors
+    decode_short_side: int = 360  # ours: clips are decoded once at this short side for the TSA's inputs (CPU budget)
+    window_sec: float = 3.0  # ours: length of each window cut from a source clip
+    windows_per_source: int = 1  # ours: windows per real clip (all of a source stay in one split)
+    degradations: tuple[str, ...] = (
+        "blur", "noise", "compression", "shake", "frozen", "letterbox", "text", "transition", "still",
+    )  # paper §4.3.1: the annotators' criteria (clarity, motion, stability, naturalness)
+    levels: int = 4  # ours: severities 1..4 per degradation; proxy label = 5 - severity (clean = 5)
+    pairs_per_window: int = 8  # ours: random two-degradation mixes at severities 1-2; label = max(1, 5 - s1 - s2)
+    test_sources: tuple[str, ...] = ("rKn-vWDMkwQ_33",)  # ours: held-out source clip(s) (split by source: no leak)
+    folds: int = 1  # ours: 1 = hold out test_sources only; k > 1 = k-fold cross-validation over the sources
+    seed: int = 0  # ours
+
+
+@dataclass(frozen=True, kw_only=True)
+class VtssTrainConfig:
+    """TSA training and the Table 5/6 ablations (digest §2.5; released yml where it gives a value)."""
+
+    size: str = "auto"  # ours: tiny | paper | auto (paper when CUDA is present, else tiny)
+    variants: tuple[str, ...] = ("dynamic", "static", "label", "full", "dover", "label_only")  # App. C Table 5 rows; Table 6: DOVER-style, sub-metrics only (ours)
+    final: str = "full"  # ours: the variant saved as vtss.model_path (predict's default model)
+    fusion_dropout: float = 0.1  # released head.py: dropout 0.1 in the MLP heads
+    weight_decay: float = 0.05  # released yml
+    backbone_lr_mult: float = 0.1  # released yml: backbone lr x0.1 (only with released weights in the dynamic branch)
+    ema_decay: float = 0.99  # ours (released yml: EMA on, decay not given)
+    corr_weight: float = 1.0  # ours: loss = MSE + corr_weight * (1 - PLCC) per batch (FAST-VQA trains on PLCC)
+    checkpoint_every: int = 5  # ours: epochs between resumable checkpoints
+    seed: int = 0  # ours
+    threads: int = 0  # ours: torch CPU threads (0: torch's default)
+    out_dir: str = "data/vtss/runs"  # ours: one folder per variant (checkpoints, history)
+
 
     fragments: VtssFragmentsConfig = field(default_factory=VtssFragmentsConfig)
     clips_table: str = "data/clips.parquet"
@@ -344,6 +409,15 @@ class VtssConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class ManualThresholdsConfig:
+    metrics_json: str = "reports/metrics/vtss.json"  # ours: Table 5/6 numbers, the five real clips
+    tiny: VtssTsaSize = field(default_factory=VtssTsaSize)
+    paper: VtssTsaSize = field(default_factory=lambda: VtssTsaSize(
+        grid=7, clip_len=32, frame_interval=2, num_clips=4, swin_embed_dim=96, swin_depths=(2, 2, 6, 2),
+        swin_heads=(3, 6, 12, 24), swin_window_t=8, swin_patch=(2, 4, 4), static_size=224, convnext_dims=(96, 192, 384, 768),
+        convnext_depths=(3, 3, 9, 3), static_logits=1000, feature_dim=400, image_hidden=(512,),
+        label_hidden=(64, 128, 256), head_hidden=(512, 256, 64)))
+    proxy: VtssProxyConfig = field(default_factory=VtssProxyConfig)
+    train: VtssTrainConfig = field(default_factory=VtssTrainConfig)
     """The manual multi-threshold baseline ("Koala-37M-manual", paper §5.4; its values are not published).
 
     Field names are ``<metrics.parquet column>_min`` or ``_max``; null leaves that metric unused.

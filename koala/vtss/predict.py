@@ -1,4 +1,4 @@
-"""VTSS prediction: each clip of a clips table scored by the released Koala model (or, later, the TSA).
+"""VTSS prediction: each clip of a clips table scored by the trained TSA or the released Koala model.
 
 The official preprocessing (released ``inference.py`` and ``infer.yml``): 4 fragment clips per
 video (32 frames at interval 2, 7x7 patches of 32 px at native resolution), ImageNet mean/std on
@@ -10,6 +10,11 @@ score between 0 and 1, and you can scale the value in any way you want" (KlingAI
 issue #3). A per-set rescale would make a clip's score depend on the other clips of the call, so
 the mapping here is per clip and documented instead: ``linear`` = 1 + 4 * clip(raw, 0, 1), which
 puts the authors' 0-1 range on the 1-5 annotation scale. The raw value is kept beside it.
+
+The trained TSA (the default, ``vtss.model_path``) is trained on the 1-5 scale, so its output is
+used as is, clipped to 1-5 (``vtss_raw`` keeps the unclipped value). It sees each clip as it saw
+its training clips (:mod:`koala.vtss.inputs`): frames decoded at the model's ``decode_short_side``,
+its fragment size, and the sub-metrics computed on them by the project's scorer.
 
 Work is mapped per source video: one decode pass serves all of its clips, at native resolution
 (fragments are native-resolution patches) but only over the sampled frame range, and each clip's
@@ -33,8 +38,8 @@ import pandas as pd
 import pyarrow as pa
 import torch
 
-from koala.config import EngineConfig, VtssConfig, build, to_dict
-from koala.engine import map_items
+from koala.config import EngineConfig, ScoreConfig, VtssConfig, build, to_dict
+from koala.engine import code_version, map_items
 from koala.engine.core import write_errors
 from koala.io.atomic import write_json
 from koala.io.errors import VideoError
@@ -207,6 +212,9 @@ def resolve_checkpoint(cfg: VtssConfig, checkpoint: str | Path | None) -> tuple[
     Raises:
         CheckpointError: ``checkpoint`` was given but is not a file.
         NoTrainedModel: no ``checkpoint`` and the pipeline has not trained its TSA model.
+
+    Returns:
+        (path, label): label ``released:<name>`` for a given checkpoint, ``tsa:<name>`` for the trained TSA.
     """
     if checkpoint is not None:
         path = Path(checkpoint)
@@ -217,12 +225,12 @@ def resolve_checkpoint(cfg: VtssConfig, checkpoint: str | Path | None) -> tuple[
     model = Path(cfg.model_path)
     if not model.is_file():
         raise NoTrainedModel(f"{model}: no trained TSA model yet; pass --checkpoint infer.pth to score with the released "
-                             "Koala model, or run the VTSS training stage first")
-    raise NoTrainedModel(f"{model}: scoring with the pipeline's own TSA model is not available in this version; "
-                         "pass --checkpoint infer.pth (the released Koala model)")
+                             "Koala model, or train one first (`koala vtss train`, or the pipeline's vtss stage)")
+    return model, f"tsa:{model.name}"
 
 
-def clip_items(clips: pd.DataFrame, cfg: VtssConfig, checkpoint: Path, model: str) -> list[dict]:
+def clip_items(clips: pd.DataFrame, cfg: VtssConfig, checkpoint: Path, model: str,
+               score: ScoreConfig | None = None) -> list[dict]:
     """One engine item per source video: its clips' frame ranges, the config and the checkpoint's identity."""
     missing = [c for c in ("clip_id", "video_id", "start_frame", "end_frame", "video") if c not in clips.columns]
     if missing:
@@ -242,12 +250,15 @@ def clip_items(clips: pd.DataFrame, cfg: VtssConfig, checkpoint: Path, model: st
             "checkpoint_stamp": [st.st_size, st.st_mtime_ns],  # a replaced checkpoint is new work
             "model": model,
         })
+        if model.startswith("tsa:"):  # the TSA also computes each clip's sub-metrics, as in its training
+            items[-1]["score"] = to_dict(score or ScoreConfig())
+            items[-1]["code_version"] = code_version("koala.vtss", "koala.metrics")
     return items
 
 
 def run_predict(cfg: VtssConfig, engine: EngineConfig, *, clips_path: str | Path, out: str | Path,
                 errors_path: str | Path, checkpoint: str | Path | None = None,
-                metrics_path: str | Path | None = None) -> PredictResult:
+                metrics_path: str | Path | None = None, score: ScoreConfig | None = None) -> PredictResult:
     """Score every clip of a clips table and write the VTSS table and its errors table.
 
     Args:
@@ -257,6 +268,7 @@ def run_predict(cfg: VtssConfig, engine: EngineConfig, *, clips_path: str | Path
         out, errors_path: tables to write.
         checkpoint: the released ``infer.pth``; None means the pipeline's trained TSA model.
         metrics_path: optional JSON summary (clips, errors, mean VTSS, seconds per clip).
+        score: the sub-metric settings the TSA's label branch is fed with (default: ScoreConfig()).
 
     Raises:
         CheckpointError, NoTrainedModel: no usable model (before any video is touched).
@@ -264,11 +276,15 @@ def run_predict(cfg: VtssConfig, engine: EngineConfig, *, clips_path: str | Path
     """
     to_label_scale(0.0, cfg.scale)  # an unknown scale fails before any work
     ckpt, model = resolve_checkpoint(cfg, checkpoint)
-    released_model(ckpt, resolve_device(cfg.device))  # a bad checkpoint: one clear error here, not one per video
+    tsa = model.startswith("tsa:")
+    if tsa:
+        tsa_model(ckpt, resolve_device(cfg.device))  # a bad model file: one clear error here, not one per video
+    else:
+        released_model(ckpt, resolve_device(cfg.device))
     clips = read_table(clips_path)
-    items = clip_items(clips, cfg, ckpt, model)
+    items = clip_items(clips, cfg, ckpt, model, score)
     t0 = time.perf_counter()
-    res = map_items(predict_video, items, stage="vtss", cfg=engine, desc="vtss")
+    res = map_items(predict_video_tsa if tsa else predict_video, items, stage="vtss", cfg=engine, desc="vtss")
     seconds = time.perf_counter() - t0
     table = res.table if len(res.table) else pd.DataFrame(columns=VTSS_TABLE.names)
     write_table(table, out, VTSS_TABLE)
@@ -278,7 +294,7 @@ def run_predict(cfg: VtssConfig, engine: EngineConfig, *, clips_path: str | Path
         "videos": len(items),
         "errors": int(len(res.errors)),
         "model": model,
-        "scale": cfg.scale,
+        "scale": "tsa: clip(raw, 1, 5)" if tsa else cfg.scale,
         "vtss_mean": float(table["vtss"].mean()) if len(table) else math.nan,
         "vtss_raw_mean": float(table["vtss_raw"].mean()) if len(table) else math.nan,
         "seconds": seconds,  # includes videos reused from the cache
@@ -288,3 +304,92 @@ def run_predict(cfg: VtssConfig, engine: EngineConfig, *, clips_path: str | Path
     log.info("vtss: scored %d clips of %d videos with %s (%d errors, %d videos reused)",
              len(table), len(items), model, len(res.errors), res.n_reused)
     return PredictResult(table=table, errors=res.errors, metrics=metrics)
+
+
+@lru_cache(maxsize=2)
+def _cached_tsa(path: str, stamp: tuple[int, int], device: str):
+    from koala.vtss.train import load_model
+
+    return load_model(path, device=device)
+
+
+def tsa_model(path: str | Path, device: str | torch.device = "cpu"):
+    """load_model() of the trained TSA, once per process per file version: (model, scaler, meta).
+
+    Raises:
+        NotATsaModel: the file is not a koala TSA model.
+    """
+    st = Path(path).stat()
+    return _cached_tsa(str(path), (st.st_size, st.st_mtime_ns), str(device))
+
+
+def predict_video_tsa(item: dict) -> list[dict]:
+    """Engine item function for the trained TSA: one decode of the video, only the frames each clip's inputs need.
+
+    Raises:
+        VideoError: the video cannot be read, or a clip's frame range is empty or outside it.
+    """
+    from koala.motion import analysis_shape
+    from koala.vtss.inputs import inputs_from, plan_inputs
+    from koala.vtss.train import TsaData, predict_draws
+
+    cfg = build(VtssConfig, item["cfg"])
+    score_cfg = build(ScoreConfig, item["score"])
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    elif mp.parent_process() is not None:
+        torch.set_num_threads(1)
+    path = item["path"]
+    info = probe(path)
+    device = resolve_device(cfg.device)
+    model, scaler, meta = tsa_model(item["checkpoint"], device)
+    size = model.spec.size
+    short = int(meta["decode_short_side"])
+    h, w = analysis_shape(info.height, info.width, short_side=min(short, info.height, info.width))
+    plans, got, offsets = {}, {}, {}
+    for c in item["clips"]:
+        start, end = int(c["start"]), min(int(c["end"]), info.num_frames)
+        if c["start"] < 0 or c["end"] <= c["start"]:
+            raise VideoError(path, f"clip {c['clip_id']} has an empty frame range {c['start']}:{c['end']}")
+        if start >= info.num_frames:
+            raise VideoError(path, f"clip {c['clip_id']} starts at frame {start} but the video has {info.num_frames}")
+        plans[c["clip_id"]] = plan_inputs(end - start, h, w, info.fps, size, score_cfg, clip_rng(cfg.fragments.seed, c["clip_id"]))
+        got[c["clip_id"]], offsets[c["clip_id"]] = {}, start
+    wanted = np.concatenate([p.needed + offsets[cid] for cid, p in plans.items()])
+    first, last = int(wanted.min()), int(wanted.max())
+    size_kw = {} if (h, w) == (info.height, info.width) else {"height": h, "width": w}
+    last_of = {cid: int(p.needed[-1]) + offsets[cid] for cid, p in plans.items()}
+    need_sets = {cid: set((p.needed + offsets[cid]).tolist()) for cid, p in plans.items()}
+    rows: list[dict] = []
+
+    def finish(cid: str) -> None:
+        have, plan = got.pop(cid), plans[cid]
+        if not have:
+            raise VideoError(path, f"clip {cid}: none of its sampled frames decoded")
+        keys = np.array(sorted(have))
+        frames = []
+        for f in plan.needed + offsets[cid]:  # frames counted by the probe but not decodable: the nearest decoded one
+            frames.append(have[int(f)] if int(f) in have else have[int(keys[np.abs(keys - f).argmin()])])
+        if len(have) < len(plan.needed):
+            log.warning("%s: clip %s: %d of %d sampled frames did not decode; using the nearest decoded ones",
+                        path, cid, len(plan.needed) - len(have), len(plan.needed))
+        inp = inputs_from(np.stack(frames), plan, info.fps, size, score_cfg)
+        data = TsaData(inp.fragments[None], inp.frames[None], inp.metrics[None], np.full(1, np.nan))
+        draws = predict_draws(model, data, scaler, device)[0]  # (K,)
+        raw = float(draws.mean())
+        rows.append({"clip_id": cid, "video_id": item["video_id"], "vtss": float(np.clip(raw, 1.0, 5.0)),
+                     "vtss_raw": raw, "vtss_raw_clips": draws.astype(float).tolist(),
+                     "frames_sampled": int(len(plan.needed)), "model": item["model"]})
+
+    for batch in read_frames(path, start=first, end=last + 1, step=_step(wanted, first), info=info, **size_kw):
+        for i, frame in zip(batch.index.tolist(), batch.frames):
+            for cid in got:
+                if i in need_sets[cid]:
+                    got[cid][i] = frame
+        done = int(batch.index[-1])
+        for cid in [c for c in got if last_of[c] <= done]:
+            finish(cid)
+    for cid in list(got):
+        finish(cid)
+    order = {c["clip_id"]: k for k, c in enumerate(item["clips"])}
+    return sorted(rows, key=lambda r: order[r["clip_id"]])

@@ -1,0 +1,164 @@
+"""What the TSA sees of one clip: fragments (dynamic), a few whole frames (static), sub-metrics (label).
+
+Training (proxy clips made in memory) and prediction (clips of real videos) go through the same
+:func:`clip_inputs`, so a model never sees inputs made differently from those it was trained on:
+frames decoded once at ``vtss.proxy.decode_short_side``, FAST-VQA fragments cut from them, the
+static frames picked first/middle/last as the released ``SimpleFrameSampler`` does and resized to a
+square (the whole frame), and the project's own sub-metrics (:func:`koala.metrics.scorer.score`) on frames sampled at
+``score.sample_fps``, as the score stage samples them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+import torch
+
+from koala.config import ScoreConfig, VtssTsaSize
+from koala.io.video import read_frames
+from koala.metrics.clip import DecodedClip, evenly
+from koala.metrics.registry import METRIC_NAMES
+from koala.metrics.scorer import score
+from koala.motion import analysis_shape
+from koala.vtss.fragments import MEAN, STD, FragmentPlan, plan_fragments, sample_fragments
+
+
+@dataclass
+class TsaInputs:
+    """One clip's inputs, compact (uint8 pixels) so a whole proxy set fits in memory."""
+
+    fragments: np.ndarray  # (K, T, S, S, 3) uint8: K fragment clips
+    frames: np.ndarray  # (F, s, s, 3) uint8 static frames
+    metrics: np.ndarray  # (M,) float64 in METRIC_NAMES order, NaN where unavailable
+    reasons: dict[str, str] = field(default_factory=dict)  # metric -> why it is NaN
+
+
+def decode_clip(path: str, start: int, end: int, short_side: int) -> np.ndarray:
+    """Frames ``start:end`` of a video, shrunk to ``short_side`` (never enlarged): (N, H, W, 3) uint8.
+
+    Raises:
+        VideoError: the video cannot be read.
+    """
+    from koala.io.video import probe
+
+    info = probe(path)
+    h, w = analysis_shape(info.height, info.width, short_side=min(short_side, info.height, info.width))
+    size = {} if (h, w) == (info.height, info.width) else {"height": h, "width": w}
+    batches = [b.frames for b in read_frames(path, start=start, end=min(end, info.num_frames), info=info, **size)]
+    return np.concatenate(batches) if batches else np.zeros((0, h, w, 3), np.uint8)
+
+
+def metric_sample(num_frames: int, fps: float, cfg: ScoreConfig) -> np.ndarray:
+    """Frame indices the sub-metrics are computed on: about ``sample_fps`` per second, at most ``max_frames``."""
+    step = max(1, int(round(fps / cfg.sample_fps)))
+    idx = np.arange(0, num_frames, step)
+    return idx[evenly(len(idx), cfg.max_frames)]
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    """Which frames of a clip each input needs, drawn before decoding (so prediction decodes only those)."""
+
+    fragments: FragmentPlan  # frame numbers within the clip, pixel positions
+    metric_idx: np.ndarray  # frames the sub-metrics see
+    static_idx: np.ndarray  # frames the static branch sees
+    needed: np.ndarray  # ascending union of all of them
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return int(self.needed[0]), int(self.needed[-1]) + 1
+
+
+def plan_inputs(num_frames: int, height: int, width: int, fps: float, size: VtssTsaSize, score_cfg: ScoreConfig,
+                rng: np.random.Generator) -> InputPlan:
+    """Draw the fragment positions and pick the metric and static frames of a clip of ``num_frames``.
+
+    Raises:
+        ValueError: an empty clip.
+    """
+    frag = plan_fragments(num_frames, height, width, grid=size.grid, patch=size.patch, clip_len=size.clip_len,
+                          interval=size.frame_interval, num_clips=size.num_clips, rng=rng)
+    metric_idx = metric_sample(num_frames, fps, score_cfg)
+    static_idx = np.linspace(0, num_frames - 1, num=size.static_frames).round().astype(np.int64)
+    needed = np.unique(np.concatenate([frag.needed, metric_idx, static_idx]))
+    return InputPlan(fragments=frag, metric_idx=metric_idx, static_idx=static_idx, needed=needed)
+
+
+def inputs_from(frames: np.ndarray, plan: InputPlan, fps: float, size: VtssTsaSize, score_cfg: ScoreConfig) -> TsaInputs:
+    """The TSA inputs from the decoded ``plan.needed`` frames only: (len(needed), H, W, 3) uint8, in that order."""
+    if len(frames) != len(plan.needed):
+        raise ValueError(f"got {len(frames)} frames for {len(plan.needed)} planned")
+    pos = lambda idx: np.searchsorted(plan.needed, idx)  # noqa: E731  frame number -> row of ``frames``
+    h, w = frames.shape[1:3]
+    src = frames
+    if plan.fragments.size != (h, w):  # frames smaller than the mosaic are enlarged first, as FAST-VQA does
+        src = np.stack([cv2.resize(f, plan.fragments.size[::-1], interpolation=cv2.INTER_LINEAR) for f in frames])
+    fragments = sample_fragments(src, replace(plan.fragments, frames=pos(plan.fragments.frames)))
+    clip = DecodedClip(frames=frames[pos(plan.metric_idx)], index=plan.metric_idx, fps=fps, cfg=score_cfg,
+                       source_size=(h, w))
+    out = score(clip)
+    stills = np.stack([cv2.resize(frames[i], (size.static_size, size.static_size), interpolation=cv2.INTER_AREA)
+                       for i in pos(plan.static_idx)])  # whole frame resized, not cropped: bars and text stay visible
+    return TsaInputs(fragments=fragments, frames=stills, metrics=np.array([out.values[n] for n in METRIC_NAMES], np.float64),
+                     reasons=out.reasons)
+
+
+def clip_inputs(frames: np.ndarray, fps: float, size: VtssTsaSize, score_cfg: ScoreConfig,
+                rng: np.random.Generator) -> TsaInputs:
+    """Everything the TSA needs from one clip's decoded frames (N, H, W, 3) uint8.
+
+    Raises:
+        ValueError: no frames.
+    """
+    if len(frames) == 0:
+        raise ValueError("a clip with no decoded frames has no TSA inputs")
+    plan = plan_inputs(len(frames), *frames.shape[1:3], fps, size, score_cfg, rng)
+    return inputs_from(frames[plan.needed], plan, fps, size, score_cfg)
+
+
+@dataclass(frozen=True)
+class MetricScaler:
+    """Robust standardisation of the sub-metrics, fitted on training clips only (kept in the checkpoint).
+
+    (x - median) / IQR, clipped to [-5, 5]: motion scores span 0.01-267 with a long tail, which a
+    mean/std would let a few clips dominate. A metric missing everywhere gets centre 0, scale 1.
+    """
+
+    center: tuple[float, ...]
+    scale: tuple[float, ...]
+
+    @classmethod
+    def fit(cls, metrics: np.ndarray) -> "MetricScaler":
+        """metrics: (N, M) with NaN."""
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                q1, med, q3 = np.nanpercentile(metrics, [25, 50, 75], axis=0)
+        iqr = q3 - q1
+        span = np.nanmax(metrics, axis=0) - np.nanmin(metrics, axis=0) if np.isfinite(metrics).any() else iqr
+        iqr = np.where(np.isfinite(iqr) & (iqr > 1e-9), iqr, np.where(np.isfinite(span) & (span > 1e-9), span, 1.0))
+        med = np.where(np.isfinite(med), med, 0.0)
+        return cls(center=tuple(float(v) for v in med), scale=tuple(float(v) for v in iqr))
+
+    def transform(self, metrics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, M) with NaN -> (values with NaN at 0, mask 1 where missing), float32."""
+        mask = ~np.isfinite(metrics)
+        z = (np.where(mask, 0.0, metrics) - np.array(self.center)) / np.array(self.scale)
+        z = np.where(mask, 0.0, np.clip(z, -5, 5))
+        return z.astype(np.float32), mask.astype(np.float32)
+
+
+def normalise_fragments(fragments: np.ndarray) -> torch.Tensor:
+    """(B, T, S, S, 3) uint8 -> (B, 3, T, S, S) float32, ImageNet mean/std on the 0-255 scale."""
+    x = (torch.from_numpy(np.ascontiguousarray(fragments)).float() - torch.from_numpy(MEAN)) / torch.from_numpy(STD)
+    return x.permute(0, 4, 1, 2, 3).contiguous()
+
+
+def normalise_frames(frames: np.ndarray) -> torch.Tensor:
+    """(B, F, s, s, 3) uint8 -> (B, F, 3, s, s) float32, ImageNet mean/std (torchvision's ConvNeXt convention)."""
+    x = (torch.from_numpy(np.ascontiguousarray(frames)).float() - torch.from_numpy(MEAN)) / torch.from_numpy(STD)
+    return x.permute(0, 1, 4, 2, 3).contiguous()

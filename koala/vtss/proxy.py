@@ -1,0 +1,218 @@
+"""Proxy labels: a documented stand-in for the paper's 200K human-labelled clips, on the five real samples.
+
+The paper trains the TSA on clips scored 1-5 by 8 experts (§4.3.1, App. B). This project has five
+real labelled clips, far too few to train on, so it trains on **proxy** labels instead. Protocol:
+
+1. Sources: the five real 720p sample clips (``vtss.proxy.windows_per_source`` windows of
+   ``window_sec`` each), decoded once at ``decode_short_side``.
+2. Each window yields one clean clip (proxy label 5), every degradation of :mod:`koala.vtss.degrade`
+   at severities 1-4 (proxy label ``5 - severity``: a clearly visible flaw the annotators' rules
+   penalise costs one point per step), and ``pairs_per_window`` random mixes of two different
+   degradations at severities 1-2 (label ``max(1, 5 - s1 - s2)``).
+3. Each proxy clip's sub-metrics are computed by the project's own scorer
+   (:func:`koala.metrics.scorer.score`), exactly as for real clips.
+4. Splits are by *source clip*: every variant of a held-out source is in the test split, so no
+   pixel of a test clip (nor of its clean original) is seen in training.
+
+The proxy labels measure how well a model recovers *known, controlled* damage, not human
+judgement of content (subject, composition, aesthetics): the clean clips are all labelled 5
+whatever their real label. Everything derived from them is called "proxy" (columns, tables,
+report rows), and the five real labels are reported separately.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from koala.config import Params, ScoreConfig, VtssProxyConfig, VtssTsaSize, build, to_dict
+from koala.engine import code_version, map_items
+from koala.io.tables import read_table, write_table
+from koala.io.video import probe
+from koala.metrics.registry import METRIC_NAMES
+from koala.vtss.degrade import DEGRADATIONS, apply
+from koala.vtss.inputs import clip_inputs, decode_clip
+
+log = logging.getLogger(__name__)
+
+# proxy.parquet: one row per proxy clip (the tensors live in the window's .npz, row inputs_index).
+PROXY_TABLE = pa.schema(
+    [("proxy_id", pa.string()), ("source", pa.string()), ("window", pa.int64()), ("start_frame", pa.int64()),
+     ("end_frame", pa.int64()), ("degradations", pa.string()), ("severity", pa.int64()), ("label_proxy", pa.float64()),
+     ("inputs_file", pa.string()), ("inputs_index", pa.int64()), ("metric_reasons", pa.string())]
+    + [(n, pa.float64()) for n in METRIC_NAMES]
+)
+
+
+class SourcesUnavailable(FileNotFoundError):
+    """The real sample clips the proxy set is made from are not on disk."""
+
+
+def sample_sources(params: Params, env=None) -> pd.DataFrame:
+    """The five real sample clips: video_id, path, fps, num_frames, label (their released VTSS).
+
+    Uses the corpus stage's copies when they exist, else the mirror folder named by the
+    samples' ``mirror_env`` variable (read in place, never copied).
+
+    Raises:
+        SourcesUnavailable: neither is there.
+    """
+    from koala.corpus.samples import SAMPLE_CLIPS
+
+    env = os.environ if env is None else env
+    cfg = params.corpus.samples
+    mirror = env.get(cfg.mirror_env, "").strip()
+    labels = {c.video_id: c.vtss_label for c in SAMPLE_CLIPS}
+    if Path(cfg.labels_table).is_file():
+        tab = read_table(cfg.labels_table)
+        labels.update(dict(zip(tab["video_id"], tab["vtss_label"].astype(float))))
+    rows = []
+    for clip in SAMPLE_CLIPS:
+        here = Path(cfg.out_dir) / clip.name
+        path = here if here.is_file() else (Path(mirror) / clip.name if mirror else None)
+        if path is None or not path.is_file():
+            raise SourcesUnavailable(f"{here}: sample clip missing; run the corpus stage, or set ${cfg.mirror_env} to a "
+                                     "folder holding the five sample clips (../shared/data/koala_tsa_samples here)")
+        info = probe(path)
+        rows.append({"video_id": clip.video_id, "path": str(path), "fps": info.fps, "num_frames": info.num_frames,
+                     "label": float(labels[clip.video_id])})
+    return pd.DataFrame(rows)
+
+
+def variants(cfg: VtssProxyConfig, rng: np.random.Generator) -> list[tuple[tuple[str, int], ...]]:
+    """Degradation steps of every proxy clip of one window: clean, singles at 1..levels, random pairs.
+
+    Raises:
+        ValueError: an unknown degradation name.
+    """
+    unknown = [d for d in cfg.degradations if d not in DEGRADATIONS]
+    if unknown:
+        raise ValueError(f"vtss.proxy.degradations: unknown {unknown}; valid: {', '.join(DEGRADATIONS)}")
+    out: list[tuple[tuple[str, int], ...]] = [()]
+    out += [((d, s),) for d in cfg.degradations for s in range(1, cfg.levels + 1)]
+    for _ in range(cfg.pairs_per_window if len(cfg.degradations) > 1 else 0):
+        a, b = rng.choice(len(cfg.degradations), size=2, replace=False)
+        out.append(((cfg.degradations[a], int(rng.integers(1, 3))), (cfg.degradations[b], int(rng.integers(1, 3)))))
+    return out
+
+
+def proxy_label(steps: tuple[tuple[str, int], ...]) -> float:
+    """The proxy label on the 1-5 scale: 5 for a clean clip, one point off per severity step, at least 1."""
+    return float(max(1, 5 - sum(s for _, s in steps)))
+
+
+def steps_name(steps: tuple[tuple[str, int], ...]) -> str:
+    return "+".join(f"{d}{s}" for d, s in steps) or "clean"
+
+
+def windows(num_frames: int, fps: float, cfg: VtssProxyConfig) -> list[tuple[int, int]]:
+    """``windows_per_source`` windows of ``window_sec`` spread evenly over a source (start, end exclusive)."""
+    length = min(num_frames, max(2, int(round(cfg.window_sec * fps))))
+    starts = np.linspace(0, num_frames - length, num=max(1, cfg.windows_per_source)).round().astype(int)
+    return [(int(s), int(s + length)) for s in starts]
+
+
+def build_window(item: dict) -> list[dict]:
+    """Engine item: decode one window of a source, make its proxy clips, save their tensors, return their rows."""
+    cfg = build(VtssProxyConfig, item["proxy"])
+    size = build(VtssTsaSize, item["size"])
+    score_cfg = build(ScoreConfig, item["score"])
+    start, end = item["window"]
+    frames = decode_clip(item["path"], start, end, cfg.decode_short_side)
+    rng = np.random.default_rng([cfg.seed, item["seed_key"]])
+    frags, stills, rows = [], [], []
+    for k, steps in enumerate(variants(cfg, rng)):
+        clip = frames
+        for name, level in steps:
+            clip = apply(clip, name, level, rng)
+        inp = clip_inputs(clip, item["fps"], size, score_cfg, rng)
+        frags.append(inp.fragments)
+        stills.append(inp.frames)
+        row = {"proxy_id": f"{item['key']}-{steps_name(steps)}", "source": item["video_id"], "window": item["window_index"],
+               "start_frame": start, "end_frame": end, "degradations": steps_name(steps),
+               "severity": int(sum(s for _, s in steps)), "label_proxy": proxy_label(steps),
+               "inputs_file": item["outputs"][0], "inputs_index": k, "metric_reasons": json.dumps(inp.reasons, sort_keys=True)}
+        row.update({n: float(v) for n, v in zip(METRIC_NAMES, inp.metrics)})
+        rows.append(row)
+    out = Path(item["outputs"][0])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp.npz")
+    np.savez(tmp, fragments=np.stack(frags), frames=np.stack(stills))
+    os.replace(tmp, out)
+    return rows
+
+
+def proxy_items(sources: pd.DataFrame, params: Params, size_name: str, size: VtssTsaSize) -> list[dict]:
+    """One engine item per source window; the item carries everything its result depends on."""
+    cfg = params.vtss.proxy
+    version = code_version("koala.vtss.degrade", "koala.vtss.inputs", "koala.vtss.proxy", "koala.vtss.fragments", "koala.metrics")
+    items = []
+    for si, src in enumerate(sources.itertuples()):
+        for wi, window in enumerate(windows(int(src.num_frames), float(src.fps), cfg)):
+            key = f"{src.video_id}-w{wi}"
+            items.append({"key": key, "path": src.path, "video_id": src.video_id, "fps": float(src.fps),
+                          "window": list(window), "window_index": wi, "seed_key": si * 1000 + wi,
+                          "proxy": to_dict(cfg), "size": to_dict(size), "score": to_dict(params.score),
+                          "code_version": version,
+                          "outputs": [str(Path(cfg.out_dir) / size_name / f"{key}.npz")]})
+    return items
+
+
+def assign_folds(table: pd.DataFrame, cfg: VtssProxyConfig) -> list[tuple[str, list[str]]]:
+    """Test sources of each evaluation fold: (name, sources). Every fold holds out whole sources.
+
+    Raises:
+        ValueError: a test source that is not in the proxy set, or more folds than sources.
+    """
+    sources = sorted(table["source"].unique())
+    if cfg.folds <= 1:
+        missing = [s for s in cfg.test_sources if s not in sources]
+        if missing or not cfg.test_sources:
+            raise ValueError(f"vtss.proxy.test_sources {list(cfg.test_sources)}: each must be one of the sources {sources}")
+        if len(cfg.test_sources) >= len(sources):
+            raise ValueError("vtss.proxy.test_sources holds out every source; nothing is left to train on")
+        return [("holdout", list(cfg.test_sources))]
+    if cfg.folds > len(sources):
+        raise ValueError(f"vtss.proxy.folds={cfg.folds} but there are only {len(sources)} sources")
+    return [(f"fold{k}", list(part)) for k, part in enumerate(np.array_split(np.array(sources), cfg.folds))]
+
+
+def build_proxy(params: Params, size_name: str, size: VtssTsaSize, *, sources: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Make (or reuse) every proxy clip and write ``<out_dir>/<size>/proxy.parquet``; return that table.
+
+    Raises:
+        SourcesUnavailable: the sample clips are not on disk.
+        RuntimeError: no proxy clip could be made (the errors say why).
+    """
+    sources = sample_sources(params) if sources is None else sources
+    items = proxy_items(sources, params, size_name, size)
+    res = map_items(build_window, items, stage=f"vtss_proxy_{size_name}", cfg=params.engine, desc="proxy clips")
+    if len(res.errors):
+        for e in res.errors.itertuples():
+            log.warning("proxy window %s failed: %s", e.key, e.message)
+    if not len(res.table):
+        raise RuntimeError(f"no proxy clip could be made from {len(items)} windows; see the warnings above")
+    table = res.table.reset_index(drop=True)
+    write_table(table, Path(params.vtss.proxy.out_dir) / size_name / "proxy.parquet", PROXY_TABLE)
+    log.info("proxy set: %d proxy clips from %d windows of %d sources (%d reused)", len(table), len(items),
+             table["source"].nunique(), res.n_reused)
+    return table
+
+
+def load_tensors(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Fragments (N, K, T, S, S, 3) and static frames (N, F, s, s, 3) of the proxy rows, in row order."""
+    frags, stills = [], []
+    cache: dict[str, dict] = {}
+    for f, i in zip(table["inputs_file"], table["inputs_index"]):
+        if f not in cache:
+            with np.load(f) as z:
+                cache[f] = {"fragments": z["fragments"], "frames": z["frames"]}
+        frags.append(cache[f]["fragments"][i])
+        stills.append(cache[f]["frames"][i])
+    return np.stack(frags), np.stack(stills)
