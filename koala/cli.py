@@ -247,6 +247,49 @@ def _vtss_more(args, params) -> int:
     return 0
 
 
+def cmd_condition(args) -> int:
+    from koala.condition.stage import run_condition, sample_clips
+    from koala.condition.text import TextEncoderUnavailable
+    from koala.config import Params, load_params
+
+    params = load_params(args.params) if Path(args.params).exists() else Params()
+    if args.condition_action == "sample":
+        ckpt = Path(args.checkpoint)
+        if not ckpt.is_file():
+            print(f"koala: error: {ckpt}: no such checkpoint (train one with `koala condition run`)", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        from koala.condition import figures
+
+        try:
+            clips = sample_clips(ckpt, caption=args.caption, motions=args.motion, seed=args.seed)
+        except TextEncoderUnavailable as exc:
+            print(f"koala: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except (OSError, KeyError, RuntimeError) as exc:
+            print(f"koala: error: {ckpt}: not a condition checkpoint ({exc})", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        figures.grid(clips, asked=args.motion).savefig(args.out, dpi=110)
+        print(f"wrote {len(clips)} clips (asked motion {', '.join(f'{m:g}' for m in args.motion)}) to {args.out}")
+        return 0
+    try:
+        res = run_condition(params, smoke=args.smoke, metrics_path=args.metrics,
+                            variants=tuple(args.variant) if args.variant else None, evaluate=not args.no_eval)
+    except TextEncoderUnavailable as exc:
+        print(f"koala: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except FileNotFoundError as exc:
+        print(f"koala: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as exc:
+        print(f"koala: error: {params.condition.clips_table}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for variant, info in res.summary["variants"].items():
+        numbers = ", ".join(f"{k} {info[k]:.3f}" for k in ("spearman", "drift") if k in info)
+        print(f"condition {variant}: {info['steps']} steps, {info['train_seconds']:.0f} s" + (f"; {numbers}" if numbers else ""))
+    return 0
+
+
+
 def cmd_notebook(args) -> int:
     from papermill.exceptions import PapermillExecutionError
 
@@ -445,6 +488,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("filter", "filter clips by VTSS (two-Gaussian valley or fixed 2.5) and write koala.csv in the release schema", cmd_filter)
     p.add_argument("--metrics", help="write summary numbers (threshold, kept, Tables 1 and 8) to this JSON file")
+
+    p = add("condition", "metric conditioning: train a tiny video generator two ways (AdaLN metrics, numbers in the caption) and sweep motion", cmd_condition)
+    csub = p.add_subparsers(dest="condition_action", required=True, metavar="ACTION")
+    cp = csub.add_parser("run", help="build the training windows, train both variants (resumes), sweep the asked motion and measure it",
+                         description="build the training windows, train both variants (resumes), sweep the asked motion and measure it")
+    cp.add_argument("--metrics", help="write the summary (Spearman, drift, training facts) to this JSON file")
+    cp.add_argument("--variant", action="append", choices=["adaln", "text"], help="train only this variant (repeatable; default: condition.variants)")
+    cp.add_argument("--no-eval", action="store_true", help="train only, no sweep")
+    cp.add_argument("--smoke", action="store_true", help="the smallest run that passes every code path")
+    cp.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
+    cp = csub.add_parser("sample", help="generate clips from a trained checkpoint, one per asked motion, same caption and noise",
+                         description="generate clips from a trained checkpoint, one per asked motion, same caption and noise")
+    cp.add_argument("checkpoint", help="a checkpoint written by `koala condition run` (data/condition/checkpoints/VARIANT.pt)")
+    cp.add_argument("--caption", default="", help="the caption (default: empty)")
+    cp.add_argument("--motion", type=float, nargs="+", required=True, help="asked motion_score values")
+    cp.add_argument("--seed", type=int, default=0, help="noise seed (the same noise for every asked motion)")
+    cp.add_argument("--out", required=True, help="PNG strip to write: one row per asked motion, frames left to right")
+    cp.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
 
     p = add("curate", "curate your own videos: split, score, caption, VTSS and filter into a Koala-format set (resumes)", cmd_curate)
     p.add_argument("inputs", nargs="*", help="samples, folders, globs ('footage/**/*.mp4'), list files (.txt, one path a line) or videos (default: curate.inputs)")

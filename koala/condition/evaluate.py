@@ -41,9 +41,15 @@ class Sweep:
 
 
 def sweep_levels(windows: pd.DataFrame, cfg: ConditionConfig) -> np.ndarray:
-    """Asked motion values: ``sweep_levels`` evenly spaced quantiles of the training windows' motion."""
-    lo, hi = cfg.sweep_quantiles
-    return np.quantile(windows["motion_score"].to_numpy(np.float64), np.linspace(lo, hi, cfg.sweep_levels))
+    """Asked motion values: ``sweep_levels`` values evenly spaced in log(1 + motion) between two quantiles.
+
+    Evenly spaced quantiles would repeat the value 0 (every still window measures exactly 0), and
+    the motion embedding itself sees log(1 + motion), so even steps there are even steps for the model.
+    """
+    lo, hi = np.quantile(windows["motion_score"].to_numpy(np.float64), cfg.sweep_quantiles)
+    if not hi > lo:
+        raise ValueError(f"the training windows' motion has no spread between quantiles {cfg.sweep_quantiles}: nothing to sweep")
+    return np.expm1(np.linspace(np.log1p(lo), np.log1p(hi), cfg.sweep_levels))
 
 
 def sweep_prompts(windows: pd.DataFrame, cfg: ConditionConfig) -> list[Prompt]:
@@ -104,8 +110,14 @@ def controllability(table: pd.DataFrame, windows: pd.DataFrame, drift_metrics: t
     per = []
     for _, g in table.groupby(["prompt", "seed"]):
         per.append(_spearman(g["asked"], g["motion_score"]))
-    out = {"spearman": float(np.nanmean(per)), "spearman_min": float(np.nanmin(per)),
-           "spearman_pooled": _spearman(table["asked"], table["motion_score"]), "sweeps": len(per)}
+    per = np.asarray(per, float)
+    ok = np.isfinite(per)
+    if not ok.any():
+        log.warning("no sweep has a Spearman (measured motion constant or NaN along every sweep): NaN")
+    out = {"spearman": float(per[ok].mean()) if ok.any() else float("nan"),
+           "spearman_min": float(per[ok].min()) if ok.any() else float("nan"),
+           "spearman_pooled": _spearman(table["asked"], table["motion_score"]), "sweeps": len(per),
+           "sweeps_without_spearman": int((~ok).sum())}
     drifts = []
     for m in drift_metrics:
         ref = float(windows[m].std())

@@ -10,8 +10,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def grid(clips: np.ndarray, rows: pd.DataFrame | None = None, *, title: str = ""):
-    """A PNG-ready strip per asked motion: ``clips`` (L, T, H, W, 3), one row per level, frames left to right."""
+def grid(clips: np.ndarray, rows: pd.DataFrame | None = None, *, asked=None, title: str = ""):
+    """A strip per asked motion: ``clips`` (L, T, H, W, 3), one row per level, frames left to right.
+
+    Rows are labelled "asked -> measured" from ``rows`` (the sweep table of these clips), or
+    with the asked values alone from ``asked``.
+    """
     n, t = clips.shape[:2]
     fig, axes = plt.subplots(n, 1, figsize=(t * 0.8, n * 0.85), squeeze=False)
     for i in range(n):
@@ -22,6 +26,8 @@ def grid(clips: np.ndarray, rows: pd.DataFrame | None = None, *, title: str = ""
         if rows is not None and len(rows) == n:
             r = rows.iloc[i]
             ax.set_ylabel(f"{r['asked']:.1f}\n→{r['motion_score']:.1f}", rotation=0, ha="right", va="center", fontsize=7)
+        elif asked is not None:
+            ax.set_ylabel(f"{float(asked[i]):.1f}", rotation=0, ha="right", va="center", fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()

@@ -92,7 +92,7 @@ class Block(nn.Module):
 
 
 class VideoDiT(nn.Module):
-    """Predicts the rectified-flow velocity of a clip (B, 3, T, H, W) at time ``t`` given text and metrics."""
+    """Predicts the clean clip (B, 3, T, H, W) from its noised version at time ``t``, given text and metrics."""
 
     def __init__(self, spec: ModelSpec):
         super().__init__()
@@ -125,7 +125,7 @@ class VideoDiT(nn.Module):
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor, mask: torch.Tensor,
                 metrics: torch.Tensor | None = None) -> torch.Tensor:
-        """Velocity for clips ``x`` (B, C, T, H, W) at times ``t`` (B,) in [0, 1].
+        """The clean-clip estimate for noised clips ``x`` (B, C, T, H, W) at times ``t`` (B,) in [0, 1].
 
         Args:
             text: (B, L, text_dim) token features of the caption; ``mask`` (B, L) True on real tokens.
@@ -145,12 +145,30 @@ class VideoDiT(nn.Module):
         return out.permute(0, 7, 1, 4, 2, 5, 3, 6).reshape(b, ch, gt * pt, gh * p, gw * p)  # (B, C, T, H, W)
 
 
+T_MIN = 0.05  # JiT (Li & He 2025): the velocity is (x_t - x0_hat) / max(t, 0.05), so it stays finite near t = 0
+
+
+def velocity(model: VideoDiT, xt: torch.Tensor, t: torch.Tensor, text: torch.Tensor, mask: torch.Tensor,
+             metrics: torch.Tensor | None) -> torch.Tensor:
+    """The rectified-flow velocity from the network's clean-clip prediction (x-prediction).
+
+    The network predicts the clean clip, not the velocity: a 4x4x4x3 = 192-value patch goes
+    through 96-d tokens, which can carry a smooth clean patch but not the patch's noise that a
+    velocity (noise - x0) must reproduce; predicting the velocity directly left the samples as
+    noise (measured: sample std 0.70 vs data 0.45 after 1000 steps). This is JiT's finding for
+    pixel-space DiTs with large patches (Li & He 2025, "Back to Basics: Let Denoising Generative
+    Models Denoise").
+    """
+    x0_hat = model(xt, t, text, mask, metrics)
+    return (xt - x0_hat) / t.clamp(min=T_MIN).view(-1, 1, 1, 1, 1)
+
+
 def flow_loss(model: VideoDiT, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor, text: torch.Tensor,
               mask: torch.Tensor, metrics: torch.Tensor | None) -> torch.Tensor:
-    """Rectified-flow loss: x_t = (1 - t) x0 + t noise, the model regresses the velocity noise - x0."""
+    """Rectified-flow loss: x_t = (1 - t) x0 + t noise, and the velocity (from x-prediction) regresses noise - x0."""
     tt = t.view(-1, 1, 1, 1, 1)
     xt = (1 - tt) * x0 + tt * noise
-    return F.mse_loss(model(xt, t, text, mask, metrics), noise - x0)
+    return F.mse_loss(velocity(model, xt, t, text, mask, metrics), noise - x0)
 
 
 @torch.no_grad()
@@ -161,5 +179,5 @@ def sample(model: VideoDiT, noise: torch.Tensor, text: torch.Tensor, mask: torch
     ts = torch.linspace(1.0, 0.0, steps + 1, device=noise.device)
     for i in range(steps):
         t = ts[i].expand(x.shape[0])
-        x = x + (ts[i + 1] - ts[i]) * model(x, t, text, mask, metrics)
+        x = x + (ts[i + 1] - ts[i]) * velocity(model, x, t, text, mask, metrics)
     return x.clamp(-1, 1)

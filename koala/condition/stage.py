@@ -109,6 +109,8 @@ def prepare(params: Params, *, smoke: bool = False) -> Prepared:
     if "motion_score" not in cfg.metrics:
         raise ValueError("condition.metrics must include motion_score: the sweep asks for motion")
     device = resolve_device(cfg.device)
+    if cfg.threads > 0 and device == "cpu":
+        torch.set_num_threads(cfg.threads)
     scale = cfg.gpu if device.startswith("cuda") else cfg.cpu
     scale = smoke_scale(scale) if smoke else scale
     log.info("condition: %s, %d frames at %d px, %d steps per variant", device, scale.frames, scale.size, scale.steps)
@@ -136,7 +138,8 @@ def train_set(prep: Prepared, params: Params, variant: str) -> TrainSet:
 
 def model_spec(scale: ConditionScale, variant: str, n_metrics: int) -> ModelSpec:
     return ModelSpec(frames=scale.frames, size=scale.size, dim=scale.dim, depth=scale.depth, heads=scale.heads,
-                     text_dim=TEXT_DIM, n_metrics=n_metrics if variant == "adaln" else 0)
+                     patch=scale.patch, patch_t=scale.patch_t, text_dim=TEXT_DIM,
+                     n_metrics=n_metrics if variant == "adaln" else 0)
 
 
 def checkpoint_path(params: Params, variant: str) -> Path:

@@ -121,6 +121,7 @@ class TextEncoder:
                 m[j, :len(row)] = 1
             with torch.no_grad():
                 h = model(input_ids=x.to(self.device), attention_mask=m.to(self.device)).last_hidden_state
+            h = h * m.to(h.device)[..., None]  # padding positions carry nothing (the mask hides them anyway)
             feats[lo:lo + len(chunk), :w] = h.float().cpu().numpy().astype(np.float16)
             mask[lo:lo + len(chunk), :w] = m.numpy().astype(bool)
         return feats, mask

@@ -137,7 +137,7 @@ def train(spec: ModelSpec, data: TrainSet, *, steps: int, batch_size: int, lr: f
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optim.step()
         state.step += 1
-        running.append(float(loss))
+        running.append(loss.item())
         bar.update(1)
         if state.step % 25 == 0 or state.step == end:
             state.losses.append(float(np.mean(running)))

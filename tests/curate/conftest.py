@@ -130,3 +130,11 @@ def make_gop_video(tmp_path):
 def frame_number():
     """Reads the number back from a decoded frame of :func:`gop_video`."""
     return index_of
+
+
+@pytest.fixture
+def curate_kit():
+    """The helpers above, for tests that build their own corpus: ``synth_video`` and ``permissive_params``."""
+    import types
+
+    return types.SimpleNamespace(synth_video=synth_video, permissive_params=permissive_params)

@@ -1,0 +1,12 @@
+"""Condition tests: one torch thread (the tiny models gain nothing from two on a shared machine)."""
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
