@@ -231,6 +231,9 @@ class LearnedConfig:
     merge_gap: int = 4  # ours: runs closer than this many frames are one transition
     cut_rise: float = 2.75  # ours: adjacent pair score above its running median that makes a hard cut
     cut_confirm: float = 1.5  # ours: ... when the pairs 5 and 7 frames apart rise this much too (not a flash)
+    jump_ratio: float = 3.0  # ours: a hard cut also when the raw frame change jumps this many times above its neighbours' median ...
+    jump_floor: float = 0.12  # ours: ... is above this (0-1 change scale) ...
+    jump_isolation: float = 0.5  # ours: ... and every change within 3 frames is below this share of it (not a flash)
     margin: int = 2  # ours: frames dropped on each side of a detected transition when cutting clips
     widen: float = 0.3  # ours: gradual detections grow by this share of their length on each side when cutting clips
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,6 +36,9 @@ MODEL_VERSION = 1
 RAW_GAPS = (1, 3)  # gaps whose raw similarities also enter the window features
 CONTEXT = 65  # boundaries in the running median of the excess features (about 2.6 s at 25 fps)
 DEFAULT_MODEL = Path(__file__).with_name("models") / "learned.json"
+JUMP_CONTEXT = 5  # boundaries on each side whose median change is a jump's baseline (as AdaptiveDetector's window)
+JUMP_REACH = 3  # boundaries on each side that must change much less than a jump
+JUMP_EPS = 0.01  # added to the baseline, so a jump out of a frozen picture still needs a real change
 
 
 @dataclass(frozen=True)
@@ -218,6 +222,45 @@ def relative_cuts(x: np.ndarray, gaps: tuple[int, ...], *, rise: float, confirm:
     return [(int(r), int(r) + 1) for r in np.flatnonzero(ok & peak)]
 
 
+def jump_cuts(adjacent: np.ndarray, *, ratio: float, floor: float, isolation: float) -> list[tuple[int, int]]:
+    """Hard cuts as isolated jumps of the raw picture change between neighbouring frames.
+
+    Training-free, so it does not depend on how the window network was calibrated on five
+    training videos: a cut between two framings of one scene (same palette, similar layout)
+    changes the picture much more than the frames around it do, even when the pair SVM still
+    calls both frames one shot. A boundary is a cut when its change (twice the mean absolute grey
+    difference plus half the histogram non-overlap, both 0-1) is above ``floor``, more than
+    ``ratio`` times the median change of the ``JUMP_CONTEXT`` boundaries on either side (leaving
+    out its direct neighbours), and more than ``1 / isolation`` times every other change within
+    ``JUMP_REACH`` boundaries. The last condition rejects flashes, fast-motion bursts and
+    stepwise changes (a window closing in a screen recording), which change the picture several
+    times in a few frames; the window network handles gradual transitions.
+
+    Args:
+        adjacent: (n - 1, 5) raw features of consecutive pairs (:data:`F.PAIR_FEATURES` order).
+
+    Returns:
+        [(k - 1, k)] spans of the cuts.
+    """
+    d = 2.0 * adjacent[:, 3].astype(np.float64) + 0.5 * (1.0 - adjacent[:, 1].astype(np.float64))
+    m, c, r = len(d), JUMP_CONTEXT, JUMP_REACH
+    if m < 3:
+        return []
+    pad = np.pad(d, c, constant_values=np.nan)
+    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * c + 1)  # row i: d[i - c .. i + c]
+    ctx = win.copy()
+    ctx[:, c - 1 : c + 2] = np.nan
+    with warnings.catch_warnings():  # rows of a very short video may have no context at all
+        warnings.simplefilter("ignore", RuntimeWarning)
+        base = np.nan_to_num(np.nanmedian(ctx, axis=1), nan=0.0)
+    near = win[:, c - r : c + r + 1].copy()
+    near[:, r] = np.nan
+    near = np.nan_to_num(np.nanmax(np.where(np.isnan(near), -np.inf, near), axis=1), neginf=0.0)
+    ok = (d > floor) & (d > ratio * (base + JUMP_EPS)) & (near < isolation * d)
+    # Row i compares frames i and i + 1: the cut span (i, i + 1).
+    return [(int(i), int(i) + 1) for i in np.flatnonzero(ok)]
+
+
 def spans_from_scores(score: np.ndarray, *, threshold: float, peak: float, merge_gap: int) -> list[tuple[int, int]]:
     """Transitions from boundary scores: runs above ``threshold`` whose peak reaches ``peak``.
 
@@ -263,6 +306,8 @@ class LearnedDetector(Detector):
         cfg = self.cfg.learned
         spans = spans_from_scores(score, threshold=cfg.threshold, peak=cfg.peak, merge_gap=cfg.merge_gap)
         cuts = relative_cuts(x, self.model.gaps, rise=cfg.cut_rise, confirm=cfg.cut_confirm) if len(x) else []
+        cuts += jump_cuts(gap_feats[1], ratio=cfg.jump_ratio, floor=cfg.jump_floor, isolation=cfg.jump_isolation) if len(x) else []
+        cuts = sorted(set(cuts))
         spans = sorted(spans + [c for c in cuts if not any(a - 1 <= c[0] and c[1] <= b + 1 for a, b in spans)])
         return Detection(
             spans=spans,

@@ -124,3 +124,32 @@ def test_overlapped_keeps_order():
     from koala.split.registry import overlapped
 
     assert list(overlapped(iter(range(10)), lambda v: v * v)) == [v * v for v in range(10)]
+
+
+def _adjacent(change: np.ndarray) -> np.ndarray:
+    """Raw consecutive-pair features whose jump-test change (2 mad + (1 - inter) / 2) is ``change``."""
+    x = np.ones((len(change), len(F.PAIR_FEATURES)), np.float32)
+    x[:, 3] = change / 2.0  # grey_mad; histograms identical
+    return x
+
+
+def test_jump_cut_is_an_isolated_jump_not_a_flash_or_fast_motion():
+    change = np.full(80, 0.02)
+    change[20] = 0.3  # a cut between frames 20 and 21 (same palette, so only the picture jumps)
+    change[40] = change[42] = 0.3  # a flash: into it and out of it two frames later
+    change[60:70] = 0.25  # fast motion: every frame changes a lot
+    change[75] = 0.11  # a jump below the floor
+    cuts = L.jump_cuts(_adjacent(change), ratio=3.0, floor=0.12, isolation=0.5)
+    assert cuts == [(20, 21)]
+    assert L.jump_cuts(_adjacent(change[:2]), ratio=3.0, floor=0.12, isolation=0.5) == []
+
+
+def test_detector_finds_a_cut_between_two_framings_of_one_scene(synth, tmp_path):
+    """A cut to a reframed copy of the same texture: same palette, similar layout."""
+    from koala.io.video import probe
+
+    shot = synth.textured_shot(5, 80, speed=1)
+    frames = np.concatenate([shot[:40], shot[40:, :, ::-1]])  # the second shot mirrored
+    path = synth.write(tmp_path / "reframed.mp4", frames)
+    spans = L.LearnedDetector(SplitConfig()).run(path, probe(path)).spans
+    assert len(spans) == 1 and spans[0][0] - 2 <= 40 <= spans[0][1] + 2, spans

@@ -12,7 +12,10 @@ from koala.io.video import probe
 from koala.split.registry import DETECTORS, get_detector, method_names, unavailable
 
 
-@pytest.mark.parametrize("method", ["learned", "css", "content", "content_edges", "adaptive", "hash", "histogram", "transnetv2"])
+# TransNetV2 on CPU takes ~45 s here (model load, 100-frame windows): opt-in with -m slow.
+@pytest.mark.parametrize(
+    "method", ["learned", "css", "content", "content_edges", "adaptive", "hash", "histogram", pytest.param("transnetv2", marks=pytest.mark.slow)]
+)
 def test_every_detector_finds_a_hard_cut_and_nothing_in_one_shot(method, two_shots, one_shot):
     if unavailable(method):
         pytest.skip(unavailable(method))
