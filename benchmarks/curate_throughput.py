@@ -129,9 +129,11 @@ def memory_run(videos: list[str], params: Params, out: Path) -> tuple[float, int
     out.mkdir(parents=True, exist_ok=True)
     (out / "params.yaml").write_text(yaml.safe_dump(json.loads(json.dumps(to_dict(params)))))
     (out / "videos.txt").write_text("\n".join(videos) + "\n")
-    code = ("import json, resource, sys; from koala.config import load_params; from koala.curate.run import curate; "
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec.
+    code = ("import json, sys; from koala.config import load_params; from koala.curate.run import curate; "
             "r = curate([sys.argv[1]], out_dir=sys.argv[2], params=load_params(sys.argv[3])); "
-            "print(json.dumps({'mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'clips': r.summary['clips']}))")
+            "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')); "
+            "print(json.dumps({'mb': hwm / 1024, 'clips': r.summary['clips']}))")
     run = subprocess.run([sys.executable, "-c", code, str(out / "videos.txt"), str(out / "run"), str(out / "params.yaml")],
                          capture_output=True, text=True, check=True)
     res = json.loads(run.stdout.strip().splitlines()[-1])

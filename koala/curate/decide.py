@@ -1,7 +1,8 @@
 """VTSS and the keep decision for a curate run, through the vtss and filter stages' own functions.
 
-VTSS comes from :func:`koala.vtss.predict.run_predict` with the configured model; when there is
-none (no released ``infer.pth`` given, no trained TSA model), every clip's VTSS is NaN and the
+VTSS comes from :func:`koala.vtss.predict.run_predict` with the configured model (the released
+``infer.pth``, else the pipeline's trained TSA, whose label branch sees the ``score`` section's
+sub-metrics); when there is none, every clip's VTSS is NaN and the
 reason says what to provide, and no clip is kept: a clip without a suitability score is not
 shown as suitable. The threshold (:func:`koala.filter.threshold.choose_threshold`, over every
 chunk's VTSS), the per-clip decision (:func:`koala.filter.stage.filter_clips`) and the release
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from koala.config import EngineConfig, Params
-from koala.io.tables import ERRORS, empty_frame, read_table
+from koala.io.tables import ERRORS, empty_frame
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def vtss_scores(clips_path: Path, *, params: Params, engine: EngineConfig, work:
 
     try:
         res = run_predict(params.vtss, engine, clips_path=clips_path, out=work / "vtss.parquet",
-                          errors_path=work / "vtss.errors.parquet", checkpoint=checkpoint)
+                          errors_path=work / "vtss.errors.parquet", checkpoint=checkpoint, score=params.score)
     except (NoTrainedModel, CheckpointError) as exc:
         reason = f"no VTSS model: {exc}"
         log.warning("curate: VTSS is NaN for every clip: %s", reason)

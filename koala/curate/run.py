@@ -21,16 +21,15 @@ only the VTSS column of every chunk).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -86,20 +85,16 @@ class StageClock:
         self.seconds = {s: 0.0 for s in STAGES}
         self.cpu = {s: 0.0 for s in STAGES}
 
+    @contextlib.contextmanager
     def __call__(self, stage: str):
-        clock = self
-
-        class _Span:
-            def __enter__(self):
-                self.t0, self.c0 = time.perf_counter(), cpu_seconds()
-                clock.enter(stage)
-
-            def __exit__(self, *exc):
-                clock.seconds[stage] += time.perf_counter() - self.t0
-                clock.cpu[stage] += cpu_seconds() - self.c0
-                clock.exit(stage)
-
-        return _Span()
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        self.enter(stage)
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - t0
+            self.cpu[stage] += cpu_seconds() - c0
+            self.exit(stage)
 
     def enter(self, stage: str) -> None:
         """Hook for measuring tools (the throughput benchmark samples memory per stage)."""
