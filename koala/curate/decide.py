@@ -57,14 +57,17 @@ def vtss_scores(clips_path: Path, *, params: Params, engine: EngineConfig, work:
     return res.table, "the vtss stage could not score this clip's video (see the errors table)", res.errors
 
 
+REJECTING_STAGES = ("score", "caption", "vtss")  # a clip that one of these could not process is not kept (a poster is not data)
+
+
 def stage_failures(table: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFrame:
-    """Add ``failed``: per clip, the later stages that failed on it (by clip or by its video), '' when none."""
+    """Add ``failed``: per clip, the scoring stages that failed on it (by clip or by its video), '' when none."""
     if not len(table):
         return table.assign(failed=pd.Series(dtype=object))
     notes = [[] for _ in range(len(table))]
     by_key: dict[str, list[str]] = {}
     for e in errors.itertuples():
-        if e.stage != "split":
+        if e.stage in REJECTING_STAGES:
             by_key.setdefault(str(e.key), []).append(f"{e.stage}: {e.message}")
     for i, (cid, vid) in enumerate(zip(table["clip_id"].astype(str), table["video_id"].astype(str))):
         notes[i] = by_key.get(cid, []) + by_key.get(vid, [])
