@@ -135,7 +135,9 @@ def memory_run(videos: list[str], params: Params, out: Path) -> tuple[float, int
             "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')); "
             "print(json.dumps({'mb': hwm / 1024, 'clips': r.summary['clips']}))")
     run = subprocess.run([sys.executable, "-c", code, str(out / "videos.txt"), str(out / "run"), str(out / "params.yaml")],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True)
+    if run.returncode:
+        raise SystemExit(f"the memory run over {len(videos)} videos failed:\n{run.stderr[-3000:]}")
     res = json.loads(run.stdout.strip().splitlines()[-1])
     return float(res["mb"]), int(res["clips"])
 
