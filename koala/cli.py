@@ -289,7 +289,6 @@ def cmd_condition(args) -> int:
     return 0
 
 
-
 def cmd_notebook(args) -> int:
     from papermill.exceptions import PapermillExecutionError
 

@@ -281,8 +281,7 @@ class ConditionScale:
     dim: int = 96  # ours: transformer width
     depth: int = 3  # ours: DiT blocks
     heads: int = 4  # ours: attention heads
-    patch: int = 4  # ours: spatial patch side (px) of a token
-    patch_t: int = 4  # ours: frames per token
+    latent_dim: int = 96  # ours: PCA components per frame latent (the paper: a 3D VAE, digest §2.8)
     steps: int = 1000  # ours: optimiser steps per variant (the same budget for both)
     batch_size: int = 16  # ours (paper §5.1: 32)
     lr: float = 0.001  # ours (paper §5.1: 1e-4 for a far longer schedule)
@@ -317,7 +316,7 @@ class ConditionConfig:
     sweep_seeds: int = 2  # ours: noise seeds per caption
     cpu: ConditionScale = field(default_factory=ConditionScale)
     gpu: ConditionScale = field(default_factory=lambda: ConditionScale(
-        frames=16, size=64, samples_per_clip=160, dim=384, depth=8, heads=6, patch=4, patch_t=2, steps=20000,
+        frames=16, size=64, samples_per_clip=160, dim=384, depth=8, heads=6, latent_dim=256, steps=20000,
         batch_size=32, lr=0.0001, sample_steps=50))
 
 

@@ -19,9 +19,9 @@ import torch
 from scipy.stats import spearmanr
 
 from koala.condition.data import MetricScaler, measure
+from koala.condition.latent import FrameCodec
 from koala.condition.model import VideoDiT, sample
 from koala.condition.text import TextEncoder, prompt_parts
-from koala.condition.train import to_uint8
 from koala.config import ConditionConfig, ScoreConfig
 
 log = logging.getLogger(__name__)
@@ -66,11 +66,12 @@ def sweep_prompts(windows: pd.DataFrame, cfg: ConditionConfig) -> list[Prompt]:
 
 
 def generate(model: VideoDiT, *, variant: str, prompts: list[Prompt], levels: np.ndarray, seeds: int,
-             scaler: MetricScaler, encoder: TextEncoder, cfg: ConditionConfig, sample_steps: int,
+             scaler: MetricScaler, codec: FrameCodec, encoder: TextEncoder, cfg: ConditionConfig, sample_steps: int,
              device: str = "cpu") -> np.ndarray:
     """Clips (P, S, L, T, H, W, 3) uint8 for every prompt x seed x asked motion; the noise depends on the seed only."""
     spec = model.spec
-    out = np.zeros((len(prompts), seeds, len(levels), spec.frames, spec.size, spec.size, 3), np.uint8)
+    h, w, _ = codec.shape
+    out = np.zeros((len(prompts), seeds, len(levels), spec.frames, h, w, 3), np.uint8)
     for p, pr in enumerate(prompts):
         asked = [{**pr.values, "motion_score": float(v)} for v in levels]
         parts = [prompt_parts(pr.caption, a, variant=variant, decimals=cfg.decimals) for a in asked]
@@ -79,10 +80,10 @@ def generate(model: VideoDiT, *, variant: str, prompts: list[Prompt], levels: np
         metrics = torch.from_numpy(scaler(raw)).to(device) if spec.n_metrics else None
         for s in range(seeds):
             g = torch.Generator().manual_seed(cfg.seed * 7919 + s)
-            noise = torch.randn((1, spec.channels, spec.frames, spec.size, spec.size), generator=g).expand(len(levels), -1, -1, -1, -1)
-            x = sample(model, noise.to(device), torch.from_numpy(feats).float().to(device),
+            noise = torch.randn((1, spec.frames, spec.latent_dim), generator=g).expand(len(levels), -1, -1)
+            z = sample(model, noise.to(device), torch.from_numpy(feats).float().to(device),
                        torch.from_numpy(mask).to(device), metrics, steps=sample_steps)
-            out[p, s] = to_uint8(x)
+            out[p, s] = codec.decode(z)
     return out
 
 

@@ -18,6 +18,7 @@ import torch
 
 from koala.condition import evaluate as E
 from koala.condition.data import MetricScaler, Windows, build_windows
+from koala.condition.latent import FrameCodec
 from koala.condition.model import ModelSpec
 from koala.condition.text import TEXT_DIM, TextEncoder, prompt_parts
 from koala.condition.train import TrainSet, TrainState, load_checkpoint, train
@@ -47,6 +48,8 @@ PAPER_TABLE2 = pd.DataFrame(
 class Prepared:
     windows: Windows
     scaler: MetricScaler
+    codec: FrameCodec
+    latents: torch.Tensor  # (N, T, k) the windows' frame latents
     scale: ConditionScale
     device: str
     encoder: TextEncoder
@@ -71,7 +74,7 @@ def resolve_device(name: str) -> str:
 
 def smoke_scale(scale: ConditionScale) -> ConditionScale:
     """The smallest run that still passes every code path (notebook smoke runs, CI checks)."""
-    return dataclasses.replace(scale, samples_per_clip=4, dim=32, depth=1, heads=2, steps=6, batch_size=4, sample_steps=3)
+    return dataclasses.replace(scale, samples_per_clip=4, dim=32, depth=1, heads=2, latent_dim=8, steps=6, batch_size=4, sample_steps=3)
 
 
 def input_clips(params: Params, *, smoke: bool = False) -> pd.DataFrame:
@@ -119,7 +122,10 @@ def prepare(params: Params, *, smoke: bool = False) -> Prepared:
     log.info("condition: %d training windows from %d clips (%d clips failed)", len(windows.table),
              windows.table["clip_id"].nunique(), len(windows.errors))
     scaler = MetricScaler.fit(windows.table, cfg.metrics, cfg.log_metrics)
-    return Prepared(windows=windows, scaler=scaler, scale=scale, device=device,
+    codec = FrameCodec.fit(windows.frames, scale.latent_dim, seed=cfg.seed)
+    latents = torch.from_numpy(codec.encode(windows.frames))
+    log.info("condition: frame latents of %d PCA components", codec.k)
+    return Prepared(windows=windows, scaler=scaler, codec=codec, latents=latents, scale=scale, device=device,
                     encoder=TextEncoder(max_tokens=cfg.text_tokens, device=device))
 
 
@@ -132,14 +138,13 @@ def train_set(prep: Prepared, params: Params, variant: str) -> TrainSet:
     where = {p: i for i, p in enumerate(uniq)}
     feats, mask = prep.encoder.encode(uniq)
     metrics = torch.from_numpy(prep.scaler(table[list(cfg.metrics)].to_numpy())) if variant == "adaln" else None
-    return TrainSet(clips=torch.from_numpy(prep.windows.frames), text_index=torch.tensor([where[p] for p in parts]),
+    return TrainSet(latents=prep.latents, text_index=torch.tensor([where[p] for p in parts]),
                     text=torch.from_numpy(feats), mask=torch.from_numpy(mask), metrics=metrics)
 
 
-def model_spec(scale: ConditionScale, variant: str, n_metrics: int) -> ModelSpec:
-    return ModelSpec(frames=scale.frames, size=scale.size, dim=scale.dim, depth=scale.depth, heads=scale.heads,
-                     patch=scale.patch, patch_t=scale.patch_t, text_dim=TEXT_DIM,
-                     n_metrics=n_metrics if variant == "adaln" else 0)
+def model_spec(scale: ConditionScale, variant: str, n_metrics: int, latent_dim: int) -> ModelSpec:
+    return ModelSpec(frames=scale.frames, latent_dim=latent_dim, dim=scale.dim, depth=scale.depth, heads=scale.heads,
+                     text_dim=TEXT_DIM, n_metrics=n_metrics if variant == "adaln" else 0)
 
 
 def checkpoint_path(params: Params, variant: str) -> Path:
@@ -150,16 +155,18 @@ def train_variant(prep: Prepared, params: Params, variant: str, *, stop_at: int 
     """Train (or resume, or reuse) one variant; both variants get the same steps, batch and seed."""
     cfg, scale = params.condition, prep.scale
     meta = {
-        "variant": variant, "metrics": list(cfg.metrics), "scaler": prep.scaler.as_dict(), "fps": cfg.fps,
+        "variant": variant, "metrics": list(cfg.metrics), "scaler": prep.scaler.as_dict(), "codec": prep.codec.state(),
+        "fps": cfg.fps,
         "decimals": cfg.decimals, "text_tokens": cfg.text_tokens,
         "fingerprint": item_fingerprint({
             "variant": variant, "scale": to_dict(scale), "cfg": {k: v for k, v in to_dict(cfg).items() if not k.startswith("sweep")},
             "windows": len(prep.windows.table), "first": prep.windows.table["clip_id"].iloc[0],
-            "code": code_version("koala.condition.model", "koala.condition.embeddings", "koala.condition.train", "koala.condition.text"),
+            "code": code_version("koala.condition.model", "koala.condition.embeddings", "koala.condition.train",
+                                 "koala.condition.text", "koala.condition.latent"),
         }),
     }
     data = train_set(prep, params, variant)
-    return train(model_spec(scale, variant, len(cfg.metrics)), data, steps=scale.steps, batch_size=scale.batch_size,
+    return train(model_spec(scale, variant, len(cfg.metrics), prep.codec.k), data, steps=scale.steps, batch_size=scale.batch_size,
                  lr=scale.lr, seed=cfg.seed, checkpoint=checkpoint_path(params, variant),
                  checkpoint_every=cfg.checkpoint_every, meta=meta, device=prep.device, stop_at=stop_at)
 
@@ -170,7 +177,7 @@ def evaluate_variant(state_model, prep: Prepared, params: Params, variant: str) 
     levels = E.sweep_levels(prep.windows.table, cfg)
     prompts = E.sweep_prompts(prep.windows.table, cfg)
     clips = E.generate(state_model, variant=variant, prompts=prompts, levels=levels, seeds=cfg.sweep_seeds,
-                       scaler=prep.scaler, encoder=prep.encoder, cfg=cfg, sample_steps=prep.scale.sample_steps,
+                       scaler=prep.scaler, codec=prep.codec, encoder=prep.encoder, cfg=cfg, sample_steps=prep.scale.sample_steps,
                        device=prep.device)
     names = tuple(dict.fromkeys(("motion_score",) + cfg.drift_metrics + cfg.metrics))
     table = E.measure_sweep(clips, variant=variant, prompts=prompts, levels=levels, names=names, fps=cfg.fps,
@@ -239,10 +246,9 @@ def sample_clips(checkpoint: str | Path, *, caption: str, motions: list[float], 
     metrics = torch.from_numpy(scaler(np.array([[a[n] for n in scaler.names] for a in asked]))).to(device) if model.spec.n_metrics else None
     spec = model.spec
     g = torch.Generator().manual_seed(seed)
-    noise = torch.randn((1, spec.channels, spec.frames, spec.size, spec.size), generator=g).expand(len(motions), -1, -1, -1, -1)
+    noise = torch.randn((1, spec.frames, spec.latent_dim), generator=g).expand(len(motions), -1, -1)
     from koala.condition.model import sample
-    from koala.condition.train import to_uint8
 
-    x = sample(model, noise.to(device), torch.from_numpy(feats).float().to(device), torch.from_numpy(mask).to(device),
+    z = sample(model, noise.to(device), torch.from_numpy(feats).float().to(device), torch.from_numpy(mask).to(device),
                metrics, steps=steps or 24)
-    return to_uint8(x)
+    return FrameCodec.from_state(meta["codec"]).decode(z)

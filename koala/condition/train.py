@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 class TrainSet:
     """Tensors one variant trains on."""
 
-    clips: torch.Tensor  # (N, T, H, W, 3) uint8
+    latents: torch.Tensor  # (N, T, k) float32 whitened frame latents of the training windows
     text_index: torch.Tensor  # (N,) long: row of ``text`` each clip's prompt is
     text: torch.Tensor  # (U, L, 384) float16 token features of the distinct prompts
     mask: torch.Tensor  # (U, L) bool
@@ -42,16 +42,6 @@ class TrainState:
     seconds: float = 0.0  # training time summed over runs
 
 
-def to_unit(clips: torch.Tensor) -> torch.Tensor:
-    """uint8 (B, T, H, W, 3) -> float (B, 3, T, H, W) in [-1, 1]."""
-    return clips.permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
-
-
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """float (B, 3, T, H, W) in [-1, 1] -> uint8 (B, T, H, W, 3)."""
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 4, 1).cpu().numpy()
-
-
 def learning_rate(step: int, *, steps: int, lr: float) -> float:
     """Linear warm-up over the first 5 % of steps, then cosine decay to a tenth (ours)."""
     warm = max(1, steps // 20)
@@ -64,9 +54,9 @@ def learning_rate(step: int, *, steps: int, lr: float) -> float:
 def step_batch(data: TrainSet, step: int, *, seed: int, batch_size: int) -> tuple:
     """The batch, timesteps and noise of step ``step``: a pure function of (seed, step)."""
     g = torch.Generator().manual_seed(seed * 1_000_003 + step)
-    idx = torch.randint(len(data.clips), (batch_size,), generator=g)
+    idx = torch.randint(len(data.latents), (batch_size,), generator=g)
     t = torch.sigmoid(torch.randn(batch_size, generator=g))  # logit-normal timesteps (SD3; ours)
-    x0 = to_unit(data.clips[idx])
+    x0 = data.latents[idx]
     noise = torch.randn(x0.shape, generator=g)
     ti = data.text_index[idx]
     m = None if data.metrics is None else data.metrics[idx]

