@@ -67,3 +67,16 @@ def drift_plot(summary: dict, drift_metrics: tuple[str, ...]):
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def window_motion(windows: pd.DataFrame):
+    """Measured motion of the training windows by source-frame step (0: a repeated frame), log scale."""
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    data = windows.assign(motion=windows["motion_score"].clip(lower=0.01))
+    sns.boxplot(data=data, x="stride", y="motion", ax=ax, color="#9ecae1")
+    ax.set(yscale="log", xlabel="source frames between window frames (0 = still)", ylabel="motion_score (window)")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

@@ -199,7 +199,7 @@ def run_condition(params: Params, *, smoke: bool = False, metrics_path: str | Pa
     sweeps, clips = [], {}
     for variant in variants:
         state = train_variant(prep, params, variant)
-        info = {"steps": state.step, "train_seconds": round(state.seconds, 1),
+        info = {"steps": state.step, "train_seconds": round(state.seconds, 1), "train_cpu_seconds": round(state.cpu_seconds, 1),
                 "parameters": sum(p.numel() for p in state.model.parameters()),
                 "final_loss": state.losses[-1] if state.losses else float("nan")}
         if evaluate:
@@ -225,6 +225,23 @@ def run_condition(params: Params, *, smoke: bool = False, metrics_path: str | Pa
     if metrics_path:
         write_json(metrics_path, summary)
     return ConditionResult(sweep=sweep, summary=summary, clips=clips, windows=prep.windows.table)
+
+
+def summary_frame(summary: dict) -> pd.DataFrame:
+    """One row per variant: controllability, drift and training facts from :func:`run_condition`'s summary."""
+    cols = ["spearman", "spearman_min", "spearman_pooled", "drift", "steps", "train_seconds", "train_cpu_seconds",
+            "parameters", "final_loss"]
+    frame = pd.DataFrame(summary["variants"]).T
+    drift_cols = sorted(c for c in frame.columns if c.startswith("drift_"))
+    return frame[[c for c in cols if c in frame.columns] + drift_cols]
+
+
+def table2_frame(sweep: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
+    """The paper's Table 2 rows (Dynamic Degree, no condition vs condition) beside our dynamic share at low and high asks."""
+    ours = E.dynamic_share(sweep, windows)
+    paper = PAPER_TABLE2[["model", "dynamic_degree"]].rename(columns={"dynamic_degree": "paper_dynamic_degree"})
+    return pd.concat([paper.assign(source="paper, VBench (Table 2)"),
+                      ours.assign(source="ours, motion_score > median training window")], ignore_index=True)
 
 
 def sample_clips(checkpoint: str | Path, *, caption: str, motions: list[float], seed: int = 0,

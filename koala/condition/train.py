@@ -39,7 +39,8 @@ class TrainState:
     model: VideoDiT
     step: int
     losses: list[float] = field(default_factory=list)  # mean loss per logged interval
-    seconds: float = 0.0  # training time summed over runs
+    seconds: float = 0.0  # training wall time summed over runs
+    cpu_seconds: float = 0.0  # process CPU time of training: the wall time on an unshared core at threads = 1
 
 
 def learning_rate(step: int, *, steps: int, lr: float) -> float:
@@ -66,7 +67,8 @@ def step_batch(data: TrainSet, step: int, *, seed: int, batch_size: int) -> tupl
 def save_checkpoint(path: Path, state: TrainState, optim: torch.optim.Optimizer, meta: dict) -> None:
     """Model, optimiser, step and metadata, written atomically (a kill mid-write leaves the old one)."""
     blob = {"step": state.step, "model": state.model.state_dict(), "optim": optim.state_dict(),
-            "spec": state.model.spec.as_dict(), "losses": state.losses, "seconds": state.seconds, "meta": meta}
+            "spec": state.model.spec.as_dict(), "losses": state.losses, "seconds": state.seconds,
+            "cpu_seconds": state.cpu_seconds, "meta": meta}
     with atomic_path(path) as tmp:
         torch.save(blob, tmp)
 
@@ -102,7 +104,8 @@ def train(spec: ModelSpec, data: TrainSet, *, steps: int, batch_size: int, lr: f
         if blob["meta"].get("fingerprint") == meta.get("fingerprint") and blob["spec"] == spec.as_dict():
             model.load_state_dict(blob["model"])
             optim.load_state_dict(blob["optim"])
-            state = TrainState(model=model, step=blob["step"], losses=list(blob["losses"]), seconds=blob["seconds"])
+            state = TrainState(model=model, step=blob["step"], losses=list(blob["losses"]), seconds=blob["seconds"],
+                               cpu_seconds=blob.get("cpu_seconds", 0.0))
             log.info("%s: resuming at step %d of %d", checkpoint, state.step, steps)
         else:
             log.info("%s: saved for other settings; training from scratch", checkpoint)
@@ -114,7 +117,7 @@ def train(spec: ModelSpec, data: TrainSet, *, steps: int, batch_size: int, lr: f
     model.train()
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") else contextlib.nullcontext()
     bar = tqdm(total=end, initial=state.step, desc=f"train {meta.get('variant', '')}", unit="step")
-    running, t0 = [], time.perf_counter()
+    running, t0, c0 = [], time.perf_counter(), time.process_time()
     while state.step < end:
         for group in optim.param_groups:
             group["lr"] = learning_rate(state.step, steps=steps, lr=lr)
@@ -135,7 +138,8 @@ def train(spec: ModelSpec, data: TrainSet, *, steps: int, batch_size: int, lr: f
             running = []
         if state.step % checkpoint_every == 0 or state.step == end:
             state.seconds += time.perf_counter() - t0
-            t0 = time.perf_counter()
+            state.cpu_seconds += time.process_time() - c0
+            t0, c0 = time.perf_counter(), time.process_time()
             save_checkpoint(checkpoint, state, optim, meta)
     bar.close()
     log.info("%s: step %d of %d, loss %.4f, %.0f s of training", checkpoint.name, state.step, steps,
