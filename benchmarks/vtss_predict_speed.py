@@ -12,7 +12,9 @@ process (torch uses every core unless --threads):
 * predict: the whole item function (probe, decode, fragments, model), what one clip costs.
 
 Without --checkpoint the weights are rebuilt by the reference rule (same shapes, same compute
-as the released infer.pth). Target (issue #6): a 5 s 720p clip in under 10 s on CPU. Default
+as the released infer.pth). When the trained TSA exists (``vtss.model_path``, after `koala vtss
+train`), a last column times the default `koala vtss predict` path with it: decode at the model's
+short side, its fragments and static frames, the sub-metrics, the model. Target (issue #6): a 5 s 720p clip in under 10 s on CPU. Default
 videos: the 720p sample clips in data/samples (after `koala corpus samples`).
 """
 
@@ -31,7 +33,8 @@ import torch
 from koala.config import VtssConfig, load_params, to_dict
 from koala.io.video import probe, read_frames
 from koala.vtss.fragments import FragmentCollector, normalise, plan_fragments
-from koala.vtss.predict import clip_rng, predict_video, released_model, score_fragments
+from koala.vtss.predict import clip_rng, predict_video, predict_video_tsa, released_model, score_fragments
+from koala.engine import code_version
 from koala.vtss.swin3d import relative_position_index
 
 TARGET_S = 10.0  # issue #6: predict on a 5 s 720p clip in under 10 s on CPU
@@ -74,7 +77,10 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = load_params(args.params).vtss if Path(args.params).exists() else VtssConfig()
+    params = load_params(args.params) if Path(args.params).exists() else None
+    cfg = params.vtss if params else VtssConfig()
+    score_cfg = to_dict(params.score) if params else None
+    tsa = Path(cfg.model_path) if Path(cfg.model_path).is_file() and score_cfg else None
     fr = cfg.fragments
     videos = args.videos or sorted(str(p) for p in Path("data/samples").glob("*.mp4"))
     if not videos:
@@ -85,7 +91,7 @@ def main() -> None:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; "
               f"{fr.num_clips} clips x {fr.clip_len} frames; best of {args.repeat}")
         print(f"{'video':<26} {'size':>9} {'frames':>6} | {'decode all':>10} {'decode+frag':>11} {'model':>7} "
-              f"{'predict':>8} | {'predict/decode all':>18} {'CPU s':>6} {'target':>7}")
+              f"{'predict':>8} | {'predict/decode all':>18} {'CPU s':>6} {'target':>7} | {'TSA predict':>11}")
         totals = []
         for path in videos:
             info = probe(path)
@@ -110,9 +116,13 @@ def main() -> None:
                     "cfg": to_dict(cfg), "checkpoint": str(ckpt), "model": "bench"}
             p_wall, p_cpu, _ = timed(lambda: predict_video(item), args.repeat)
             totals.append(p_wall)
+            t_wall = float("nan")
+            if tsa is not None:
+                titem = dict(item, checkpoint=str(tsa), score=score_cfg, code_version=code_version("koala.vtss"))
+                t_wall, _, _ = timed(lambda: predict_video_tsa(titem), args.repeat)
             print(f"{Path(path).name[:26]:<26} {info.width}x{info.height:<4} {n:>6} | {d_all:>9.2f}s {d_frag:>10.2f}s "
                   f"{m_wall:>6.2f}s {p_wall:>7.2f}s | {p_wall / d_all:>17.1f}x {p_cpu:>6.1f} "
-                  f"{'ok' if p_wall < TARGET_S else 'MISS':>7}")
+                  f"{'ok' if p_wall < TARGET_S else 'MISS':>7} | {t_wall:>10.2f}s")
         print(f"median predict: {np.median(totals):.2f} s per clip (target < {TARGET_S:.0f} s for a 5 s 720p clip on CPU)")
 
 

@@ -333,10 +333,6 @@ class VtssFragmentsConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
-class VtssConfig:
-    """Training suitability (issue 6): fragments, the released checkpoint, the TSA, proxy labels, prediction."""
-
-@dataclass(frozen=True, kw_only=True)
 class VtssTsaSize:
     """Sizes of the TSA network and of its inputs. Defaults: ``tiny`` (2 CPU cores, minutes); see VtssConfig.paper."""
 
@@ -397,9 +393,14 @@ class VtssTrainConfig:
     corr_weight: float = 1.0  # ours: loss = MSE + corr_weight * (1 - PLCC) per batch (FAST-VQA trains on PLCC)
     checkpoint_every: int = 5  # ours: epochs between resumable checkpoints
     seed: int = 0  # ours
-    threads: int = 0  # ours: torch CPU threads (0: torch's default)
+    threads: int = 0  # ours: torch CPU threads per training (0: 1 in a worker process, else torch's default)
+    workers: int = 2  # ours: variants trained in parallel processes on CPU (2 one-thread trainings beat one with 2 threads)
     out_dir: str = "data/vtss/runs"  # ours: one folder per variant (checkpoints, history)
 
+
+@dataclass(frozen=True, kw_only=True)
+class VtssConfig:
+    """Training suitability (issue 6): fragments, the released checkpoint, the TSA, proxy labels, prediction."""
 
     fragments: VtssFragmentsConfig = field(default_factory=VtssFragmentsConfig)
     clips_table: str = "data/clips.parquet"
@@ -411,10 +412,6 @@ class VtssTrainConfig:
     device: str = "auto"  # auto (cuda when present) | cpu | cuda
     batch_clips: int = 4  # ours: fragment clips per forward pass
     threads: int = 0  # ours: torch CPU threads; 0: all cores in-process, 1 per engine worker process
-
-
-@dataclass(frozen=True, kw_only=True)
-class ManualThresholdsConfig:
     metrics_json: str = "reports/metrics/vtss.json"  # ours: Table 5/6 numbers, the five real clips
     tiny: VtssTsaSize = field(default_factory=VtssTsaSize)
     paper: VtssTsaSize = field(default_factory=lambda: VtssTsaSize(
@@ -424,6 +421,10 @@ class ManualThresholdsConfig:
         label_hidden=(64, 128, 256), head_hidden=(512, 256, 64)))
     proxy: VtssProxyConfig = field(default_factory=VtssProxyConfig)
     train: VtssTrainConfig = field(default_factory=VtssTrainConfig)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManualThresholdsConfig:
     """The manual multi-threshold baseline ("Koala-37M-manual", paper §5.4; its values are not published).
 
     Field names are ``<metrics.parquet column>_min`` or ``_max``; null leaves that metric unused.

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
-import torch
 
 from koala.config import ScoreConfig, VtssTsaSize
 from koala.io.video import read_frames
@@ -22,7 +21,7 @@ from koala.metrics.clip import DecodedClip, evenly
 from koala.metrics.registry import METRIC_NAMES
 from koala.metrics.scorer import score
 from koala.motion import analysis_shape
-from koala.vtss.fragments import MEAN, STD, FragmentPlan, plan_fragments, sample_fragments
+from koala.vtss.fragments import FragmentPlan, plan_fragments, sample_fragments
 
 
 @dataclass
@@ -116,49 +115,3 @@ def clip_inputs(frames: np.ndarray, fps: float, size: VtssTsaSize, score_cfg: Sc
         raise ValueError("a clip with no decoded frames has no TSA inputs")
     plan = plan_inputs(len(frames), *frames.shape[1:3], fps, size, score_cfg, rng)
     return inputs_from(frames[plan.needed], plan, fps, size, score_cfg)
-
-
-@dataclass(frozen=True)
-class MetricScaler:
-    """Robust standardisation of the sub-metrics, fitted on training clips only (kept in the checkpoint).
-
-    (x - median) / IQR, clipped to [-5, 5]: motion scores span 0.01-267 with a long tail, which a
-    mean/std would let a few clips dominate. A metric missing everywhere gets centre 0, scale 1.
-    """
-
-    center: tuple[float, ...]
-    scale: tuple[float, ...]
-
-    @classmethod
-    def fit(cls, metrics: np.ndarray) -> "MetricScaler":
-        """metrics: (N, M) with NaN."""
-        with np.errstate(all="ignore"):
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                q1, med, q3 = np.nanpercentile(metrics, [25, 50, 75], axis=0)
-        iqr = q3 - q1
-        span = np.nanmax(metrics, axis=0) - np.nanmin(metrics, axis=0) if np.isfinite(metrics).any() else iqr
-        iqr = np.where(np.isfinite(iqr) & (iqr > 1e-9), iqr, np.where(np.isfinite(span) & (span > 1e-9), span, 1.0))
-        med = np.where(np.isfinite(med), med, 0.0)
-        return cls(center=tuple(float(v) for v in med), scale=tuple(float(v) for v in iqr))
-
-    def transform(self, metrics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, M) with NaN -> (values with NaN at 0, mask 1 where missing), float32."""
-        mask = ~np.isfinite(metrics)
-        z = (np.where(mask, 0.0, metrics) - np.array(self.center)) / np.array(self.scale)
-        z = np.where(mask, 0.0, np.clip(z, -5, 5))
-        return z.astype(np.float32), mask.astype(np.float32)
-
-
-def normalise_fragments(fragments: np.ndarray) -> torch.Tensor:
-    """(B, T, S, S, 3) uint8 -> (B, 3, T, S, S) float32, ImageNet mean/std on the 0-255 scale."""
-    x = (torch.from_numpy(np.ascontiguousarray(fragments)).float() - torch.from_numpy(MEAN)) / torch.from_numpy(STD)
-    return x.permute(0, 4, 1, 2, 3).contiguous()
-
-
-def normalise_frames(frames: np.ndarray) -> torch.Tensor:
-    """(B, F, s, s, 3) uint8 -> (B, F, 3, s, s) float32, ImageNet mean/std (torchvision's ConvNeXt convention)."""
-    x = (torch.from_numpy(np.ascontiguousarray(frames)).float() - torch.from_numpy(MEAN)) / torch.from_numpy(STD)
-    return x.permute(0, 1, 4, 2, 3).contiguous()

@@ -225,7 +225,7 @@ def resolve_checkpoint(cfg: VtssConfig, checkpoint: str | Path | None) -> tuple[
     model = Path(cfg.model_path)
     if not model.is_file():
         raise NoTrainedModel(f"{model}: no trained TSA model yet; pass --checkpoint infer.pth to score with the released "
-                             "Koala model, or train one first (`koala vtss train`, or the pipeline's vtss stage)")
+                             "Koala model, or train one first (`koala vtss train`, the pipeline's VTSS training stage)")
     return model, f"tsa:{model.name}"
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import math
+import multiprocessing as mp
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,14 +19,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from koala.config import Params
+from koala.config import Params, build, to_dict
+from koala.io.tables import read_table
 from koala.io.atomic import write_json
 from koala.metrics.registry import METRIC_NAMES
 from koala.vtss.inputs import clip_inputs, decode_clip
 from koala.vtss.predict import clip_rng, resolve_device
 from koala.vtss.proxy import assign_folds, build_proxy, load_tensors, sample_sources
 from koala.vtss.released import read_state_dict
-from koala.vtss.train import TsaData, evaluate, predict_data, resolve_size, save_model, train_tsa
+from koala.vtss.train import TsaData, evaluate, load_model, predict_data, resolve_size, save_model, train_tsa
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,10 @@ PAPER_TABLE6 = {
     "full": ("TSA", 0.8974),
     "label_only": ("Sub-metrics only (ours: MLP on the 16 sub-metrics; not in the paper)", math.nan),
 }
+
+
+# Relative cost of a training per variant (measured on the tiny preset), to start the longest first.
+COST = {"full": 1.0, "label": 0.95, "static": 0.9, "dover": 0.9, "dynamic": 0.6, "label_only": 0.05}
 
 
 def _data(proxy: pd.DataFrame, fragments: np.ndarray, frames: np.ndarray) -> TsaData:
@@ -86,45 +93,29 @@ def run_training(params: Params, *, epochs: int | None = None) -> dict:
         raise ValueError(f"vtss.train.final={cfg.train.final!r} must be one of vtss.train.variants {list(cfg.train.variants)}")
     sources = sample_sources(params)
     proxy = build_proxy(params, size_name, size, sources=sources)
-    fragments, frames = load_tensors(proxy)
-    data = _data(proxy, fragments, frames)
-    released = None
-    if cfg.released_checkpoint and size_name == "paper":
-        released = read_state_dict(cfg.released_checkpoint)
-        log.info("vtss: dynamic branch initialised from the released %s", cfg.released_checkpoint)
     folds = assign_folds(proxy, cfg.proxy)
     out_dir = Path(cfg.proxy.out_dir) / size_name
-    preds, rows, final = [], [], None
-    for fold, test_sources in folds:
-        test = proxy["source"].isin(test_sources).to_numpy()
-        tr, te = np.flatnonzero(~test), np.flatnonzero(test)
-        for variant in cfg.train.variants:
-            t = time.perf_counter()
-            res = train_tsa(data.subset(tr), variant=variant, size=size, cfg=cfg, device=device,
-                            run_dir=Path(cfg.train.out_dir) / size_name / fold / variant,
-                            train_ids=proxy["proxy_id"].iloc[tr].tolist(), released_state=released, epochs=epochs)
-            p = predict_data(res.model, data.subset(te), res.scaler, device)
-            m = evaluate(p, data.labels[te])
-            rows.append({"fold": fold, "variant": variant, **m, "train_clips": int(len(tr)), "seconds": time.perf_counter() - t,
-                         "final_loss": float(res.history["loss"].iloc[-1]) if len(res.history) else math.nan})
-            preds.append(pd.DataFrame({"fold": fold, "variant": variant, "proxy_id": proxy["proxy_id"].iloc[te].to_numpy(),
-                                       "source": proxy["source"].iloc[te].to_numpy(),
-                                       "degradations": proxy["degradations"].iloc[te].to_numpy(),
-                                       "label_proxy": data.labels[te], "pred": p}))
-            log.info("vtss %s %s: proxy PLCC %.3f SRCC %.3f on %d held-out clips (%.0f s)", fold, variant, m["plcc"],
-                     m["srcc"], m["n"], time.perf_counter() - t)
-            if final is None and variant == cfg.train.final:
-                final = res
+    jobs = [{"params": to_dict(params), "size_name": size_name, "fold": fold, "test_sources": test_sources,
+             "variant": variant, "epochs": epochs, "device": str(device),
+             "save_to": cfg.model_path if (k == 0 and variant == cfg.train.final) else None}
+            for k, (fold, test_sources) in enumerate(folds) for variant in cfg.train.variants]
+    jobs.sort(key=lambda j: -COST.get(j["variant"], 1))  # longest first: the two workers finish together
+    workers = max(1, min(cfg.train.workers, len(jobs))) if device.type == "cpu" else 1
+    if workers == 1:
+        done = [train_job(j) for j in jobs]
+    else:  # one thread per process: on 2 shared cores two single-threaded trainings beat one with 2 threads
+        ctx = mp.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            done = list(pool.map(train_job, jobs))
+    rows = [d["row"] for d in done]
+    preds = [pd.DataFrame(d["predictions"]) for d in done]
     results = pd.DataFrame(rows)
     predictions = pd.concat(preds, ignore_index=True)
     predictions.to_parquet(out_dir / "predictions.parquet", index=False)
     results.to_csv(out_dir / "results.csv", index=False)
-    info = {"trained_on": "proxy labels (koala.vtss.proxy)", "fold": folds[0][0], "test_sources": folds[0][1],
-            "size": size_name, "train_clips": int((~proxy["source"].isin(folds[0][1])).sum())}
-    save_model(cfg.model_path, final.model, final.scaler, size_name=size_name, variant=cfg.train.final,
-               decode_short_side=cfg.proxy.decode_short_side, info=info)
+    final_model, final_scaler, _ = load_model(cfg.model_path, device)
     real = real_clip_inputs(params, size, sources)
-    real_pred = predict_data(final.model, real, final.scaler, device)
+    real_pred = predict_data(final_model, real, final_scaler, device)
     real_tab = pd.DataFrame({"video_id": sources["video_id"], "label": real.labels, "vtss_raw": real_pred})
     real_tab.to_csv(out_dir / "real_clips.csv", index=False)
     summary = {
@@ -146,6 +137,46 @@ def run_training(params: Params, *, epochs: int | None = None) -> dict:
     }
     write_json(cfg.metrics_json, summary)
     return summary
+
+
+def train_job(job: dict) -> dict:
+    """Train and evaluate one (fold, variant) in this process; save it as the final model when asked.
+
+    A module-level function of plain data, so it runs in a worker process (the parent passes no tensors).
+    """
+    params = build(Params, job["params"])
+    cfg = params.vtss
+    torch.set_num_threads(cfg.train.threads if cfg.train.threads > 0 else (1 if mp.parent_process() else torch.get_num_threads()))
+    device = torch.device(job["device"])
+    size = getattr(cfg, job["size_name"])
+    proxy = read_table(Path(cfg.proxy.out_dir) / job["size_name"] / "proxy.parquet")
+    data = _data(proxy, *load_tensors(proxy))
+    released = None
+    if cfg.released_checkpoint and job["size_name"] == "paper":
+        released = read_state_dict(cfg.released_checkpoint)
+        log.info("vtss: dynamic branch initialised from the released %s", cfg.released_checkpoint)
+    test = proxy["source"].isin(job["test_sources"]).to_numpy()
+    tr, te = np.flatnonzero(~test), np.flatnonzero(test)
+    fold, variant = job["fold"], job["variant"]
+    t = time.perf_counter()
+    res = train_tsa(data.subset(tr), variant=variant, size=size, cfg=cfg, device=device,
+                    run_dir=Path(cfg.train.out_dir) / job["size_name"] / fold / variant,
+                    train_ids=proxy["proxy_id"].iloc[tr].tolist(), released_state=released, epochs=job["epochs"])
+    p = predict_data(res.model, data.subset(te), res.scaler, device)
+    m = evaluate(p, data.labels[te])
+    log.info("vtss %s %s: proxy PLCC %.3f SRCC %.3f on %d held-out clips (%.0f s)", fold, variant, m["plcc"], m["srcc"],
+             m["n"], time.perf_counter() - t)
+    if job["save_to"]:
+        save_model(job["save_to"], res.model, res.scaler, size_name=job["size_name"], variant=variant,
+                   decode_short_side=cfg.proxy.decode_short_side,
+                   info={"trained_on": "proxy labels (koala.vtss.proxy)", "fold": fold, "test_sources": job["test_sources"],
+                         "train_clips": int(len(tr)), "proxy_plcc": m["plcc"]})
+    row = {"fold": fold, "variant": variant, **m, "train_clips": int(len(tr)), "seconds": time.perf_counter() - t,
+           "epochs": int(len(res.history)), "final_loss": float(res.history["loss"].iloc[-1]) if len(res.history) else math.nan}
+    preds = {"fold": fold, "variant": variant, "proxy_id": proxy["proxy_id"].iloc[te].tolist(),
+             "source": proxy["source"].iloc[te].tolist(), "degradations": proxy["degradations"].iloc[te].tolist(),
+             "label_proxy": data.labels[te].tolist(), "pred": p.tolist()}
+    return {"row": row, "predictions": preds}
 
 
 def _spearman(a, b) -> float:
@@ -195,9 +226,11 @@ def smoke(params: Params) -> Params:
     tiny = replace(v.tiny, epochs=1, batch_size=8, num_clips=1, swin_embed_dim=12, static_size=64,
                    convnext_dims=(8, 16, 32, 64), static_logits=16, feature_dim=16, image_hidden=(16,),
                    label_hidden=(16,), head_hidden=(16,))
-    proxy = replace(v.proxy, levels=1, pairs_per_window=1, window_sec=1.5, degradations=("blur", "noise", "still"))
-    train = replace(v.train, size="tiny", variants=("dynamic", "full"), final="full")
-    return replace(params, vtss=replace(v, tiny=tiny, proxy=proxy, train=train))
+    work = Path(params.engine.cache_dir) / "vtss_smoke"  # never over the real run's proxy set and model
+    proxy = replace(v.proxy, levels=1, pairs_per_window=1, window_sec=1.5, degradations=("blur", "noise", "still"),
+                    out_dir=str(work / "proxy"))
+    train = replace(v.train, size="tiny", variants=("dynamic", "full"), final="full", out_dir=str(work / "runs"))
+    return replace(params, vtss=replace(v, tiny=tiny, proxy=proxy, train=train, model_path=str(work / "tsa.pt")))
 
 
 def run_stage(params: Params, *, epochs: int | None = None, clips_path: str | Path | None = None):
@@ -215,3 +248,21 @@ def run_stage(params: Params, *, epochs: int | None = None, clips_path: str | Pa
     summary["predict"] = res.metrics
     write_json(cfg.metrics_json, summary)
     return summary, res
+
+
+def clips_for_predict(params: Params, *, smoke: bool = False) -> Path:
+    """The clips to score: the split stage's table; without it (a smoke run), clips cut at the corpus's truth.
+
+    A smoke run keeps two clips per video and at most eight, written beside the cache.
+    """
+    from koala.io.tables import CLIPS, write_table
+    from koala.metrics.stage import fallback_clips
+
+    path = Path(params.vtss.clips_table)
+    if not path.is_file():
+        path = fallback_clips(params, Path(params.engine.cache_dir) / "vtss_fallback_clips.parquet")
+    if smoke:
+        clips = read_table(path).groupby("video_id").head(2).head(8)
+        path = Path(params.engine.cache_dir) / "vtss_smoke_clips.parquet"
+        write_table(clips, path, CLIPS)
+    return path

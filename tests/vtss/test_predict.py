@@ -37,6 +37,7 @@ def test_label_scale():
         to_label_scale(0.3, "sigmoid")
 
 
+@pytest.mark.slow  # two full Swin-T forwards on CPU (20-90 s on 2 shared cores); run with -m slow
 def test_predict_scores_each_clip_and_records_bad_videos(workdir, make_video, capsys):
     v = make_video("v.mp4", n=48, width=96, height=64)
     bad = workdir / "bad.mp4"
@@ -63,6 +64,7 @@ def test_predict_scores_each_clip_and_records_bad_videos(workdir, make_video, ca
     assert np.array_equal(again["vtss_raw"].to_numpy(), table["vtss_raw"].to_numpy())
 
 
+@pytest.mark.slow  # two full Swin-T forwards on CPU (20-90 s on 2 shared cores); run with -m slow
 def test_predict_matches_the_model_on_the_same_fragments(workdir, make_video):
     """The command's raw output is the mean score map of the sampled, normalised fragments."""
     from koala.io.video import read_all

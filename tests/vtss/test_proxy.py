@@ -1,0 +1,69 @@
+"""The proxy-label protocol: variants and labels, windows, source-level splits, and one window built end to end."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from koala.config import Params, VtssProxyConfig, to_dict
+from koala.metrics.registry import METRIC_NAMES
+from koala.vtss.proxy import assign_folds, build_window, proxy_label, steps_name, variants, windows
+from koala.vtss.stage import smoke
+
+
+def test_variants_and_labels():
+    cfg = VtssProxyConfig()
+    v = variants(cfg, np.random.default_rng(0))
+    assert len(v) == 1 + len(cfg.degradations) * cfg.levels + cfg.pairs_per_window
+    assert v[0] == () and proxy_label(()) == 5.0
+    labels = {steps_name(s): proxy_label(s) for s in v}
+    assert labels["blur1"] == 4 and labels["blur4"] == 1 and labels["text3"] == 2
+    pairs = [s for s in v if len(s) == 2]
+    assert all(s[0][0] != s[1][0] and 1 <= proxy_label(s) <= 3 for s in pairs)
+    assert set(labels.values()) == {1.0, 2.0, 3.0, 4.0, 5.0}
+    with pytest.raises(ValueError, match="unknown"):
+        variants(dataclasses.replace(cfg, degradations=("sepia",)), np.random.default_rng(0))
+
+
+def test_windows_fit_the_source():
+    cfg = dataclasses.replace(VtssProxyConfig(), windows_per_source=3, window_sec=2.0)
+    w = windows(300, 30.0, cfg)
+    assert len(w) == 3 and w[0] == (0, 60) and w[-1] == (240, 300)
+    assert windows(40, 30.0, cfg) == [(0, 40)] * 3 or all(b - a == 40 for a, b in windows(40, 30.0, cfg))
+
+
+def test_folds_hold_out_whole_sources():
+    table = pd.DataFrame({"source": ["a"] * 3 + ["b"] * 3 + ["c"] * 3 + ["d"] * 3})
+    cfg = dataclasses.replace(VtssProxyConfig(), test_sources=("b",))
+    assert assign_folds(table, cfg) == [("holdout", ["b"])]
+    folds = assign_folds(table, dataclasses.replace(cfg, folds=2))
+    assert sorted(s for _, part in folds for s in part) == ["a", "b", "c", "d"]
+    with pytest.raises(ValueError, match="test_sources"):
+        assign_folds(table, dataclasses.replace(cfg, test_sources=("zz",)))
+    with pytest.raises(ValueError, match="every source"):
+        assign_folds(table, dataclasses.replace(cfg, test_sources=("a", "b", "c", "d")))
+
+
+def test_one_window_end_to_end(make_video, tmp_path):
+    """Degraded variants of a real (synthetic) video, their sub-metrics from the scorer, tensors on disk."""
+    params = smoke(Params())
+    v = make_video("v.mp4", n=40, width=160, height=96, fps=25.0)
+    out = tmp_path / "w.npz"
+    item = {"key": "v-w0", "path": str(v), "video_id": "v", "fps": 25.0, "window": [0, 40], "window_index": 0, "seed_key": 0,
+            "proxy": to_dict(params.vtss.proxy), "size": to_dict(params.vtss.tiny), "score": to_dict(params.score),
+            "outputs": [str(out)]}
+    rows = pd.DataFrame(build_window(item))
+    n = 1 + len(params.vtss.proxy.degradations) + params.vtss.proxy.pairs_per_window
+    assert len(rows) == n and rows["inputs_index"].tolist() == list(range(n))
+    assert rows.loc[0, "degradations"] == "clean" and rows.loc[0, "label_proxy"] == 5
+    assert set(METRIC_NAMES) <= set(rows.columns)
+    still = rows[rows["degradations"] == "still1"].iloc[0]
+    assert still["motion_score"] < rows.loc[0, "motion_score"]  # the scorer sees the slow motion
+    with np.load(out) as z:
+        size = params.vtss.tiny
+        side = size.grid * size.patch
+        assert z["fragments"].shape == (n, size.num_clips, size.clip_len, side, side, 3)
+        assert z["frames"].shape == (n, size.static_frames, size.static_size, size.static_size, 3)
