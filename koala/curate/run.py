@@ -258,7 +258,8 @@ def curate(specs: list[str], *, out_dir: str | Path, params: Params, clock: Stag
     if not plan:
         raise I.InputError(f"no videos in {specs}")
     fingerprint = run_fingerprint(plan, params)
-    outputs = list(OUTPUTS) + (["report.html"] if cfg.report else [])
+    # Folders too: deleting a poster or an exported clip changes its folder's mtime, so the run is redone.
+    outputs = list(OUTPUTS) + (["report.html", "posters"] if cfg.report else []) + (["clips"] if cfg.export_clips else [])
     if _memo_ok(out_dir, outputs, fingerprint, memo="run.json"):
         summary = json.loads((out_dir / "summary.json").read_text())
         log.info("curate: %s is up to date (same inputs, parameters, models and code): nothing to do", out_dir)

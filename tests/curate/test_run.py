@@ -127,3 +127,14 @@ def test_no_videos_is_a_clear_error(tmp_path, capsys):
     empty.mkdir()
     assert main(["curate", str(empty), "--out", str(tmp_path / "out"), "--params", str(tmp_path / "none.yaml")]) == 2
     assert "no video files" in capsys.readouterr().err
+
+
+def test_a_deleted_exported_clip_is_made_again(curated, tmp_path):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(curated["out"], out)
+    victim = sorted((out / "clips").glob("*.mp4"))[0]
+    victim.unlink()
+    assert main(["curate", str(curated["list"]), "--out", str(out), "--params", str(curated["params"]), "--export-clips"]) == 0
+    assert victim.is_file()
