@@ -138,3 +138,18 @@ def test_a_deleted_exported_clip_is_made_again(curated, tmp_path):
     victim.unlink()
     assert main(["curate", str(curated["list"]), "--out", str(out), "--params", str(curated["params"]), "--export-clips"]) == 0
     assert victim.is_file()
+
+
+def test_chunking_gives_the_same_tables(curated, tmp_path):
+    """Chunks of 3 inputs (good and bad mixed across chunks) give the one-chunk run's koala.csv and clips."""
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(curated["out"] / "cache", out / "cache")  # per-item results do not depend on the chunking
+    params = tmp_path / "params.yaml"
+    params.write_text(curated["params"].read_text().replace("curate:\n", "curate:\n  chunk_videos: 3\n"))
+    assert main(["curate", str(curated["list"]), "--out", str(out), "--params", str(params), "--export-clips"]) == 0
+    assert len(list((out / "work").glob("chunk-*"))) == -(-(2 + len(curated["bad"])) // 3)
+    assert (out / "koala.csv").read_bytes() == (curated["out"] / "koala.csv").read_bytes()
+    pd.testing.assert_frame_equal(read_table(out / "clips.parquet"), read_table(curated["out"] / "clips.parquet"))
+    pd.testing.assert_frame_equal(read_table(out / "errors.parquet"), read_table(curated["out"] / "errors.parquet"))
