@@ -165,7 +165,11 @@ def cmd_split_train(args) -> int:
         print(f"koala: error: {folder}: no such folder of training videos (give one, or run `koala corpus samples`)", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        model = train(params.split, videos_dir=folder, out=args.out)
+        for video in args.shots_from or []:
+            if not Path(video).is_file():
+                print(f"koala: error: {video}: no such video to cut into training shots", file=sys.stderr)
+                return EXIT_BAD_INPUT
+        model = train(params.split, videos_dir=folder, out=args.out, shots_from=args.shots_from, shots_end=args.shots_end)
     except ValueError as exc:
         print(f"koala: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -443,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--errors", help="errors table path (default: OUT with .errors.parquet)")
     p.add_argument("--metrics", help="write summary numbers to this JSON file")
 
+    p.add_argument("--shots-from", nargs="+", metavar="VIDEO", help="multi-shot videos also used for training: cut into single shots at the cuts css or content finds")
+    p.add_argument("--shots-end", type=int, metavar="FRAME", help="use only the frames of --shots-from videos before this one")
     p = add("caption", "caption clips: six structured fields and one paragraph per clip", cmd_caption)
     p.add_argument("clips", help="clips table (Parquet, the split stage's schema with its `video` column)")
     p.add_argument("--out", required=True, help="captions table to write (Parquet): one row per clip_id")

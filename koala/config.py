@@ -227,8 +227,8 @@ class LearnedConfig:
     model_file: str = ""  # ours: empty = the model shipped in koala/split/models/learned.json
     size: int = 128  # ours: frames decoded at size x size (aspect ignored, as CSS does)
     threshold: float = 0.5  # ours: window probability above which a boundary is inside a transition
-    peak: float = 0.95  # ours: a run is kept only if its probability reaches this somewhere
-    merge_gap: int = 4  # ours: runs closer than this many frames are one transition
+    peak: float = 0.98  # ours: a run is kept only if its probability reaches this somewhere
+    merge_gap: int = 8  # ours: runs closer than this many frames are one transition (a wipe can dip mid-way)
     cut_rise: float = 2.75  # ours: adjacent pair score above its running median that makes a hard cut
     cut_confirm: float = 1.5  # ours: ... when the pairs 5 and 7 frames apart rise this much too (not a flash)
     jump_ratio: float = 3.0  # ours: a hard cut also when the raw frame change jumps this many times above its neighbours' median ...

@@ -153,3 +153,18 @@ def test_detector_finds_a_cut_between_two_framings_of_one_scene(synth, tmp_path)
     path = synth.write(tmp_path / "reframed.mp4", frames)
     spans = L.LearnedDetector(SplitConfig()).run(path, probe(path)).spans
     assert len(spans) == 1 and spans[0][0] - 2 <= 40 <= spans[0][1] + 2, spans
+
+
+def test_cut_shots_gives_the_shots_between_cuts_less_a_margin(synth, tmp_path):
+    from koala.split.train import SHOT_MARGIN, cut_shots
+
+    frames = np.concatenate([synth.textured_shot(1, 60, tint=(1.0, 0.7, 0.3)), synth.textured_shot(2, 50, tint=(0.3, 0.6, 1.0)),
+                             synth.textured_shot(3, 30, tint=(0.5, 1.0, 0.5))])  # cuts at 60 and 110; the last shot is too short
+    path = synth.write(tmp_path / "edit.mp4", frames)
+    shots = cut_shots(path, SplitConfig(), size=32)
+    assert list(shots) == ["edit_shot_00", "edit_shot_01"]
+    # the union of css and content: one of them may place a cut a frame early, never late
+    for got, want in zip([len(s) for s in shots.values()], [60 - 2 * SHOT_MARGIN, 50 - 2 * SHOT_MARGIN]):
+        assert want - 2 <= got <= want
+    assert shots["edit_shot_00"].shape[1:] == (32, 32, 3)
+    assert list(cut_shots(path, SplitConfig(), size=32, end=100)) == ["edit_shot_00"]  # the second shot is cut short
