@@ -106,7 +106,11 @@ def controllability(table: pd.DataFrame, windows: pd.DataFrame, drift_metrics: t
         ``spearman`` (mean over sweeps), ``spearman_min``, ``spearman_pooled`` (all clips of all
         sweeps), ``drift`` (mean over ``drift_metrics``) and ``drift_<metric>``: the standard
         deviation of a metric along a sweep divided by its standard deviation over the training
-        windows, averaged over sweeps (0: untouched by the motion condition).
+        windows, averaged over sweeps (0: untouched by the motion condition);
+        ``motion_response``: the same ratio for log(1 + measured motion), i.e. how far the asked
+        change moved what it asked for; ``drift_per_response``: drift / motion_response, the
+        side effect per unit of effect (a model that ignores the condition has no drift but no
+        response either).
     """
     per = []
     for _, g in table.groupby(["prompt", "seed"]):
@@ -126,6 +130,12 @@ def controllability(table: pd.DataFrame, windows: pd.DataFrame, drift_metrics: t
         out[f"drift_{m}"] = float(d)
         drifts.append(d)
     out["drift"] = float(np.nanmean(drifts)) if drifts else float("nan")
+    # How far the measured motion itself moved, on the same scale (log(1 + motion), the embedding's):
+    # a model that ignores the motion condition moves nothing, and so also drifts nothing.
+    log_ref = float(np.log1p(windows["motion_score"].clip(lower=0)).std())
+    moved = table.assign(_lm=np.log1p(table["motion_score"].clip(lower=0))).groupby(["prompt", "seed"])["_lm"].std().mean()
+    out["motion_response"] = float(moved / log_ref) if log_ref > 0 else float("nan")
+    out["drift_per_response"] = float(out["drift"] / out["motion_response"]) if out["motion_response"] > 0 else float("nan")
     return out
 
 

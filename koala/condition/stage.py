@@ -22,8 +22,8 @@ from koala.condition.latent import FrameCodec
 from koala.condition.model import ModelSpec
 from koala.condition.text import TEXT_DIM, TextEncoder, prompt_parts
 from koala.condition.train import TrainSet, TrainState, load_checkpoint, train
-from koala.config import ConditionScale, Params, to_dict
-from koala.engine import item_fingerprint
+from koala.config import ConditionScale, Params, build, to_dict
+from koala.engine import item_fingerprint, map_items
 from koala.engine.core import code_version, write_errors
 from koala.io.atomic import write_json
 from koala.io.tables import read_table, write_table
@@ -103,8 +103,8 @@ def captions_of(params: Params, *, smoke: bool = False) -> dict[str, str]:
     return dict(zip(table["clip_id"].astype(str), table["caption"].astype(str)))
 
 
-def prepare(params: Params, *, smoke: bool = False) -> Prepared:
-    """Device, sizes, training windows (cached), metric normalisation and the text encoder."""
+def prepare(params: Params, *, smoke: bool = False, quiet: bool = False) -> Prepared:
+    """Device, sizes, training windows (cached), metric normalisation, the frame latent and the text encoder."""
     cfg = params.condition
     unknown = set(cfg.variants) - set(VARIANTS)
     if unknown:
@@ -118,7 +118,8 @@ def prepare(params: Params, *, smoke: bool = False) -> Prepared:
     scale = smoke_scale(scale) if smoke else scale
     log.info("condition: %s, %d frames at %d px, %d steps per variant", device, scale.frames, scale.size, scale.steps)
     windows = build_windows(input_clips(params, smoke=smoke), captions_of(params, smoke=smoke), params, scale)
-    write_errors(windows.errors, cfg.errors_table)
+    if not quiet:  # a training worker's prepare() repeats the main process's; only the main one writes
+        write_errors(windows.errors, cfg.errors_table)
     log.info("condition: %d training windows from %d clips (%d clips failed)", len(windows.table),
              windows.table["clip_id"].nunique(), len(windows.errors))
     scaler = MetricScaler.fit(windows.table, cfg.metrics, cfg.log_metrics)
@@ -171,6 +172,28 @@ def train_variant(prep: Prepared, params: Params, variant: str, *, stop_at: int 
                  checkpoint_every=cfg.checkpoint_every, meta=meta, device=prep.device, stop_at=stop_at)
 
 
+def train_item(item: dict) -> dict:
+    """One variant trained in its own process (engine item): rebuilds the params, prepares, trains to its checkpoint."""
+    params = build(Params, item["params"])
+    prep = prepare(params, smoke=item["smoke"], quiet=True)
+    state = train_variant(prep, params, item["variant"])
+    return {"variant": item["variant"], "steps": state.step, "train_seconds": state.seconds}
+
+
+def train_parallel(params: Params, variants: tuple[str, ...], *, smoke: bool) -> None:
+    """Train the variants side by side, one process and one thread each (the CPU default: two variants, two cores).
+
+    The checkpoints are the results: the caller's :func:`train_variant` then finds them finished
+    (or, if a process failed, trains what is left itself).
+    """
+    items = [{"key": v, "variant": v, "smoke": smoke, "params": to_dict(params),
+              "outputs": [str(checkpoint_path(params, v))],
+              "code": code_version("koala.condition")} for v in variants]
+    res = map_items(train_item, items, stage="condition_train", cfg=params.engine, desc="condition training")
+    for row in res.errors.itertuples():
+        log.warning("training %s in its own process failed (%s); training it here", row.key, row.message)
+
+
 def evaluate_variant(state_model, prep: Prepared, params: Params, variant: str) -> tuple[pd.DataFrame, np.ndarray]:
     """The motion sweep of one trained variant: generated clips and their measured metrics."""
     cfg = params.condition
@@ -197,6 +220,8 @@ def run_condition(params: Params, *, smoke: bool = False, metrics_path: str | Pa
     summary: dict = {"device": prep.device, "scale": to_dict(prep.scale), "windows": len(prep.windows.table),
                      "clips": int(prep.windows.table["clip_id"].nunique()), "smoke": smoke, "variants": {}}
     sweeps, clips = [], {}
+    if cfg.parallel and prep.device == "cpu" and len(variants) > 1 and params.engine.workers > 1 and params.engine.kind == "local":
+        train_parallel(params, variants, smoke=smoke)
     for variant in variants:
         state = train_variant(prep, params, variant)
         info = {"steps": state.step, "train_seconds": round(state.seconds, 1), "train_cpu_seconds": round(state.cpu_seconds, 1),
@@ -221,6 +246,7 @@ def run_condition(params: Params, *, smoke: bool = False, metrics_path: str | Pa
                 "adaln_spearman_at_least_0.8": bool(v["adaln"]["spearman"] >= 0.8),
                 "adaln_spearman_above_text": bool(v["adaln"]["spearman"] > v["text"]["spearman"]),
                 "adaln_drift_below_text": bool(v["adaln"]["drift"] < v["text"]["drift"]),
+                "adaln_drift_per_response_below_text": bool(v["adaln"]["drift_per_response"] < v["text"]["drift_per_response"]),
             }
     if metrics_path:
         write_json(metrics_path, summary)
@@ -229,7 +255,7 @@ def run_condition(params: Params, *, smoke: bool = False, metrics_path: str | Pa
 
 def summary_frame(summary: dict) -> pd.DataFrame:
     """One row per variant: controllability, drift and training facts from :func:`run_condition`'s summary."""
-    cols = ["spearman", "spearman_min", "spearman_pooled", "drift", "steps", "train_seconds", "train_cpu_seconds",
+    cols = ["spearman", "spearman_min", "spearman_pooled", "drift", "motion_response", "drift_per_response", "steps", "train_seconds", "train_cpu_seconds",
             "parameters", "final_loss"]
     frame = pd.DataFrame(summary["variants"]).T
     drift_cols = sorted(c for c in frame.columns if c.startswith("drift_"))

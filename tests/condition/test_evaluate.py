@@ -61,6 +61,19 @@ def test_a_perfect_sweep_scores_one_and_no_drift():
     out = controllability(t, w, ("brightness",))
     assert out["spearman"] == pytest.approx(1.0) and out["spearman_pooled"] == pytest.approx(1.0)
     assert out["sweeps"] == 4 and out["drift_brightness"] == 0.0 and out["drift"] == 0.0
+    assert out["motion_response"] > 0 and out["drift_per_response"] == 0.0
+
+
+def test_drift_per_response_charges_side_effects_per_unit_of_effect():
+    w = _windows()
+    bright = [0.3, 0.4, 0.5, 0.6, 0.7]
+    strong = controllability(_sweep(measured=[1, 4, 16, 64, 256], brightness=bright), w, ("brightness",))
+    weak = controllability(_sweep(measured=[5, 5.5, 6, 6.5, 7], brightness=bright), w, ("brightness",))
+    assert strong["drift"] == pytest.approx(weak["drift"])  # the same side effect ...
+    assert strong["motion_response"] > 5 * weak["motion_response"]  # ... for far more effect
+    assert strong["drift_per_response"] < weak["drift_per_response"]
+    ref = np.log1p(w["motion_score"]).std()
+    assert strong["motion_response"] == pytest.approx(np.std(np.log1p([1, 4, 16, 64, 256]), ddof=1) / ref)
 
 
 def test_an_ignored_condition_scores_low_and_drift_is_in_units_of_the_training_spread():

@@ -66,7 +66,8 @@ def test_end_to_end_trains_both_variants_sweeps_and_resumes(corpus, caplog):
         info = summary["variants"][v]
         assert info["steps"] == 6 and {"spearman", "drift", "drift_brightness"} <= set(info)
     assert summary["variants"]["adaln"]["parameters"] > summary["variants"]["text"]["parameters"]  # the metric MLPs
-    assert set(summary["targets"]) == {"adaln_spearman_at_least_0.8", "adaln_spearman_above_text", "adaln_drift_below_text"}
+    assert set(summary["targets"]) == {"adaln_spearman_at_least_0.8", "adaln_spearman_above_text", "adaln_drift_below_text",
+                                       "adaln_drift_per_response_below_text"}
     out = corpus / "condition"
     assert (out / "checkpoints" / "adaln.pt").is_file() and (out / "eval" / "grid_text.png").is_file()
     assert read_table(out / "eval" / "sweep.parquet").shape[0] == len(sweep)
@@ -110,3 +111,19 @@ def test_cli_names_the_missing_table_and_has_help(corpus, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["condition", "run", "--help"])
     assert exit_.value.code == 0
+
+
+@pytest.mark.slow
+def test_parallel_training_gives_the_same_models(corpus, tmp_path):
+    """The CPU default trains the two variants in two processes; the models equal in-process training."""
+    import torch
+
+    serial = _params(corpus, out_dir=str(tmp_path / "serial"))
+    par = _params(corpus, out_dir=str(tmp_path / "parallel"))
+    par = dataclasses.replace(par, engine=dataclasses.replace(par.engine, workers=2))
+    run_condition(serial, evaluate=False)
+    run_condition(par, evaluate=False)
+    for v in ("adaln", "text"):
+        a = torch.load(tmp_path / "serial" / "checkpoints" / f"{v}.pt", weights_only=False)["model"]
+        b = torch.load(tmp_path / "parallel" / "checkpoints" / f"{v}.pt", weights_only=False)["model"]
+        assert all(torch.equal(a[k], b[k]) for k in a)
