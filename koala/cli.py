@@ -518,7 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="released VTSS checkpoint (infer.pth); default: curate.vtss_checkpoint, else the trained TSA")
     p.add_argument("--export-clips", action="store_true", default=None, help="write every kept clip as its own file under OUT/clips")
     p.add_argument("--engine", choices=["local", "ray"], help="override engine.kind (ray: RAY_ADDRESS or a private instance)")
-    p.add_argument("--fresh", action="store_true", help="forget cached results in OUT and compute everything again")
+    p.add_argument("--fresh", "--no-resume", dest="fresh", action="store_true",
+                   help="forget the cached results in OUT and compute everything again (default: resume)")
 
     p = add("materialize", "cut the clips of release-format koala.csv shards out of local source videos", cmd_materialize)
     p.add_argument("csv", nargs="+", help="koala.csv shards in the Koala-36M release schema")
