@@ -106,7 +106,10 @@ class StageClock:
 def stage_engine(params: Params, cfg: CurateConfig, out_dir: Path, stage: str) -> EngineConfig:
     """The engine section for one stage: the run's cache folder and, on Ray, the stage's CPUs per task."""
     cpus = getattr(cfg.ray, f"{stage}_cpus", params.engine.ray_num_cpus)
-    return dataclasses.replace(params.engine, cache_dir=str(out_dir / "cache"), ray_num_cpus=float(cpus))
+    gpus = getattr(cfg.ray, f"{stage}_gpus", params.engine.ray_num_gpus)
+    actors = getattr(cfg.ray, f"{stage}_actors", params.engine.ray_actors)
+    return dataclasses.replace(params.engine, cache_dir=str(out_dir / "cache"), ray_num_cpus=float(cpus),
+                               ray_num_gpus=float(gpus), ray_actors=int(actors))
 
 
 def _with_engine(params: Params, engine: EngineConfig) -> Params:

@@ -157,9 +157,12 @@ def test_collect_reports_items_without_a_result(tmp_path):
 
 @pytest.mark.ray
 @pytest.mark.timeout(180)
-def test_ray_engine_gives_the_same_tables_as_the_local_engine(tmp_path, probe_job, monkeypatch):
+@pytest.mark.parametrize("actors", [0, 2], ids=["tasks", "actor-pool"])
+def test_ray_engine_gives_the_same_tables_as_the_local_engine(tmp_path, probe_job, monkeypatch, actors):
+    """Tasks, and an actor pool asking for a GPU on a CPU-only cluster (it must run on CPU, not wait)."""
     monkeypatch.delenv("RAY_ADDRESS", raising=False)  # a private local instance
-    ray_cfg = EngineConfig(kind="ray", workers=2, ray_num_cpus=0.5, cache_dir=str(tmp_path / "ray-cache"))
+    ray_cfg = EngineConfig(kind="ray", workers=2, ray_num_cpus=0.5, ray_num_gpus=1.0 if actors else 0.0,
+                           ray_actors=actors, cache_dir=str(tmp_path / "ray-cache"))
     by_ray = map_items(video_row, probe_job, stage="probe", cfg=ray_cfg)
     by_local = map_items(video_row, probe_job, stage="probe", cfg=local(tmp_path, workers=1))
     assert by_ray.n_run == 5
