@@ -166,8 +166,7 @@ def train_variant(prep: Prepared, params: Params, variant: str, *, stop_at: int 
                                  "koala.condition.text", "koala.condition.latent"),
         }),
     }
-    data = train_set(prep, params, variant)
-    return train(model_spec(scale, variant, len(cfg.metrics), prep.codec.k), data, steps=scale.steps, batch_size=scale.batch_size,
+    return train(model_spec(scale, variant, len(cfg.metrics), prep.codec.k), lambda: train_set(prep, params, variant), steps=scale.steps, batch_size=scale.batch_size,
                  lr=scale.lr, seed=cfg.seed, checkpoint=checkpoint_path(params, variant),
                  checkpoint_every=cfg.checkpoint_every, meta=meta, device=prep.device, stop_at=stop_at)
 

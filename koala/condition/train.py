@@ -13,6 +13,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -81,12 +82,14 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[VideoDiT, di
     return model.eval(), blob
 
 
-def train(spec: ModelSpec, data: TrainSet, *, steps: int, batch_size: int, lr: float, seed: int,
+def train(spec: ModelSpec, data: TrainSet | Callable[[], TrainSet], *, steps: int, batch_size: int, lr: float, seed: int,
           checkpoint: str | Path, checkpoint_every: int, meta: dict, device: str = "cpu",
           stop_at: int | None = None) -> TrainState:
     """Train (or resume) one variant to ``steps`` optimiser steps.
 
     Args:
+        data: the training set, or a function making it (called only when there are steps left:
+            a finished checkpoint is reused without encoding the prompts again).
         meta: saved in the checkpoint; a checkpoint whose ``meta["fingerprint"]`` differs (other
             data or settings) is not resumed but replaced.
         stop_at: stop after this step (as a kill would), leaving a checkpoint to resume from.
@@ -112,6 +115,8 @@ def train(spec: ModelSpec, data: TrainSet, *, steps: int, batch_size: int, lr: f
     end = steps if stop_at is None else min(steps, stop_at)
     if state.step >= end:
         return _finish(state)
+    if callable(data):
+        data = data()
     from tqdm.auto import tqdm
 
     model.train()
