@@ -27,11 +27,18 @@ class FrameCodec:
     shape: tuple[int, int, int]  # (H, W, 3)
 
     @classmethod
-    def fit(cls, clips: np.ndarray, k: int, *, seed: int) -> "FrameCodec":
-        """PCA of every frame of ``clips`` (N, T, H, W, 3) uint8, ``k`` components (fewer if there are fewer frames)."""
+    def fit(cls, clips: np.ndarray, k: int, *, seed: int, max_frames: int = 20000) -> "FrameCodec":
+        """PCA of the frames of ``clips`` (N, T, H, W, 3) uint8, ``k`` components (fewer if there are fewer frames).
+
+        At most ``max_frames`` frames (a seeded draw) are used: the GPU sizes have ~140k frames of
+        12k values, 7 GB in float32.
+        """
         from sklearn.decomposition import PCA
 
-        frames = clips.reshape(-1, int(np.prod(clips.shape[2:]))).astype(np.float32) / 255.0
+        frames = clips.reshape(-1, int(np.prod(clips.shape[2:])))
+        if len(frames) > max_frames:
+            frames = frames[np.sort(np.random.default_rng(seed).choice(len(frames), max_frames, replace=False))]
+        frames = frames.astype(np.float32) / 255.0
         k = int(min(k, frames.shape[0] - 1, frames.shape[1]))
         pca = PCA(k, svd_solver="randomized", random_state=seed).fit(frames)
         scale = np.sqrt(np.maximum(pca.explained_variance_, 1e-8)).astype(np.float32)

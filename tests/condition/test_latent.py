@@ -38,6 +38,7 @@ def test_round_trip_is_close_and_latents_are_whitened():
 def test_component_count_is_capped_by_the_frames():
     clips, _ = _pans(n=2, t=3)
     assert FrameCodec.fit(clips, 50, seed=0).k == 5
+    assert FrameCodec.fit(_pans()[0], 50, seed=0, max_frames=30).k == 29  # a seeded subset of the frames
 
 
 def test_reconstructions_keep_the_motion_order():
