@@ -119,6 +119,7 @@ def load_released(path: str | os.PathLike, *, device: str | torch.device = "cpu"
     Raises:
         CheckpointError: missing or unreadable file, or names/shapes that differ from the release.
     """
+    state = read_state_dict(path)  # first: a missing or foreign file fails before the 30M-parameter model is built
     model = ReleasedVTSS()
-    load_state_strict(model, read_state_dict(path), str(path))
+    load_state_strict(model, state, str(path))
     return model.to(device).eval()

@@ -11,9 +11,10 @@ from koala.vtss.released import ReleasedVTSS
 
 def test_state_dict_matches_the_release_name_for_name_in_order(released_reference):
     """Same names, same order (the weight rule enumerates them), same shapes; 29,971,869 values."""
-    own = [(k, list(v.shape)) for k, v in ReleasedVTSS().state_dict().items()]
+    state = ReleasedVTSS().state_dict()
+    own = [(k, list(v.shape)) for k, v in state.items()]
     assert own == [(n, s) for n, s in released_reference["state_dict"]]
-    assert sum(v.numel() for v in ReleasedVTSS().state_dict().values()) == released_reference["parameter_count_including_buffers"]
+    assert sum(v.numel() for v in state.values()) == released_reference["parameter_count_including_buffers"]
 
 
 def test_rebuilt_checkpoint_reproduces_the_original_output(rule_checkpoint, released_reference):
