@@ -24,17 +24,12 @@ class CssDetector(Detector):
         ``css.exact_resize``, which decodes full frames and resizes them with cv2 as released.
         """
         size = {} if self.cfg.css.exact_resize else {"height": css.FRAME_SIZE, "width": css.FRAME_SIZE}
-        bgr, canny = [], []
-        prev: css.FrameFeatures | None = None
-        for cur in overlapped(read_frames(path, info=info, **size), lambda b: css.frame_features(b.frames)):
-            if prev is not None:  # carry the last frame across chunks
-                cur = css.FrameFeatures(np.concatenate([prev.hist[-1:], cur.hist]), np.concatenate([prev.edges[-1:], cur.edges]))
-            if len(cur.hist) > 1:
-                bgr.append(css.hist_correlation(cur.hist[:-1], cur.hist[1:]))
-                canny.append(css.ssim_consecutive(cur.edges))
-            prev = css.FrameFeatures(cur.hist[-1:], cur.edges[-1:])
-        bgr_a = np.concatenate(bgr) if bgr else np.zeros(0)
-        canny_a = np.concatenate(canny) if canny else np.zeros(0)
+        pairs = css.PairStream()
+        # Features and pair scores of a chunk run on overlapped()'s single worker thread, in
+        # chunk order, while the next chunk decodes; PairStream carries the last frame across.
+        parts = list(overlapped(read_frames(path, info=info, **size), lambda b: pairs.push(css.frame_features(b.frames))))
+        bgr_a = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0)
+        canny_a = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
         return {"bgr": bgr_a, "canny": canny_a, "svm": css.svm_score(bgr_a, canny_a)}
 
     def detect(self, feats: dict[str, np.ndarray], *, num_frames: int, fps: float) -> Detection:

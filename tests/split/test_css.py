@@ -69,6 +69,63 @@ def test_ssim_matches_skimage(seed):
     np.testing.assert_allclose(css.ssim_pairs(imgs[:-1], imgs[1:]), ref, rtol=0, atol=1e-12)
 
 
+def _reference_features(frames):
+    """The released per-frame calls, one frame at a time (cv2 resize, calcHist, grey, Canny)."""
+    hists, edges = [], []
+    for f in frames:
+        r = cv2.resize(f, (256, 256))
+        hists.append(np.concatenate([cv2.calcHist([r], [c], None, [254], [1, 255]).ravel() for c in range(3)]))
+        g = cv2.resize(cv2.cvtColor(r, cv2.COLOR_RGB2GRAY), (128, 128))
+        edges.append(np.maximum(g, cv2.Canny(g, 100, 200)))
+    return np.array(hists), np.array(edges)
+
+
+@pytest.mark.parametrize("size", [(256, 256), (90, 160)])
+def test_chunk_features_equal_the_per_frame_calls(size):
+    rng = np.random.default_rng(3)
+    small = rng.integers(0, 256, (6, 12, 12, 3)).astype(np.uint8)
+    frames = np.stack([cv2.resize(f, size[::-1], interpolation=cv2.INTER_CUBIC) for f in small])
+    frames[2] = np.clip(frames[2].astype(int) + rng.integers(-60, 60, frames[2].shape), 0, 255)
+    hist, edges = _reference_features(frames)
+    f = css.frame_features(frames)
+    assert np.array_equal(f.hist, hist) and np.array_equal(f.edges, edges)
+    assert (edges == 255).any(), "the frames must give Canny edges"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ssim_on_noise_flat_patches_and_edge_maps_matches_skimage(seed):
+    """Window-sum SSIM against skimage where cancellation is worst: flat areas, saturated edges."""
+    rng = np.random.default_rng(seed)
+    imgs = rng.integers(0, 256, (6, 128, 128)).astype(np.uint8)
+    imgs[:, :40] = imgs[0, 0, 0]  # flat in every image: zero variance windows
+    imgs[1:3, 60:90, 20:100] = 255  # saturated, like Canny's edge pixels
+    imgs[4] = imgs[3]  # an identical pair: SSIM exactly 1 up to rounding
+    ref = [structural_similarity(imgs[i], imgs[i + 1], data_range=255) for i in range(5)]
+    np.testing.assert_allclose(css.ssim_consecutive(imgs), ref, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(css.ssim_pairs(imgs[::-1][:-1], imgs[::-1][1:]), ref[::-1], rtol=0, atol=1e-12)
+    assert css.ssim_consecutive(imgs)[3] == pytest.approx(1.0, abs=1e-14)
+
+
+def test_ssim_rejects_non_uint8_images():
+    with pytest.raises(ValueError, match="uint8"):
+        css.ssim_consecutive(np.zeros((3, 128, 128)))
+
+
+def test_pair_stream_over_chunks_equals_one_pass():
+    """Chunked pair features (the last frame carried over, scratch reused) equal one whole-video pass."""
+    rng = np.random.default_rng(5)
+    small = rng.integers(0, 256, (11, 8, 8, 3)).astype(np.uint8)
+    frames = np.stack([cv2.resize(f, (256, 256), interpolation=cv2.INTER_CUBIC) for f in small])
+    whole = css.frame_features(frames)
+    stream = css.PairStream()
+    parts = [stream.push(css.frame_features(frames[a:b])) for a, b in ((0, 5), (5, 6), (6, 6), (6, 11))]
+    bgr = np.concatenate([p[0] for p in parts])
+    ssim = np.concatenate([p[1] for p in parts])
+    np.testing.assert_array_equal(bgr, css.hist_correlation(whole.hist[:-1], whole.hist[1:]))
+    np.testing.assert_allclose(ssim, css.ssim_consecutive(whole.edges), rtol=0, atol=1e-15)
+    assert len(ssim) == 10
+
+
 def test_svm_weights_are_the_released_ones():
     # Identical frames: bgr = ssim = 1.
     assert css.svm_score(np.array([1.0]), np.array([1.0]))[0] == pytest.approx(4.61480465 + 3.75211168 - 5.485968377115124, abs=1e-15)
