@@ -126,6 +126,7 @@ def run_training(params: Params, *, epochs: int | None = None) -> dict:
         "sources": sorted(proxy["source"].unique().tolist()),
         "folds": [{"fold": f, "test_sources": s} for f, s in folds],
         "results": pooled(results),
+        "train_seconds": {r["variant"]: r["train_seconds"] for r in rows if r["fold"] == folds[0][0]},  # wall, per process
         "table5": table5(results).to_dict(orient="records"),
         "table6": table6(results).to_dict(orient="records"),
         "real_clips": {"n": int(len(real_tab)), "srcc": _spearman(real_tab["vtss_raw"], real_tab["label"]),
@@ -172,7 +173,8 @@ def train_job(job: dict) -> dict:
                    info={"trained_on": "proxy labels (koala.vtss.proxy)", "fold": fold, "test_sources": job["test_sources"],
                          "train_clips": int(len(tr)), "proxy_plcc": m["plcc"]})
     row = {"fold": fold, "variant": variant, **m, "train_clips": int(len(tr)), "seconds": time.perf_counter() - t,
-           "epochs": int(len(res.history)), "final_loss": float(res.history["loss"].iloc[-1]) if len(res.history) else math.nan}
+           "epochs": int(len(res.history)), "final_loss": float(res.history["loss"].iloc[-1]) if len(res.history) else math.nan,
+           "train_seconds": float(res.history["seconds"].sum()) if len(res.history) else 0.0}  # all epochs, resumed ones too
     preds = {"fold": fold, "variant": variant, "proxy_id": proxy["proxy_id"].iloc[te].tolist(),
              "source": proxy["source"].iloc[te].tolist(), "degradations": proxy["degradations"].iloc[te].tolist(),
              "label_proxy": data.labels[te].tolist(), "pred": p.tolist()}
