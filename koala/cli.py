@@ -310,23 +310,6 @@ def cmd_notebook(args) -> int:
     return 0
 
 
-def cmd_filter(args) -> int:
-    from koala.config import Params, load_params
-    from koala.filter.stage import run_filter
-
-    params = load_params(args.params) if Path(args.params).exists() else Params()
-    try:
-        res = run_filter(params, metrics_path=args.metrics)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"koala: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    m, cfg = res.metrics, params.filter
-    th = res.threshold
-    how = f"VTSS >= {th.value:.3f} ({th.method}{': ' + th.reason if th.reason else ''})" if th.method != "manual" else "manual thresholds"
-    print(f"kept {m['kept']} of {m['clips']} clips by {how}; wrote {cfg.release_csv} and {cfg.filtered_table}")
-    return 0
-
-
 def cmd_curate(args) -> int:
     import dataclasses
 
@@ -447,8 +430,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--errors", help="errors table path (default: OUT with .errors.parquet)")
     p.add_argument("--metrics", help="write summary numbers to this JSON file")
 
-    p.add_argument("--shots-from", nargs="+", metavar="VIDEO", help="multi-shot videos also used for training: cut into single shots at the cuts css or content finds")
-    p.add_argument("--shots-end", type=int, metavar="FRAME", help="use only the frames of --shots-from videos before this one")
     p = add("caption", "caption clips: six structured fields and one paragraph per clip", cmd_caption)
     p.add_argument("clips", help="clips table (Parquet, the split stage's schema with its `video` column)")
     p.add_argument("--out", required=True, help="captions table to write (Parquet): one row per clip_id")
@@ -466,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("split-train", "train the learned splitter from a folder of single-shot videos (writes its JSON model)", cmd_split_train)
     p.add_argument("videos_dir", nargs="?", help="folder of videos (default: split.train.videos_dir)")
     p.add_argument("--out", help="model file to write (default: split.train.out, the one shipped in the package)")
+    p.add_argument("--shots-from", nargs="+", metavar="VIDEO", help="multi-shot videos also used for training: cut into single shots at the cuts css or content finds")
+    p.add_argument("--shots-end", type=int, metavar="FRAME", help="use only the frames of --shots-from videos before this one")
 
     p = add("vtss", "training suitability (VTSS): score clips with the released Koala model or the trained TSA", cmd_vtss)
     vsub = p.add_subparsers(dest="vtss_action", required=True, metavar="ACTION")
@@ -490,9 +473,6 @@ def build_parser() -> argparse.ArgumentParser:
     vl.add_argument("annotations", help="folder of per-annotator .jsonl files (written by notebooks/explore/annotate.ipynb)")
     vl.add_argument("--out", required=True, help="labels table to write (Parquet): clip_id, label, ...")
     vl.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
-
-    p = add("filter", "filter clips by VTSS (two-Gaussian valley or fixed 2.5) and write koala.csv in the release schema", cmd_filter)
-    p.add_argument("--metrics", help="write summary numbers (threshold, kept, Tables 1 and 8) to this JSON file")
 
     p = add("condition", "metric conditioning: train a tiny video generator two ways (AdaLN metrics, numbers in the caption) and sweep motion", cmd_condition)
     csub = p.add_subparsers(dest="condition_action", required=True, metavar="ACTION")

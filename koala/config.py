@@ -90,6 +90,8 @@ class EngineConfig:
     workers: int = 2  # local processes; 1 runs in-process
     ray_address: str = ""  # empty: RAY_ADDRESS, else a private local Ray instance
     ray_num_cpus: float = 0.5  # per task; below 1 so Ray's own read tasks are never starved
+    ray_num_gpus: float = 0.0  # per actor of a model stage, used only when the cluster has GPUs (ours)
+    ray_actors: int = 0  # 0: stateless tasks; N: a pool of N long-lived actors that keep models loaded (ours)
     cache_dir: str = "data/cache"  # per-item results, so a killed run resumes
 
 
@@ -476,6 +478,8 @@ class CurateRayConfig:
     score_cpus: float = 0.5
     caption_cpus: float = 0.5
     vtss_cpus: float = 0.5
+    vtss_gpus: float = 1.0  # GPUs per VTSS actor when the cluster has any (ignored on a CPU-only cluster)
+    vtss_actors: int = 2  # VTSS runs as an actor pool of this many workers, each keeping its model loaded
     poster_cpus: float = 0.25
     export_cpus: float = 0.25
 
