@@ -100,6 +100,16 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def _frame_range(clip: dict, num_frames: int, path) -> tuple[int, int]:
+    """A clip's [start, end) frames inside its video, or a VideoError naming the file."""
+    start, end = int(clip["start"]), min(int(clip["end"]), num_frames)
+    if clip["start"] < 0 or clip["end"] <= clip["start"]:
+        raise VideoError(path, f"clip {clip['clip_id']} has an empty frame range {clip['start']}:{clip['end']}")
+    if start >= num_frames:
+        raise VideoError(path, f"clip {clip['clip_id']} starts at frame {start} but the video has {num_frames}")
+    return start, end
+
+
 @lru_cache(maxsize=2)
 def _cached_model(path: str, stamp: tuple[int, int], device: str) -> torch.nn.Module:
     return load_released(path, device=device)
@@ -151,11 +161,7 @@ def predict_video(item: dict) -> list[dict]:
     model = released_model(item["checkpoint"], resolve_device(cfg.device))
     plans, collectors, offsets = {}, {}, {}
     for c in item["clips"]:
-        start, end = int(c["start"]), min(int(c["end"]), info.num_frames)
-        if c["start"] < 0 or c["end"] <= c["start"]:
-            raise VideoError(path, f"clip {c['clip_id']} has an empty frame range {c['start']}:{c['end']}")
-        if start >= info.num_frames:
-            raise VideoError(path, f"clip {c['clip_id']} starts at frame {start} but the video has {info.num_frames}")
+        start, end = _frame_range(c, info.num_frames, path)
         plan = plan_fragments(end - start, info.height, info.width, grid=fr.grid, patch=fr.patch, clip_len=fr.clip_len,
                               interval=fr.frame_interval, num_clips=fr.num_clips, rng=clip_rng(fr.seed, c["clip_id"]))
         plans[c["clip_id"]], collectors[c["clip_id"]], offsets[c["clip_id"]] = plan, FragmentCollector(plan), start
@@ -348,11 +354,7 @@ def predict_video_tsa(item: dict) -> list[dict]:
     h, w = analysis_shape(info.height, info.width, short_side=min(short, info.height, info.width))
     plans, got, offsets = {}, {}, {}
     for c in item["clips"]:
-        start, end = int(c["start"]), min(int(c["end"]), info.num_frames)
-        if c["start"] < 0 or c["end"] <= c["start"]:
-            raise VideoError(path, f"clip {c['clip_id']} has an empty frame range {c['start']}:{c['end']}")
-        if start >= info.num_frames:
-            raise VideoError(path, f"clip {c['clip_id']} starts at frame {start} but the video has {info.num_frames}")
+        start, end = _frame_range(c, info.num_frames, path)
         plans[c["clip_id"]] = plan_inputs(end - start, h, w, info.fps, size, score_cfg, clip_rng(cfg.fragments.seed, c["clip_id"]))
         got[c["clip_id"]], offsets[c["clip_id"]] = {}, start
     wanted = np.concatenate([p.needed + offsets[cid] for cid, p in plans.items()])
