@@ -253,10 +253,22 @@ class PairStream:
 
     def __init__(self) -> None:
         self._last: FrameFeatures | None = None
+        self._next = 0  # the frame the next chunk must start at
         self._ws = _Workspace()
 
-    def push(self, cur: FrameFeatures) -> tuple[np.ndarray, np.ndarray]:
-        """(bgr, canny) of the pairs that end in this chunk's frames."""
+    def push(self, cur: FrameFeatures, first: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(bgr, canny) of the pairs that end in this chunk's frames.
+
+        Args:
+            cur: the chunk's features.
+            first: its first frame's index, checked against the frames pushed so far.
+
+        Raises:
+            RuntimeError: ``first`` is not the frame after the previous chunk (chunks out of order).
+        """
+        if first is not None and first != self._next:
+            raise RuntimeError(f"CSS chunks out of order: expected frame {self._next}, got {first}")
+        self._next += len(cur.hist)
         if not len(cur.hist):
             return np.zeros(0), np.zeros(0)
         if self._last is not None:

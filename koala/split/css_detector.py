@@ -27,7 +27,7 @@ class CssDetector(Detector):
         pairs = css.PairStream()
         # Features and pair scores of a chunk run on overlapped()'s single worker thread, in
         # chunk order, while the next chunk decodes; PairStream carries the last frame across.
-        parts = list(overlapped(read_frames(path, info=info, **size), lambda b: pairs.push(css.frame_features(b.frames))))
+        parts = list(overlapped(read_frames(path, info=info, **size), lambda b: pairs.push(css.frame_features(b.frames), int(b.index[0]))))
         bgr_a = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0)
         canny_a = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
         return {"bgr": bgr_a, "canny": canny_a, "svm": css.svm_score(bgr_a, canny_a)}

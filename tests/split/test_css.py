@@ -124,6 +124,10 @@ def test_pair_stream_over_chunks_equals_one_pass():
     np.testing.assert_array_equal(bgr, css.hist_correlation(whole.hist[:-1], whole.hist[1:]))
     np.testing.assert_allclose(ssim, css.ssim_consecutive(whole.edges), rtol=0, atol=1e-15)
     assert len(ssim) == 10
+    late = css.PairStream()
+    late.push(css.frame_features(frames[:5]), 0)
+    with pytest.raises(RuntimeError, match="expected frame 5, got 6"):
+        late.push(css.frame_features(frames[6:]), 6)
 
 
 def test_svm_weights_are_the_released_ones():
