@@ -148,6 +148,15 @@ def build_window(item: dict) -> list[dict]:
     return rows
 
 
+# The size fields a proxy clip's cached tensors depend on; the network's widths and the training
+# schedule are left out of the item, so retuning them reuses the (slow to build) proxy set.
+INPUT_FIELDS = ("grid", "patch", "clip_len", "frame_interval", "num_clips", "static_frames", "static_size")
+
+
+def input_fields(size: VtssTsaSize) -> dict:
+    return {k: getattr(size, k) for k in INPUT_FIELDS}
+
+
 def proxy_items(sources: pd.DataFrame, params: Params, size_name: str, size: VtssTsaSize) -> list[dict]:
     """One engine item per source window; the item carries everything its result depends on."""
     cfg = params.vtss.proxy
@@ -158,7 +167,7 @@ def proxy_items(sources: pd.DataFrame, params: Params, size_name: str, size: Vts
             key = f"{src.video_id}-w{wi}"
             items.append({"key": key, "path": src.path, "video_id": src.video_id, "fps": float(src.fps),
                           "window": list(window), "window_index": wi, "seed_key": si * 1000 + wi,
-                          "proxy": to_dict(cfg), "size": to_dict(size), "score": to_dict(params.score),
+                          "proxy": to_dict(cfg), "size": input_fields(size), "score": to_dict(params.score),
                           "code_version": version,
                           "outputs": [str(Path(cfg.out_dir) / size_name / f"{key}.npz")]})
     return items

@@ -10,7 +10,8 @@ import pytest
 
 from koala.config import Params, VtssProxyConfig, to_dict
 from koala.metrics.registry import METRIC_NAMES
-from koala.vtss.proxy import assign_folds, build_window, proxy_label, steps_name, variants, windows
+from koala.engine import item_fingerprint
+from koala.vtss.proxy import assign_folds, build_window, proxy_items, proxy_label, steps_name, variants, windows
 from koala.vtss.stage import smoke
 
 
@@ -67,3 +68,17 @@ def test_one_window_end_to_end(make_video, tmp_path):
         side = size.grid * size.patch
         assert z["fragments"].shape == (n, size.num_clips, size.clip_len, side, side, 3)
         assert z["frames"].shape == (n, size.static_frames, size.static_size, size.static_size, 3)
+
+
+def test_proxy_items_depend_on_input_sizes_not_on_the_training_schedule():
+    """Retuning epochs, lr or the network's widths must reuse the cached proxy set; a new input size must not."""
+    params = smoke(Params())
+    sources = pd.DataFrame([{"video_id": "v", "path": "/x/v.mp4", "fps": 25.0, "num_frames": 200}])
+    tiny = params.vtss.tiny
+
+    def keys(size):
+        return [item_fingerprint(it) for it in proxy_items(sources, params, "tiny", size)]
+
+    base = keys(tiny)
+    assert keys(dataclasses.replace(tiny, epochs=tiny.epochs + 7, lr=tiny.lr * 3, feature_dim=tiny.feature_dim * 2)) == base
+    assert keys(dataclasses.replace(tiny, static_size=tiny.static_size // 2)) != base
