@@ -14,6 +14,17 @@ from pathlib import Path
 
 EXIT_BAD_INPUT = 2
 
+
+def _fail(message: str) -> int:
+    """One line on stderr naming what went wrong; the exit code of a bad input."""
+    print(f"koala: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _no_clips(clips: Path) -> int:
+    return _fail(f"{clips}: no such clips table (make one with `koala split VIDEO... --out {clips}`)")
+
+
 log = logging.getLogger("koala")
 
 
@@ -44,8 +55,7 @@ def cmd_probe(args) -> int:
         try:
             info = probe(args.videos[0])
         except VideoError as exc:
-            print(f"koala: error: {exc}", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return _fail(str(exc))
         print(json.dumps(info.as_row(), indent=2))
         return 0
     from koala.config import EngineConfig, load_params
@@ -75,15 +85,13 @@ def cmd_score(args) -> int:
     params = load_params(args.params) if Path(args.params).exists() else Params()
     clips = Path(args.clips)
     if not clips.is_file():
-        print(f"koala: error: {clips}: no such clips table (make one with `koala split VIDEO... --out {clips}`)", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _no_clips(clips)
     out = Path(args.out)
     errors = args.errors or str(out.with_suffix("")) + ".errors.parquet"
     try:
         res = run_score(params, clips_path=clips, out=out, errors_path=errors, metrics_path=args.metrics)
     except (OSError, ValueError) as exc:
-        print(f"koala: error: {clips}: not a usable clips table ({exc})", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(f"{clips}: not a usable clips table ({exc})")
     for row in res.errors.itertuples():
         print(f"koala: skipped {row.path}: {row.message}", file=sys.stderr)
     print(f"scored {len(res.table)} clips into {out}; {len(res.errors)} errors in {errors}")
@@ -99,19 +107,16 @@ def cmd_caption(args) -> int:
     params = load_params(args.params) if Path(args.params).exists() else Params()
     clips = Path(args.clips)
     if not clips.is_file():
-        print(f"koala: error: {clips}: no such clips table (make one with `koala split VIDEO... --out {clips}`)", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _no_clips(clips)
     out = Path(args.out)
     errors = args.errors or str(out.with_suffix("")) + ".errors.parquet"
     try:
         res = run_caption(params, clips_path=clips, out=out, errors_path=errors, backend=args.backend,
                           metrics_table=args.metrics_table or "", metrics_path=args.metrics)
     except (VLMUnavailable, PromptsError) as exc:
-        print(f"koala: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(exc))
     except (OSError, ValueError) as exc:
-        print(f"koala: error: {clips}: not a usable clips table ({exc})", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(f"{clips}: not a usable clips table ({exc})")
     for row in res.errors.itertuples():
         print(f"koala: skipped {row.path}: {row.message}", file=sys.stderr)
     print(f"captioned {len(res.table)} clips into {out} ({res.metrics['backend'] or args.backend or params.caption.backend}); {len(res.errors)} errors in {errors}")
@@ -134,16 +139,13 @@ def cmd_split(args) -> int:
         try:
             probe(args.videos[0])
         except VideoError as exc:
-            print(f"koala: error: {exc}", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return _fail(str(exc))
     try:
         res = split_videos(list(args.videos), method=args.method, cfg=params.split, params=params)
     except (FileNotFoundError, ImportError) as exc:  # the learned model file or an optional extra is missing
-        print(f"koala: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(exc))
     if len(args.videos) == 1 and len(res.errors):
-        print(f"koala: error: {args.videos[0]}: {res.errors.iloc[0]['message']}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(f"{args.videos[0]}: {res.errors.iloc[0]['message']}")
     write_table(res.clips, args.out, CLIPS)
     errors = args.errors or str(Path(args.out).with_suffix("")) + ".errors.parquet"
     if len(args.videos) > 1 or args.errors:
@@ -162,17 +164,14 @@ def cmd_split_train(args) -> int:
     params = load_params(args.params) if Path(args.params).exists() else Params()
     folder = args.videos_dir or params.split.train.videos_dir
     if not Path(folder).is_dir():
-        print(f"koala: error: {folder}: no such folder of training videos (give one, or run `koala corpus samples`)", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(f"{folder}: no such folder of training videos (give one, or run `koala corpus samples`)")
     try:
         for video in args.shots_from or []:
             if not Path(video).is_file():
-                print(f"koala: error: {video}: no such video to cut into training shots", file=sys.stderr)
-                return EXIT_BAD_INPUT
+                return _fail(f"{video}: no such video to cut into training shots")
         model = train(params.split, videos_dir=folder, out=args.out, shots_from=args.shots_from, shots_end=args.shots_end)
     except ValueError as exc:
-        print(f"koala: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(exc))
     print(f"trained on {len(model.trained_on['videos'])} videos from {folder}; wrote {args.out or params.split.train.out}")
     return 0
 
@@ -187,19 +186,16 @@ def cmd_vtss(args) -> int:
         return _vtss_more(args, params)
     clips = Path(args.clips)
     if not clips.is_file():
-        print(f"koala: error: {clips}: no such clips table (make one with `koala split VIDEO... --out {clips}`)", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _no_clips(clips)
     out = Path(args.out)
     errors = args.errors or str(out.with_suffix("")) + ".errors.parquet"
     try:
         res = run_predict(params.vtss, params.engine, clips_path=clips, out=out, errors_path=errors,
                           checkpoint=args.checkpoint, metrics_path=args.metrics, score=params.score)
     except (CheckpointError, NoTrainedModel) as exc:
-        print(f"koala: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(exc))
     except (OSError, ValueError) as exc:
-        print(f"koala: error: {clips}: not a usable clips table ({exc})", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(f"{clips}: not a usable clips table ({exc})")
     for row in res.errors.itertuples():
         print(f"koala: skipped {row.path}: {row.message}", file=sys.stderr)
     print(f"scored {len(res.table)} clips into {out} ({res.metrics['model']}, scale {res.metrics['scale']}); "
@@ -215,13 +211,11 @@ def _vtss_more(args, params) -> int:
 
         folder = Path(args.annotations)
         if not folder.is_dir():
-            print(f"koala: error: {folder}: no such folder of annotation files (the annotate notebook writes them)", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return _fail(f"{folder}: no such folder of annotation files (the annotate notebook writes them)")
         try:
             table = aggregate(read_annotations(folder))
         except ValueError as exc:
-            print(f"koala: error: {exc}", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return _fail(str(exc))
         write_table(table, args.out)
         print(f"aggregated labels of {len(table)} clips from {folder} into {args.out}")
         return 0
@@ -242,8 +236,7 @@ def _vtss_more(args, params) -> int:
 
         summary = run_training(params, epochs=args.epochs)
     except (SourcesUnavailable, ValueError) as exc:
-        print(f"koala: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(exc))
     for v, m in summary["results"].items():
         print(f"{v:>11}: proxy PLCC {m['plcc']:.3f}  SRCC {m['srcc']:.3f}  KRCC {m['krcc']:.3f}  RMSE {m['rmse']:.3f}  (n={m['n']})")
     print(f"five real clips: Spearman {summary['real_clips']['srcc']:.2f} (n=5); model {summary['model_path']}; "
@@ -260,18 +253,15 @@ def cmd_condition(args) -> int:
     if args.condition_action == "sample":
         ckpt = Path(args.checkpoint)
         if not ckpt.is_file():
-            print(f"koala: error: {ckpt}: no such checkpoint (train one with `koala condition run`)", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return _fail(f"{ckpt}: no such checkpoint (train one with `koala condition run`)")
         from koala.condition import figures
 
         try:
             clips = sample_clips(ckpt, caption=args.caption, motions=args.motion, seed=args.seed)
         except TextEncoderUnavailable as exc:
-            print(f"koala: error: {exc}", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return _fail(str(exc))
         except (OSError, KeyError, RuntimeError) as exc:
-            print(f"koala: error: {ckpt}: not a condition checkpoint ({exc})", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return _fail(f"{ckpt}: not a condition checkpoint ({exc})")
         figures.grid(clips, asked=args.motion).savefig(args.out, dpi=110)
         print(f"wrote {len(clips)} clips (asked motion {', '.join(f'{m:g}' for m in args.motion)}) to {args.out}")
         return 0
@@ -279,14 +269,11 @@ def cmd_condition(args) -> int:
         res = run_condition(params, smoke=args.smoke, metrics_path=args.metrics,
                             variants=tuple(args.variant) if args.variant else None, evaluate=not args.no_eval)
     except TextEncoderUnavailable as exc:
-        print(f"koala: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(exc))
     except FileNotFoundError as exc:
-        print(f"koala: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(exc))
     except ValueError as exc:
-        print(f"koala: error: {params.condition.clips_table}: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(f"{params.condition.clips_table}: {exc}")
     for variant, info in res.summary["variants"].items():
         numbers = ", ".join(f"{k} {info[k]:.3f}" for k in ("spearman", "drift") if k in info)
         print(f"condition {variant}: {info['steps']} steps, {info['train_seconds']:.0f} s" + (f"; {numbers}" if numbers else ""))
@@ -333,8 +320,7 @@ def cmd_curate(args) -> int:
     try:
         res = curate(list(args.inputs), out_dir=out, params=params)
     except InputError as exc:
-        print(f"koala: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(exc))
     for row in res.errors.itertuples():
         print(f"koala: {row.stage}: skipped {row.path or row.key}: {row.message}", file=sys.stderr)
     if res.up_to_date:
@@ -352,8 +338,7 @@ def cmd_materialize(args) -> int:
         res = materialize(list(args.csv), videos_dir=args.videos, out_dir=args.out, chunk_rows=args.chunk_rows,
                           crf=args.crf)
     except (FileNotFoundError, ValueError) as exc:
-        print(f"koala: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(exc))
     print(res.describe())
     return 0
 
@@ -366,8 +351,7 @@ def cmd_filter(args) -> int:
     try:
         res = run_filter(params, metrics_path=args.metrics)
     except (FileNotFoundError, ValueError) as exc:
-        print(f"koala: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(exc))
     m, cfg = res.metrics, params.filter
     th = res.threshold
     how = f"VTSS >= {th.value:.3f} ({th.method}{': ' + th.reason if th.reason else ''})" if th.method != "manual" else "manual thresholds"
@@ -534,8 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ConfigError, SamplesUnavailable) as exc:
-        print(f"koala: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(exc))
 
 
 if __name__ == "__main__":
