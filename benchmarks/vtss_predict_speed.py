@@ -8,7 +8,8 @@ process (torch uses every core unless --threads):
 
 * decode all: every frame of the clip at native size, the floor of any per-frame reader (baseline);
 * decode + fragments: the command's own read (sampled frame range only) filling the mosaics;
-* model: the 4 fragment clips through the Swin-T and the head;
+* model fp32: the 4 fragment clips through the Swin-T and the head in float32 (the original's arithmetic);
+* model: the same at ``vtss.precision`` (auto: bfloat16 on CPUs that compute it natively);
 * predict: the whole item function (probe, decode, fragments, model), what one clip costs.
 
 Without --checkpoint the weights are rebuilt by the reference rule (same shapes, same compute
@@ -33,7 +34,8 @@ import torch
 from koala.config import VtssConfig, load_params, to_dict
 from koala.io.video import probe, read_frames
 from koala.vtss.fragments import FragmentCollector, normalise, plan_fragments
-from koala.vtss.predict import clip_rng, predict_video, predict_video_tsa, released_model, score_fragments
+from koala.vtss.predict import (clip_rng, predict_video, predict_video_tsa, released_model, resolve_precision,
+                                score_fragments)
 from koala.engine import code_version
 from koala.vtss.swin3d import relative_position_index
 
@@ -88,9 +90,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = Path(args.checkpoint) if args.checkpoint else rule_checkpoint(Path(tmp))
         model = released_model(ckpt, "cpu")
+        dtype = resolve_precision(cfg.precision, torch.device("cpu"))
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; "
-              f"{fr.num_clips} clips x {fr.clip_len} frames; best of {args.repeat}")
-        print(f"{'video':<26} {'size':>9} {'frames':>6} | {'decode all':>10} {'decode+frag':>11} {'model':>7} "
+              f"{fr.num_clips} clips x {fr.clip_len} frames; precision {cfg.precision} = {dtype}; best of {args.repeat}")
+        print(f"{'video':<26} {'size':>9} {'frames':>6} | {'decode all':>10} {'decode+frag':>11} {'model fp32':>10} {'model':>7} "
               f"{'predict':>8} | {'predict/decode all':>18} {'CPU s':>6} {'target':>7} | {'TSA predict':>11}")
         totals = []
         for path in videos:
@@ -111,7 +114,8 @@ def main() -> None:
 
             d_all, _, _ = timed(decode_all, args.repeat)
             d_frag, _, frags = timed(decode_fragments, args.repeat)
-            m_wall, _, _ = timed(lambda: score_fragments(model, frags, batch=cfg.batch_clips), args.repeat)
+            m32_wall, _, _ = timed(lambda: score_fragments(model, frags, batch=cfg.batch_clips), args.repeat)
+            m_wall, _, _ = timed(lambda: score_fragments(model, frags, batch=cfg.batch_clips, dtype=dtype), args.repeat)
             item = {"key": "bench", "video_id": "bench", "path": path, "clips": [{"clip_id": "bench", "start": 0, "end": n}],
                     "cfg": to_dict(cfg), "checkpoint": str(ckpt), "model": "bench"}
             p_wall, p_cpu, _ = timed(lambda: predict_video(item), args.repeat)
@@ -121,7 +125,7 @@ def main() -> None:
                 titem = dict(item, checkpoint=str(tsa), score=score_cfg, code_version=code_version("koala.vtss"))
                 t_wall, _, _ = timed(lambda: predict_video_tsa(titem), args.repeat)
             print(f"{Path(path).name[:26]:<26} {info.width}x{info.height:<4} {n:>6} | {d_all:>9.2f}s {d_frag:>10.2f}s "
-                  f"{m_wall:>6.2f}s {p_wall:>7.2f}s | {p_wall / d_all:>17.1f}x {p_cpu:>6.1f} "
+                  f"{m32_wall:>9.2f}s {m_wall:>6.2f}s {p_wall:>7.2f}s | {p_wall / d_all:>17.1f}x {p_cpu:>6.1f} "
                   f"{'ok' if p_wall < TARGET_S else 'MISS':>7} | {t_wall:>10.2f}s")
         print(f"median predict: {np.median(totals):.2f} s per clip (target < {TARGET_S:.0f} s for a 5 s 720p clip on CPU)")
 

@@ -413,6 +413,7 @@ class VtssConfig:
     model_path: str = "data/vtss/tsa.pt"  # ours: the TSA the training stage writes (predict's default model)
     scale: str = "linear"  # ours: raw -> 1-5 label scale; linear: 1 + 4 * clip(raw, 0, 1) (authors: raw is 0-1)
     device: str = "auto"  # auto (cuda when present) | cpu | cuda
+    precision: str = "auto"  # ours: released-model arithmetic; auto = bfloat16 where the hardware has it natively, else float32
     batch_clips: int = 4  # ours: fragment clips per forward pass
     threads: int = 0  # ours: torch CPU threads; 0: all cores in-process, 1 per engine worker process
     metrics_json: str = "reports/metrics/vtss.json"  # ours: Table 5/6 numbers, the five real clips

@@ -126,14 +126,40 @@ def clip_rng(seed: int, clip_id: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(clip_id.encode())])
 
 
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def resolve_precision(name: str, device: torch.device) -> torch.dtype:
+    """The released model's arithmetic: ``auto`` is bfloat16 where the hardware computes it natively.
+
+    On CPUs with AVX512-BF16 or AMX, bfloat16 autocast runs the Swin-T about 1.6x faster and moves
+    the raw score by a few 1e-4 (tests/vtss/test_predict.py bounds it); elsewhere bfloat16 is
+    emulated and slower, so ``auto`` keeps float32 there.
+
+    Raises:
+        ValueError: an unknown name.
+    """
+    if name not in PRECISIONS:
+        raise ValueError(f"vtss.precision must be one of {', '.join(PRECISIONS)}, not {name!r}")
+    if name == "auto":
+        native = torch.cuda.is_bf16_supported() if device.type == "cuda" else bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return torch.bfloat16 if native else torch.float32
+    return getattr(torch, name)
+
+
 @torch.no_grad()
-def score_fragments(model: torch.nn.Module, fragments: torch.Tensor, *, batch: int = 4) -> np.ndarray:
-    """Mean of the score map of each fragment clip: (clips, 3, T, H, W) -> (clips,) float64."""
+def score_fragments(model: torch.nn.Module, fragments: torch.Tensor, *, batch: int = 4,
+                    dtype: torch.dtype = torch.float32) -> np.ndarray:
+    """Mean of the score map of each fragment clip: (clips, 3, T, H, W) -> (clips,) float64.
+
+    ``dtype`` other than float32 runs the model under autocast (weights stay float32).
+    """
     device = next(model.parameters()).device
     out = []
-    for i in range(0, len(fragments), max(1, batch)):
-        scores = model(fragments[i:i + batch].to(device))  # (b, 1, T', H', W')
-        out.append(scores.flatten(1).mean(1).double().cpu())
+    with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+        for i in range(0, len(fragments), max(1, batch)):
+            scores = model(fragments[i:i + batch].to(device))  # (b, 1, T', H', W')
+            out.append(scores.float().flatten(1).mean(1).double().cpu())
     return torch.cat(out).numpy()
 
 
@@ -158,7 +184,9 @@ def predict_video(item: dict) -> list[dict]:
         torch.set_num_threads(1)
     path = item["path"]
     info = probe(path)
-    model = released_model(item["checkpoint"], resolve_device(cfg.device))
+    device = resolve_device(cfg.device)
+    model = released_model(item["checkpoint"], device)
+    dtype = resolve_precision(cfg.precision, device)
     plans, collectors, offsets = {}, {}, {}
     for c in item["clips"]:
         start, end = _frame_range(c, info.num_frames, path)
@@ -181,7 +209,7 @@ def predict_video(item: dict) -> list[dict]:
             log.warning("%s: clip %s: %d of %d sampled frames did not decode; using the nearest decoded ones",
                         path, cid, int((~col.filled).sum()), col.filled.size)
             _fill_missing(col)
-        raw_clips = score_fragments(model, normalise(col.mosaics), batch=cfg.batch_clips)
+        raw_clips = score_fragments(model, normalise(col.mosaics), batch=cfg.batch_clips, dtype=dtype)
         raw = float(raw_clips.mean())
         rows.append({"clip_id": cid, "video_id": item["video_id"], "vtss": float(to_label_scale(raw, cfg.scale)),
                      "vtss_raw": raw, "vtss_raw_clips": raw_clips.tolist(),
@@ -280,7 +308,8 @@ def run_predict(cfg: VtssConfig, engine: EngineConfig, *, clips_path: str | Path
         CheckpointError, NoTrainedModel: no usable model (before any video is touched).
         ValueError: the clips table lacks the split stage's columns.
     """
-    to_label_scale(0.0, cfg.scale)  # an unknown scale fails before any work
+    to_label_scale(0.0, cfg.scale)  # an unknown scale or precision fails before any work
+    resolve_precision(cfg.precision, resolve_device(cfg.device))
     ckpt, model = resolve_checkpoint(cfg, checkpoint)
     tsa = model.startswith("tsa:")
     if tsa:

@@ -12,7 +12,7 @@ import yaml
 
 from koala.cli import main
 from koala.io.tables import CLIPS, read_table, write_table
-from koala.vtss.predict import VTSS_TABLE, to_label_scale
+from koala.vtss.predict import VTSS_TABLE, resolve_precision, score_fragments, to_label_scale
 
 
 def clips_rows(rows: list[dict]) -> pd.DataFrame:
@@ -22,9 +22,12 @@ def clips_rows(rows: list[dict]) -> pd.DataFrame:
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch, rule_checkpoint):
-    """A project folder: params with one in-process worker and one fragment clip per clip (fast), infer.pth."""
+    """A project folder: params with one in-process worker and one fragment clip per clip (fast), infer.pth.
+
+    float32, so the command's output can be compared with the model's exactly.
+    """
     monkeypatch.chdir(tmp_path)
-    params = {"engine": {"workers": 1, "cache_dir": "cache"}, "vtss": {"fragments": {"num_clips": 1}}}
+    params = {"engine": {"workers": 1, "cache_dir": "cache"}, "vtss": {"fragments": {"num_clips": 1}, "precision": "float32"}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     shutil.copy(rule_checkpoint, tmp_path / "infer.pth")
     return tmp_path
@@ -82,6 +85,24 @@ def test_predict_matches_the_model_on_the_same_fragments(workdir, make_video):
     with torch.no_grad():
         want = load_released(workdir / "infer.pth")(normalise(sample_fragments(frames, plan))).mean().item()
     assert got == pytest.approx(want, abs=1e-5)
+
+
+def test_precision_names_and_bfloat16_error_bound(rule_checkpoint):
+    """bfloat16 autocast (what ``auto`` picks on CPUs with native bf16) moves the raw score by < 2e-3."""
+    from koala.vtss import load_released
+
+    cpu = torch.device("cpu")
+    assert resolve_precision("float32", cpu) == torch.float32
+    assert resolve_precision("bfloat16", cpu) == torch.bfloat16
+    assert resolve_precision("auto", cpu) in (torch.float32, torch.bfloat16)
+    with pytest.raises(ValueError, match="vtss.precision"):
+        resolve_precision("fp8", cpu)
+    model = load_released(rule_checkpoint)
+    x = torch.randn((2, 3, 32, 224, 224), generator=torch.Generator().manual_seed(7))
+    full = score_fragments(model, x, batch=2)
+    half = score_fragments(model, x, batch=2, dtype=torch.bfloat16)
+    assert full.shape == half.shape == (2,)
+    assert np.abs(full - half).max() < 2e-3, np.abs(full - half).max()
 
 
 def test_without_a_checkpoint_it_says_what_to_do(workdir, make_video, capsys):
