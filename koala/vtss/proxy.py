@@ -157,6 +157,14 @@ def input_fields(size: VtssTsaSize) -> dict:
     return {k: getattr(size, k) for k in INPUT_FIELDS}
 
 
+# Evaluation settings: which sources are held out changes no proxy clip, so it is left out of the item.
+EVALUATION_FIELDS = ("folds", "test_sources")
+
+
+def making_fields(cfg: VtssProxyConfig) -> dict:
+    return {k: v for k, v in to_dict(cfg).items() if k not in EVALUATION_FIELDS}
+
+
 def proxy_items(sources: pd.DataFrame, params: Params, size_name: str, size: VtssTsaSize) -> list[dict]:
     """One engine item per source window; the item carries everything its result depends on."""
     cfg = params.vtss.proxy
@@ -167,7 +175,7 @@ def proxy_items(sources: pd.DataFrame, params: Params, size_name: str, size: Vts
             key = f"{src.video_id}-w{wi}"
             items.append({"key": key, "path": src.path, "video_id": src.video_id, "fps": float(src.fps),
                           "window": list(window), "window_index": wi, "seed_key": si * 1000 + wi,
-                          "proxy": to_dict(cfg), "size": input_fields(size), "score": to_dict(params.score),
+                          "proxy": making_fields(cfg), "size": input_fields(size), "score": to_dict(params.score),
                           "code_version": version,
                           "outputs": [str(Path(cfg.out_dir) / size_name / f"{key}.npz")]})
     return items

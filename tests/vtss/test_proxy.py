@@ -82,3 +82,18 @@ def test_proxy_items_depend_on_input_sizes_not_on_the_training_schedule():
     base = keys(tiny)
     assert keys(dataclasses.replace(tiny, epochs=tiny.epochs + 7, lr=tiny.lr * 3, feature_dim=tiny.feature_dim * 2)) == base
     assert keys(dataclasses.replace(tiny, static_size=tiny.static_size // 2)) != base
+
+
+def test_proxy_items_do_not_depend_on_which_sources_are_held_out():
+    """k-fold evaluation (`-S vtss.proxy.folds=5`) reuses the proxy set; a new degradation list does not."""
+    params = smoke(Params())
+    sources = pd.DataFrame([{"video_id": "v", "path": "/x/v.mp4", "fps": 25.0, "num_frames": 200}])
+
+    def keys(proxy):
+        p = dataclasses.replace(params, vtss=dataclasses.replace(params.vtss, proxy=proxy))
+        return [item_fingerprint(it) for it in proxy_items(sources, p, "tiny", p.vtss.tiny)]
+
+    cfg = params.vtss.proxy
+    base = keys(cfg)
+    assert keys(dataclasses.replace(cfg, folds=5, test_sources=("w",))) == base
+    assert keys(dataclasses.replace(cfg, degradations=("blur",))) != base
