@@ -191,9 +191,10 @@ def _spearman(a, b) -> float:
 
 
 def pooled(results: pd.DataFrame) -> dict:
-    """Mean metric per variant over folds (one fold: its numbers)."""
+    """Mean metric per variant over folds (one fold: its numbers), and the spread over folds (``*_sd``; NaN for one)."""
     cols = ["plcc", "srcc", "krcc", "rmse"]
-    return {v: {c: float(g[c].mean()) for c in cols} | {"n": int(g["n"].sum())} for v, g in results.groupby("variant", sort=False)}
+    return {v: {c: float(g[c].mean()) for c in cols} | {f"{c}_sd": float(g[c].std()) if len(g) > 1 else math.nan for c in cols}
+            | {"n": int(g["n"].sum()), "folds": int(len(g))} for v, g in results.groupby("variant", sort=False)}
 
 
 def table5(results: pd.DataFrame) -> pd.DataFrame:
@@ -207,6 +208,7 @@ def table5(results: pd.DataFrame) -> pd.DataFrame:
         for c, pv in zip(["plcc", "srcc", "krcc", "rmse"], paper):
             r[f"{c}_proxy"] = mean[v][c]
             r[f"{c}_paper"] = pv
+        r["plcc_proxy_sd"] = mean[v]["plcc_sd"]  # over folds: how much the held-out sources alone move it
         rows.append(r)
     return pd.DataFrame(rows)
 

@@ -1,0 +1,31 @@
+"""The training stage's tables: pooling folds, Table 5 beside the paper's rows."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from koala.vtss.stage import PAPER_TABLE5, pooled, table5
+
+
+def results(rows):
+    return pd.DataFrame([{"fold": f, "variant": v, "n": 10, "plcc": p, "srcc": p, "krcc": p / 2, "rmse": 1 - p}
+                         for f, v, p in rows])
+
+
+def test_pooled_averages_folds_and_reports_their_spread():
+    r = pooled(results([("fold0", "full", 0.6), ("fold1", "full", 0.8), ("fold0", "label", 0.5), ("fold1", "label", 0.5)]))
+    assert r["full"]["plcc"] == pytest.approx(0.7) and r["full"]["n"] == 20 and r["full"]["folds"] == 2
+    assert r["full"]["plcc_sd"] == pytest.approx(pd.Series([0.6, 0.8]).std())
+    assert r["label"]["plcc_sd"] == 0.0
+    one = pooled(results([("holdout", "full", 0.6)]))
+    assert one["full"]["plcc"] == 0.6 and math.isnan(one["full"]["plcc_sd"])
+
+
+def test_table5_rows_sit_beside_the_paper_in_its_order():
+    t = table5(results([("holdout", "full", 0.7), ("holdout", "dynamic", 0.1)]))
+    assert t["variant"].tolist() == ["dynamic", "full"]  # the paper's row order, only rows that ran
+    assert t.loc[1, "plcc_paper"] == PAPER_TABLE5["full"][1] and t.loc[1, "plcc_proxy"] == 0.7
+    assert {"plcc_proxy_sd", "rmse_paper", "rmse_proxy"} <= set(t.columns)
