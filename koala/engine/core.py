@@ -92,14 +92,26 @@ def _stat(path: str) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns]
 
 
+# Failures of the machine, not of the item (a worker killed by the OOM killer, a crash in native
+# code): recorded for the run they happened in, retried by the next one.
+RETRIED_ERRORS = ("WorkerDied",)
+
+
 def is_done(cache_dir: Path, item: dict) -> bool:
     """True when the item failed before, or its rows are saved and its outputs are untouched.
 
     Declared outputs are compared with the size and modification time recorded when the item
     finished, so a file since deleted, or overwritten by another configuration's run, is redone.
+    A worker that died on the item (:data:`RETRIED_ERRORS`) does not count as done: the next run
+    tries it again.
     """
-    if error_path(cache_dir, item).exists():
-        return True
+    err = error_path(cache_dir, item)
+    if err.exists():
+        try:
+            kind = json.loads(err.read_text()).get("error_type")
+        except (OSError, ValueError):
+            kind = None
+        return kind not in RETRIED_ERRORS
     if not result_path(cache_dir, item).exists():
         return False
     outputs = item.get("outputs", ())
@@ -126,6 +138,7 @@ def run_item(fn: ItemFn, item: dict, cache_dir: str, stage: str) -> tuple[str, s
         if item.get("outputs"):
             write_json(outputs_path(cache, item), {p: _stat(p) for p in item["outputs"]})
         write_table(rows, result_path(cache, item))
+        error_path(cache, item).unlink(missing_ok=True)  # a retried item (its worker died last time) now has rows
     except Exception as exc:  # a batch records any failure of one item and goes on
         reason = str(exc) or type(exc).__name__
         log.warning("%s: %s failed on %s: %s", stage, item["key"], item.get("path", ""), reason)

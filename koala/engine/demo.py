@@ -34,3 +34,19 @@ def crash_or_square(item: dict) -> dict:
 
         os._exit(3)
     return slow_square(item)
+
+
+def crash_times(item: dict) -> dict:
+    """Kills its process the first ``item['crashes']`` times it runs an item (counted in ``item['marker']``), then squares.
+
+    Stands in for a transient failure of the machine: a worker killed by the OOM killer.
+    """
+    import os
+    from pathlib import Path
+
+    marker = Path(item["marker"])
+    done = int(marker.read_text() or 0) if marker.exists() else 0
+    if done < item.get("crashes", 0):
+        marker.write_text(str(done + 1))
+        os._exit(3)
+    return slow_square(item)

@@ -247,6 +247,21 @@ def test_a_worker_that_dies_costs_only_its_own_item(tmp_path):
     assert list(res.errors["key"]) == ["i2"] and res.errors["error_type"].iloc[0] == "WorkerDied"
 
 
+@pytest.mark.timeout(120)
+def test_an_item_whose_worker_died_is_retried_by_the_next_run(tmp_path):
+    """A killed worker is the machine's failure, not the item's: it is reported, and not cached as done."""
+    from koala.engine.demo import crash_times
+
+    # i2 dies twice: in the pool, then in the one-process retry; the next run succeeds.
+    items = [{"key": f"i{i}", "x": i, "marker": str(tmp_path / f"m{i}"), "crashes": 2 if i == 2 else 0} for i in range(3)]
+    cfg = EngineConfig(workers=2)
+    first = map_items(crash_times, items, stage="once", cfg=cfg, cache_dir=tmp_path / "c")
+    assert list(first.errors["key"]) == ["i2"] and first.errors["error_type"].iloc[0] == "WorkerDied"
+    again = map_items(crash_times, items, stage="once", cfg=cfg, cache_dir=tmp_path / "c")
+    assert again.n_run == 1 and again.n_reused == 2 and again.errors.empty
+    assert list(again.table.sort_values("key")["value"]) == [0, 1, 4]
+
+
 def test_an_output_overwritten_since_the_item_finished_triggers_a_rerun(tmp_path):
     """E.g. another configuration's run wrote the same file name: its result must not be reused."""
     out = tmp_path / "video.txt"
