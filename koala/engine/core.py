@@ -98,7 +98,7 @@ RETRIED_ERRORS = ("WorkerDied",)
 
 
 def is_done(cache_dir: Path, item: dict) -> bool:
-    """True when the item failed before, or its rows are saved and its outputs are untouched.
+    """True when the item failed before (on its own account), or its rows are saved and its outputs are untouched.
 
     Declared outputs are compared with the size and modification time recorded when the item
     finished, so a file since deleted, or overwritten by another configuration's run, is redone.
