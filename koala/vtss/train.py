@@ -192,10 +192,20 @@ def lr_lambda(total_steps: int, warmup_steps: int):
     return f
 
 
-def run_fingerprint(variant: str, size: VtssTsaSize, cfg: VtssConfig, train_ids: list[str], init: str) -> str:
-    """What a checkpoint depends on: resuming from a checkpoint of another setting would be wrong."""
+def data_digest(data: TsaData) -> str:
+    """The training data's contents: a rebuilt proxy set whose pixels or sub-metrics differ is new data."""
+    h = hashlib.sha256()
+    for a in (data.fragments, data.frames, data.metrics, data.labels):
+        h.update(str(a.shape).encode())
+        h.update(np.ascontiguousarray(a).data)
+    return h.hexdigest()[:16]
+
+
+def run_fingerprint(variant: str, size: VtssTsaSize, cfg: VtssConfig, train_ids: list[str], init: str,
+                    data: str = "") -> str:
+    """What a checkpoint depends on: resuming from a checkpoint of another setting (or data) would be wrong."""
     blob = json.dumps({"variant": variant, "size": asdict(size), "train": asdict(cfg.train), "ids": sorted(train_ids),
-                       "init": init}, sort_keys=True, default=str)
+                       "init": init, "data": data}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -247,7 +257,7 @@ def train_tsa(data: TsaData, *, variant: str, size: VtssTsaSize, cfg: VtssConfig
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / "last.pt"
-    fp = run_fingerprint(variant, size, cfg, train_ids, f"{init}:{epochs}")
+    fp = run_fingerprint(variant, size, cfg, train_ids, f"{init}:{epochs}", data_digest(data))
     start_epoch, history = 0, []
     if ckpt_path.is_file():
         ck = torch.load(ckpt_path, map_location=device, weights_only=False)  # our own file: optimiser state, RNG

@@ -75,6 +75,20 @@ def test_train_resume_and_save(tmp_path):
     assert meta["variant"] == "full" and meta["decode_short_side"] == 360
 
 
+def test_a_checkpoint_is_not_resumed_on_other_data(tmp_path):
+    """The same clip ids with other sub-metrics (a rebuilt proxy set) train from scratch, not from the old run."""
+    import dataclasses
+
+    size = dataclasses.replace(TINY, epochs=2, batch_size=6, warmup_epochs=1)
+    data = fake_data()
+    ids = [str(i) for i in range(len(data))]
+    kw = dict(variant="label_only", size=size, cfg=VtssConfig(), device=torch.device("cpu"), run_dir=tmp_path, train_ids=ids)
+    assert train_tsa(data, **kw).resumed_from == 0
+    assert train_tsa(data, **kw).resumed_from == 2  # same data: the finished run is reused
+    other = dataclasses.replace(data, metrics=data.metrics + 1e-4)
+    assert train_tsa(other, **kw).resumed_from == 0
+
+
 def test_load_model_rejects_other_files(tmp_path):
     bad = tmp_path / "x.pt"
     torch.save({"state_dict": {}}, bad)
