@@ -53,3 +53,14 @@ def test_blocks_are_found_after_downscaling():
     clean = np.stack([cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (640, 360), interpolation=cv2.INTER_AREA)
                       for f in pan(2, 720, 1280, dx=1.0, seed=5)])
     assert blockiness_of(small, 4.0, 4.0) > 3 * blockiness_of(clean, 4.0, 4.0)
+
+
+def test_noise_estimate_is_exact_integer_arithmetic():
+    """Same pixels, same value to the last bit, on a frame with many tied gradients (a flat picture with steps)."""
+    from koala.metrics.compression import noise_sigma
+
+    rng = np.random.default_rng(3)
+    gray = np.repeat(np.repeat(rng.integers(60, 200, size=(45, 80)), 8, 0), 8, 1).astype(np.uint8)
+    gray = np.clip(gray + rng.normal(0, 4, gray.shape), 0, 255).astype(np.uint8)
+    values = {noise_sigma(gray.copy()) for _ in range(5)}
+    assert len(values) == 1 and 2.5 < values.pop() < 5.5
