@@ -268,9 +268,7 @@ def cmd_condition(args) -> int:
     try:
         res = run_condition(params, smoke=args.smoke, metrics_path=args.metrics,
                             variants=tuple(args.variant) if args.variant else None, evaluate=not args.no_eval)
-    except TextEncoderUnavailable as exc:
-        return _fail(str(exc))
-    except FileNotFoundError as exc:
+    except (TextEncoderUnavailable, FileNotFoundError) as exc:
         return _fail(str(exc))
     except ValueError as exc:
         return _fail(f"{params.condition.clips_table}: {exc}")
