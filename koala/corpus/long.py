@@ -134,10 +134,16 @@ def piece_frames(piece: dict, width: int, height: int, fps: float) -> Iterator[n
     dw, dh = _cover_size(info, width, height)
     y0, x0 = (dh - height) // 2, (dw - width) // 2
     counts = np.bincount(idx - idx[0])
-    for batch in read_frames(piece["path"], width=dw, height=dh, start=int(idx[0]), end=int(idx[-1]) + 1, info=info):
+    # Downscaling goes through swscale while decoding; upscaling a small source is far cheaper with
+    # OpenCV's bilinear resize after decoding at its own size.
+    upscale = dw > info.width
+    size = {"width": info.width, "height": info.height} if upscale else {"width": dw, "height": dh}
+    for batch in read_frames(piece["path"], **size, start=int(idx[0]), end=int(idx[-1]) + 1, info=info):
         for i, frame in zip(batch.index, batch.frames):
             k = int(i - idx[0])
             if k < len(counts) and counts[k]:
+                if upscale:
+                    frame = cv2.resize(frame, (dw, dh), interpolation=cv2.INTER_LINEAR)
                 crop = np.ascontiguousarray(frame[y0 : y0 + height, x0 : x0 + width])
                 for _ in range(int(counts[k])):
                     yield crop
