@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +16,33 @@ from koala.io.writer import VideoWriter
 
 # The five real Koala sample clips live beside the repository (DESIGN.md § Data).
 SAMPLES_DIR = Path(__file__).resolve().parents[1].parent / "shared/data/koala_tsa_samples"
+
+
+# Ray writes outside the test's folders unless told otherwise: its session folders under /tmp/ray
+# (RAY_TMPDIR moves them) and, for token authentication (on by default for a local cluster since
+# Ray 2.5x), a generated token in ~/.ray/auth_token, which a later `ray start` then trusts while
+# its workers use another (InvalidAuthToken). A token of the test run's own, named by
+# RAY_AUTH_TOKEN_PATH, means Ray never generates one into $HOME; every ray.init and `ray start`
+# of the run (child processes inherit the environment) uses it, so the two-node test passes
+# after the suite. The folder is short: Ray's socket paths must fit in 107 bytes.
+_RAY_HOME = Path(tempfile.mkdtemp(prefix="koala-ray-", dir="/tmp"))
+
+
+def pytest_configure(config):
+    token = _RAY_HOME / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    token.chmod(0o600)
+    (_RAY_HOME / "tmp").mkdir(exist_ok=True)
+    os.environ["RAY_TMPDIR"] = str(_RAY_HOME / "tmp")
+    os.environ["RAY_AUTH_MODE"] = "token"
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(token)
+    os.environ.pop("RAY_AUTH_TOKEN", None)  # it would win over the file
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    os.environ["RAY_USAGE_STATS_CONFIG_PATH"] = str(_RAY_HOME / "usage_stats.json")  # not ~/.ray/config.json
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_RAY_HOME, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
