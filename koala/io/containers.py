@@ -80,10 +80,11 @@ def _check_isobmff(path: Path, fh, size: int) -> Cut | None:
         if overrun and b"moov" in boxes and box_type in (b"mdat", b"moof"):
             return Cut(size=size, declared_end=pos + box_size, element=f"'{box_type.decode('ascii')}' box")
         if overrun:
+            lost = "" if b"moov" in boxes else "; its 'moov' index, which would follow, is lost with it"
             raise VideoError(
                 path,
                 f"truncated: its '{box_type.decode('ascii')}' box ends at byte {pos + box_size} "
-                f"but the file has only {size} bytes",
+                f"but the file has only {size} bytes{lost}",
             )
         pos += box_size
     else:
