@@ -379,9 +379,20 @@ def cmd_filter(args) -> int:
 
 def cmd_report(args) -> int:
     from koala.report.index import build_index
+    from koala.report.paper import read_metrics
+    from koala.report.readme import MarkerError, update_readme
 
     title = _params_or_defaults(args).report.title
-    print(f"wrote {build_index(out=args.out, title=title)}")
+    print(f"wrote {build_index(out=args.out, title=title, metrics_dir=args.metrics_dir)}")
+    if args.readme != "none":
+        readme = Path(args.readme)
+        if not readme.is_file():
+            return _fail(f"{readme}: no such README to write the result tables into (or pass --readme none)")
+        try:
+            changed = update_readme(readme, metrics=read_metrics(args.metrics_dir))
+        except MarkerError as exc:
+            return _fail(f"{readme}: {exc}")
+        print(f"{'updated' if changed else 'checked'} the result tables of {readme} from {args.metrics_dir}")
     return 0
 
 
@@ -519,8 +530,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("filter", "filter clips by VTSS (two-Gaussian valley or fixed 2.5) and write koala.csv in the release schema", cmd_filter)
     p.add_argument("--metrics", help="write summary numbers (threshold, kept, Tables 1 and 8) to this JSON file")
 
-    p = add("report", "build reports/index.html linking every stage report", cmd_report)
+    p = add("report", "build reports/index.html (every reproduced table beside the paper's) and the README's result tables",
+            cmd_report)
     p.add_argument("--out", default="reports/index.html")
+    p.add_argument("--metrics-dir", default="reports/metrics", help="the stages' metrics JSON (default: reports/metrics)")
+    p.add_argument("--readme", default="README.md",
+                   help="rewrite the tables between this file's koala:results markers from the metrics "
+                        "(default: README.md; 'none' leaves it alone)")
 
     p = add("params", "show the effective params; apply an override file (written to params.override.yaml, "
                "params.yaml untouched) or clear it", cmd_params)
