@@ -45,6 +45,17 @@ def pytest_unconfigure(config):
     shutil.rmtree(_RAY_HOME, ignore_errors=True)
 
 
+@pytest.fixture
+def home_env(tmp_path) -> dict:
+    """The environment for a child process that would write into $HOME (Chromium keeps crash reports in
+    ~/.config/chromium and a dconf cache in ~/.cache even with --user-data-dir): $HOME and the XDG folders
+    under tmp_path."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_CACHE_HOME": str(home / ".cache"), "XDG_DATA_HOME": str(home / ".local/share")}
+
+
 @pytest.fixture(autouse=True)
 def no_error_logs(caplog):
     """Fail any test that logs a record at ERROR or above.

@@ -66,14 +66,14 @@ def test_project_dvc_yaml_lists_every_notebook_report():
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed")
 @pytest.mark.timeout(120)
-def test_index_opens_in_a_headless_browser(tmp_path, monkeypatch):
+def test_index_opens_in_a_headless_browser(tmp_path, monkeypatch, home_env):
     _setup(tmp_path, monkeypatch)
     out = build_index()
     res = subprocess.run(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
          "--dump-dom", out.resolve().as_uri()],
-        capture_output=True, text=True, timeout=90,
+        capture_output=True, text=True, timeout=90, env=home_env,
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'href="00_a.html"' in res.stdout and "<table>" in res.stdout
