@@ -93,7 +93,7 @@ def failures(errors: pd.DataFrame) -> pd.DataFrame:
     """The rows of an errors table that are failures (not warnings); old tables without severity: all."""
     if "severity" not in errors.columns or not len(errors):
         return errors
-    return errors[errors["severity"].fillna(SEVERITY_ERROR) != SEVERITY_WARNING]
+    return errors[errors["severity"].ne(SEVERITY_WARNING)]  # a missing severity (NaN) counts as an error
 
 
 def empty_frame(schema: pa.Schema) -> pd.DataFrame:
