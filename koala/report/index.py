@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 import yaml
@@ -51,6 +52,11 @@ def _link(path: str, base: Path, label: str | None = None) -> str:
     return f'<span class="missing">{text} (not rendered yet: run dvc repro)</span>'
 
 
+def _code(text: str) -> str:
+    """Escaped text with `backticked` names as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
 def _headline_html(h: Headline, reports: dict[str, dict], base: Path) -> str:
     st = reports.get(h.stage, {})
     links = " ".join(_link(p, base, f"stage report {Path(p).name}") for p in st.get("html", []))
@@ -58,7 +64,7 @@ def _headline_html(h: Headline, reports: dict[str, dict], base: Path) -> str:
     if h.missing:
         body = f'<p class="missing">not computed yet: {html.escape(", ".join(h.missing))} is missing (run dvc repro)</p>'
     else:
-        rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r.cells()) + "</tr>" for r in h.rows)
+        rows = "".join("<tr>" + "".join(f"<td>{_code(c)}</td>" for c in r.cells()) + "</tr>" for r in h.rows)
         body = (f"<table><tr><th>quantity</th><th>ours</th><th>paper</th><th>difference (ours - paper)</th></tr>{rows}</table>")
     note = f"<p>{html.escape(h.note)}</p>" if h.note else ""
     return (f'<section id="{h.key}"><h2>{html.escape(h.title)}</h2>{body}'

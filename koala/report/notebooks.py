@@ -81,13 +81,17 @@ def to_html(notebook: str | Path, *, code: bool = False) -> str:
 
     Args:
         notebook: an executed .ipynb.
-        code: keep the code cells and prompts (the ``.code.html`` copy); without, the page shows
-            only text and outputs, as ``jupyter nbconvert --no-input`` does.
+        code: keep the code cells, prompts and log lines (the ``.code.html`` copy); without, the
+            page shows only text and outputs, as ``jupyter nbconvert --no-input`` does, less stderr.
     """
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(notebook), as_version=4)
+    if not code:  # the log lines (stderr) belong with the code: the paper-like page shows results
+        for cell in nb.cells:
+            if cell.get("outputs"):
+                cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
     exporter = HTMLExporter(template_name="lab", exclude_input=not code, exclude_input_prompt=not code,
                             exclude_output_prompt=not code)
     body, _ = exporter.from_notebook_node(nb)

@@ -60,7 +60,9 @@ def fmt(x: Any, digits: int = 3) -> str:
     if isinstance(x, str):
         return x
     v = num(x)
-    return DASH if v is None else f"{v:.{digits}f}"
+    if v is None:
+        return DASH
+    return f"{v:,.0f}" if digits == 0 else f"{v:.{digits}f}"
 
 
 def diff(ours: Any, paper: Any, digits: int = 3) -> str:
