@@ -124,7 +124,8 @@ def probe(path: str | os.PathLike) -> VideoInfo:
             for packet in container.demux(stream):
                 if not packet.size:
                     continue
-                if packet.is_corrupt or (packet.pos is not None and packet.pos >= 0 and packet.pos + packet.size > size):
+                beyond = packet.pos is not None and packet.pos >= 0 and packet.pos + packet.size > size
+                if beyond or (packet.is_corrupt and cut is not None):
                     ended_early = f"a packet is cut off at frame {len(pts)}"
                     break  # the data ends inside this packet: it and everything after are missing
                 pts.append(packet.pts if packet.pts is not None else len(pts))
