@@ -184,7 +184,7 @@ def _missing(cut, *, declared: int, present: int, fps: float, container, ended_e
         amount = f"about {max(0.0, total - present / fps):.2f} s of its {total:.2f} s are missing"
     else:
         amount = "how many frames are missing is unknown (the container declares no frame count or duration)"
-    where = cut.describe() if cut is not None else ended_early
+    where = cut.describe() if cut is not None else ended_early or "the container declares more frames than it holds"
     return f"cut off mid-stream: {amount}; {where}; only its first {present} frames are used"
 
 
