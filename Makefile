@@ -33,10 +33,16 @@ $(STAMP): pyproject.toml
 repro: setup
 	dvc repro
 
+# Best effort, as .ci/run does: Debian's chromium lets the browser tests open the reports for real
+# (as root with apt-get; otherwise they skip and say why).
 test: setup
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { echo "installing Debian's chromium for the browser tests"; \
+	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed; the browser tests will skip"; }; } || true
 	$(BIN)/pytest
 
-# CI: the same notebooks on a small configuration (ci/params-ci.yaml laid over params.yaml).
+# CI: the same notebooks on a small configuration: ci/params-ci.yaml goes to params.override.yaml,
+# laid over params.yaml (which stays as committed); `koala params clear` returns to params.yaml alone.
 ci-repro: setup
 	$(BIN)/koala params apply ci/params-ci.yaml
 	dvc repro

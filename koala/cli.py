@@ -28,10 +28,40 @@ def _no_clips(clips: Path) -> int:
 log = logging.getLogger("koala")
 
 
+def _tell(errors, *, stage: bool = False) -> None:
+    """One stderr line per errors-table row: a skipped input, or a warning (used in part)."""
+    for row in errors.itertuples():
+        where = f"{row.stage}: " if stage else ""
+        if getattr(row, "severity", "error") == "warning":
+            print(f"koala: {where}warning: {row.message}", file=sys.stderr)
+        else:
+            print(f"koala: {where}skipped {row.path or row.key}: {row.message}", file=sys.stderr)
+
+
+def _n_failed(errors) -> int:
+    from koala.io.tables import failures
+
+    return len(failures(errors))
+
+
 def _params(args) -> "Params":  # noqa: F821
+    """The params file named by ``--params`` (default params.yaml, which must exist), with its override."""
     from koala.config import load_params
 
-    return load_params(args.params)
+    return load_params(args.params or "params.yaml")
+
+
+def _params_or_defaults(args) -> "Params":  # noqa: F821
+    """Like :func:`_params`, but the built-in defaults when no ``--params`` is named and there is no params.yaml.
+
+    A ``--params`` file that is named and missing is an error (ConfigError: one line, exit 2), never
+    a silent fallback to the defaults.
+    """
+    from koala.config import Params
+
+    if args.params is None and not Path("params.yaml").exists():
+        return Params()
+    return _params(args)
 
 
 def cmd_corpus(args) -> int:
@@ -61,8 +91,9 @@ def cmd_probe(args) -> int:
         except VideoError as exc:
             return _fail(str(exc))
         print(json.dumps(info.as_row(), indent=2))
+        if info.missing:
+            print(f"koala: warning: {info.path}: {info.missing}", file=sys.stderr)
         return 0
-    from koala.config import EngineConfig, load_params
     from koala.corpus.videos import probe_items, video_row
     from koala.engine import map_items
     from koala.engine.core import write_errors
@@ -70,23 +101,22 @@ def cmd_probe(args) -> int:
 
     import pandas as pd
 
-    engine = load_params(args.params).engine if Path(args.params).exists() else EngineConfig()
+    engine = _params_or_defaults(args).engine
     res = map_items(video_row, probe_items(args.videos), stage="probe", cfg=engine)
     table = res.table if len(res.table) else pd.DataFrame(columns=VIDEOS.names)
     write_table(table, args.out, VIDEOS)
     errors_path = args.errors or str(Path(args.out).with_suffix("")) + ".errors.parquet"
     write_errors(res.errors, errors_path)
-    for row in res.errors.itertuples():
-        print(f"koala: skipped {row.path}: {row.message}", file=sys.stderr)
-    print(f"probed {len(table)} videos into {args.out}; {len(res.errors)} errors in {errors_path}")
+    _tell(res.errors)
+    print(f"probed {len(table)} videos into {args.out}; {_n_failed(res.errors)} errors, "
+          f"{len(res.errors) - _n_failed(res.errors)} warnings in {errors_path}")
     return 0
 
 
 def cmd_score(args) -> int:
-    from koala.config import Params, load_params
     from koala.metrics.stage import run_score
 
-    params = load_params(args.params) if Path(args.params).exists() else Params()
+    params = _params_or_defaults(args)
     clips = Path(args.clips)
     if not clips.is_file():
         return _no_clips(clips)
@@ -96,9 +126,8 @@ def cmd_score(args) -> int:
         res = run_score(params, clips_path=clips, out=out, errors_path=errors, metrics_path=args.metrics)
     except (OSError, ValueError) as exc:
         return _fail(f"{clips}: not a usable clips table ({exc})")
-    for row in res.errors.itertuples():
-        print(f"koala: skipped {row.path}: {row.message}", file=sys.stderr)
-    print(f"scored {len(res.table)} clips into {out}; {len(res.errors)} errors in {errors}")
+    _tell(res.errors)
+    print(f"scored {len(res.table)} clips into {out}; {_n_failed(res.errors)} errors, {len(res.errors) - _n_failed(res.errors)} warnings in {errors}")
     return 0
 
 
@@ -106,9 +135,8 @@ def cmd_caption(args) -> int:
     from koala.caption.fields import PromptsError
     from koala.caption.stage import run_caption
     from koala.caption.vlm import VLMUnavailable
-    from koala.config import Params, load_params
 
-    params = load_params(args.params) if Path(args.params).exists() else Params()
+    params = _params_or_defaults(args)
     clips = Path(args.clips)
     if not clips.is_file():
         return _no_clips(clips)
@@ -121,21 +149,19 @@ def cmd_caption(args) -> int:
         return _fail(str(exc))
     except (OSError, ValueError) as exc:
         return _fail(f"{clips}: not a usable clips table ({exc})")
-    for row in res.errors.itertuples():
-        print(f"koala: skipped {row.path}: {row.message}", file=sys.stderr)
+    _tell(res.errors)
     print(f"captioned {len(res.table)} clips into {out} ({res.metrics['backend'] or args.backend or params.caption.backend}); {len(res.errors)} errors in {errors}")
     return 0
 
 
 def cmd_split(args) -> int:
-    from koala.config import Params, load_params
     from koala.engine.core import write_errors
     from koala.io.tables import CLIPS, write_table
     from koala.io.video import VideoError, probe
     from koala.split.registry import method_names
     from koala.split.stage import split_videos
 
-    params = load_params(args.params) if Path(args.params).exists() else Params()
+    params = _params_or_defaults(args)
     if args.method not in method_names():
         print(f"koala split: unknown method {args.method!r}; choose one of: {', '.join(method_names())}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -148,24 +174,23 @@ def cmd_split(args) -> int:
         res = split_videos(list(args.videos), method=args.method, cfg=params.split, params=params)
     except (FileNotFoundError, ImportError) as exc:  # the learned model file or an optional extra is missing
         return _fail(str(exc))
-    if len(args.videos) == 1 and len(res.errors):
+    if len(args.videos) == 1 and _n_failed(res.errors):
         return _fail(f"{args.videos[0]}: {res.errors.iloc[0]['message']}")
     write_table(res.clips, args.out, CLIPS)
     errors = args.errors or str(Path(args.out).with_suffix("")) + ".errors.parquet"
-    if len(args.videos) > 1 or args.errors:
+    wrote_errors = len(args.videos) > 1 or args.errors or len(res.errors)  # a single file's warning is kept too
+    if wrote_errors:
         write_errors(res.errors, errors)
-    for row in res.errors.itertuples():
-        print(f"koala: skipped {row.path}: {row.message}", file=sys.stderr)
-    tail = f"; {len(res.errors)} errors in {errors}" if len(args.videos) > 1 or args.errors else ""
+    _tell(res.errors)
+    tail = f"; {_n_failed(res.errors)} errors, {len(res.errors) - _n_failed(res.errors)} warnings in {errors}" if wrote_errors else ""
     print(f"split {len(res.detections)} videos into {len(res.clips)} clips ({args.method}) in {args.out}{tail}")
     return 0
 
 
 def cmd_split_train(args) -> int:
-    from koala.config import Params, load_params
     from koala.split.train import train
 
-    params = load_params(args.params) if Path(args.params).exists() else Params()
+    params = _params_or_defaults(args)
     folder = args.videos_dir or params.split.train.videos_dir
     if not Path(folder).is_dir():
         return _fail(f"{folder}: no such folder of training videos (give one, or run `koala corpus samples`)")
@@ -181,11 +206,10 @@ def cmd_split_train(args) -> int:
 
 
 def cmd_vtss(args) -> int:
-    from koala.config import Params, load_params
     from koala.vtss.predict import NoTrainedModel, run_predict
     from koala.vtss.released import CheckpointError
 
-    params = load_params(args.params) if Path(args.params).exists() else Params()
+    params = _params_or_defaults(args)
     if args.vtss_action in ("train", "proxy", "labels"):
         return _vtss_more(args, params)
     clips = Path(args.clips)
@@ -200,8 +224,7 @@ def cmd_vtss(args) -> int:
         return _fail(str(exc))
     except (OSError, ValueError) as exc:
         return _fail(f"{clips}: not a usable clips table ({exc})")
-    for row in res.errors.itertuples():
-        print(f"koala: skipped {row.path}: {row.message}", file=sys.stderr)
+    _tell(res.errors)
     print(f"scored {len(res.table)} clips into {out} ({res.metrics['model']}, scale {res.metrics['scale']}); "
           f"{len(res.errors)} errors in {errors}")
     return 0
@@ -251,9 +274,8 @@ def _vtss_more(args, params) -> int:
 def cmd_condition(args) -> int:
     from koala.condition.stage import run_condition, sample_clips
     from koala.condition.text import TextEncoderUnavailable
-    from koala.config import Params, load_params
 
-    params = load_params(args.params) if Path(args.params).exists() else Params()
+    params = _params_or_defaults(args)
     if args.condition_action == "sample":
         ckpt = Path(args.checkpoint)
         if not ckpt.is_file():
@@ -288,8 +310,9 @@ def cmd_notebook(args) -> int:
     from koala.report.notebooks import run_notebook
 
     extra = {"smoke": True} if args.smoke else {}
+    _params(args)  # a missing or invalid params file fails here, in one line, not inside the notebook
     try:
-        nb, html = run_notebook(args.notebook, params_file=args.params, out_dir=args.out_dir, parameters=extra)
+        nb, html = run_notebook(args.notebook, params_file=args.params or "params.yaml", out_dir=args.out_dir, parameters=extra)
     except PapermillExecutionError as exc:
         # The cell's own error, not papermill's wrapper: e.g. how to provide missing sample clips.
         print(f"koala: error: notebook {args.notebook} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}", file=sys.stderr)
@@ -302,11 +325,10 @@ def cmd_notebook(args) -> int:
 def cmd_curate(args) -> int:
     import dataclasses
 
-    from koala.config import Params, load_params
     from koala.curate.inputs import InputError
     from koala.curate.run import curate, format_summary
 
-    params = load_params(args.params) if Path(args.params).exists() else Params()
+    params = _params_or_defaults(args)
     cfg = params.curate
     over = {k: v for k, v in (("export_clips", args.export_clips), ("vtss_checkpoint", args.checkpoint)) if v is not None}
     if over:
@@ -323,8 +345,7 @@ def cmd_curate(args) -> int:
         res = curate(list(args.inputs), out_dir=out, params=params)
     except InputError as exc:
         return _fail(str(exc))
-    for row in res.errors.itertuples():
-        print(f"koala: {row.stage}: skipped {row.path or row.key}: {row.message}", file=sys.stderr)
+    _tell(res.errors, stage=True)
     if res.up_to_date:
         print(f"{out} is up to date: same inputs, parameters, models and code as its last run; nothing to do")
     print(format_summary(res.summary))
@@ -346,10 +367,9 @@ def cmd_materialize(args) -> int:
 
 
 def cmd_filter(args) -> int:
-    from koala.config import Params, load_params
     from koala.filter.stage import run_filter
 
-    params = load_params(args.params) if Path(args.params).exists() else Params()
+    params = _params_or_defaults(args)
     try:
         res = run_filter(params, metrics_path=args.metrics)
     except (FileNotFoundError, ValueError) as exc:
@@ -363,22 +383,39 @@ def cmd_filter(args) -> int:
 
 def cmd_report(args) -> int:
     from koala.report.index import build_index
+    from koala.report.paper import read_metrics
+    from koala.report.readme import MarkerError, update_readme
 
-    title = _params(args).report.title if Path(args.params).exists() else "koala"
-    print(f"wrote {build_index(out=args.out, title=title)}")
+    title = _params_or_defaults(args).report.title
+    print(f"wrote {build_index(out=args.out, title=title, metrics_dir=args.metrics_dir)}")
+    if args.readme != "none":
+        readme = Path(args.readme)
+        if not readme.is_file():
+            return _fail(f"{readme}: no such README to write the result tables into (or pass --readme none)")
+        try:
+            changed = update_readme(readme, metrics=read_metrics(args.metrics_dir))
+        except MarkerError as exc:
+            return _fail(f"{readme}: {exc}")
+        print(f"{'updated' if changed else 'checked'} the result tables of {readme} from {args.metrics_dir}")
     return 0
 
 
 def cmd_params(args) -> int:
-    from koala.config import apply_override, load_params, to_dict
+    from koala.config import apply_override, clear_override, override_path, to_dict
 
+    base = args.params or "params.yaml"
     if args.action == "apply":
-        apply_override(args.params, args.override)
-        print(f"applied {args.override} to {args.params}")
+        apply_override(base, args.override)
+        print(f"wrote {override_path(base)}: {args.override} laid over {base} ({base} unchanged; "
+              f"`koala params clear` undoes it)")
+    elif args.action == "clear":
+        print(f"emptied {clear_override(base)}: {base} alone is in effect")
     else:
         import yaml
 
-        print(yaml.safe_dump(to_dict(load_params(args.params)), sort_keys=False))
+        extra = override_path(base)
+        note = f"# {base} with {extra} laid over it\n" if extra.exists() else f"# {base}\n"
+        print(note + yaml.safe_dump(to_dict(_params(args)), sort_keys=False))
     return 0
 
 
@@ -392,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, help_: str, fn) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
-        p.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+        p.add_argument("--params", help="params file (default: params.yaml, with params.override.yaml laid over it)")
         p.set_defaults(func=fn)
         return p
 
@@ -500,11 +537,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("filter", "filter clips by VTSS (two-Gaussian valley or fixed 2.5) and write koala.csv in the release schema", cmd_filter)
     p.add_argument("--metrics", help="write summary numbers (threshold, kept, Tables 1 and 8) to this JSON file")
 
-    p = add("report", "build reports/index.html linking every stage report", cmd_report)
+    p = add("report", "build reports/index.html (every reproduced table beside the paper's) and the README's result tables",
+            cmd_report)
     p.add_argument("--out", default="reports/index.html")
+    p.add_argument("--metrics-dir", default="reports/metrics", help="the stages' metrics JSON (default: reports/metrics)")
+    p.add_argument("--readme", default="README.md",
+                   help="rewrite the tables between this file's koala:results markers from the metrics "
+                        "(default: README.md; 'none' leaves it alone)")
 
-    p = add("params", "show the effective params, or apply an override file to params.yaml", cmd_params)
-    p.add_argument("action", choices=["show", "apply"])
+    p = add("params", "show the effective params; apply an override file (written to params.override.yaml, "
+               "params.yaml untouched) or clear it", cmd_params)
+    p.add_argument("action", choices=["show", "apply", "clear"])
     p.add_argument("override", nargs="?", help="YAML file laid over params.yaml (for 'apply')")
     return parser
 

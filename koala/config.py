@@ -607,13 +607,48 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r} ({type(value).__name__})")
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read params.yaml into :class:`Params` (missing sections take their defaults)."""
+OVERRIDE_HEADER = """\
+# Overrides laid over params.yaml (koala.config.load_params reads both; dvc.yaml tracks both).
+# Written by `koala params apply FILE` (e.g. ci/params-ci.yaml), emptied by `koala params clear`;
+# params.yaml itself is never rewritten. Empty ({}) means params.yaml alone.
+"""
+
+
+def override_path(params_path: str | Path) -> Path:
+    """The override file that belongs to ``params_path``: ``params.yaml`` -> ``params.override.yaml``."""
+    p = Path(params_path)
+    return p.with_name(f"{p.stem}.override{p.suffix or '.yaml'}")
+
+
+def _read_yaml(path: Path) -> dict:
+    with open(path) as fh:
+        data = yaml.safe_load(fh)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def load_params(path: str | Path = "params.yaml", *, override: bool = True) -> Params:
+    """Read params.yaml into :class:`Params` (missing sections take their defaults).
+
+    Args:
+        path: the params file.
+        override: lay the override file beside it (:func:`override_path`, written by
+            ``koala params apply``) over it when that file exists.
+
+    Raises:
+        ConfigError: the file is missing, or a key or value does not fit the dataclasses.
+    """
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: no such params file; run from the repository root or pass its path")
-    with open(path) as fh:
-        return build(Params, yaml.safe_load(fh) or {})
+    raw = _read_yaml(path)
+    extra = override_path(path)
+    if override and extra.exists() and extra != path:
+        raw = deep_merge(raw, _read_yaml(extra))
+    return build(Params, raw)
 
 
 def to_dict(obj: Any) -> Any:
@@ -632,18 +667,37 @@ def deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
-def apply_override(params_path: str | Path, override_path: str | Path) -> Params:
-    """Lay an override file (e.g. the CI configuration) over params.yaml, in place, validated."""
-    with open(params_path) as fh:
-        base = yaml.safe_load(fh) or {}
-    with open(override_path) as fh:
-        override = yaml.safe_load(fh) or {}
-    merged = deep_merge(base, override)
-    params = build(Params, merged)
+def apply_override(params_path: str | Path, override_file: str | Path) -> Params:
+    """Write ``override_file`` as the override of ``params_path``, validated; params.yaml is untouched.
+
+    The override replaces any earlier one (applying twice is the same as once). DVC tracks the
+    override file beside params.yaml, so stages whose effective parameters change rerun.
+
+    Returns:
+        The effective parameters (params.yaml with the override laid over it).
+
+    Raises:
+        ConfigError: either file is missing, or the merge does not fit the dataclasses (nothing
+            is written then).
+    """
+    params_path, override_file = Path(params_path), Path(override_file)
+    for p in (params_path, override_file):
+        if not p.is_file():
+            raise ConfigError(f"{p}: no such params file")
+    override = _read_yaml(override_file)
+    params = build(Params, deep_merge(_read_yaml(params_path), override))
     from koala.io.atomic import write_text
 
-    write_text(params_path, yaml.safe_dump(merged, sort_keys=False))
+    body = yaml.safe_dump(override, sort_keys=False) if override else "{}\n"
+    write_text(override_path(params_path), OVERRIDE_HEADER + f"# from {override_file}\n" + body)
     return params
+
+
+def clear_override(params_path: str | Path) -> Path:
+    """Empty the override file of ``params_path``, so params.yaml alone is in effect."""
+    from koala.io.atomic import write_text
+
+    return write_text(override_path(params_path), OVERRIDE_HEADER + "{}\n")
 
 
 def smoke_params(params: Params) -> Params:

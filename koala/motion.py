@@ -68,12 +68,21 @@ class FlowEstimator:
     def __getstate__(self):
         return {"preset": self.preset, "_dis": None}
 
+    # DIS fails below this side (OpenCV 5.0: an assertion at 16x1024, a segmentation fault at 8x64):
+    # smaller frames are padded (edge pixels repeated) up to it and the flow is cropped back.
+    MIN_SIDE = 32
+
     def __call__(self, prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
         if prev.shape != nxt.shape or prev.ndim != 2:
             raise ValueError(f"flow needs two gray frames of one size, got {prev.shape} and {nxt.shape}")
         if self._dis is None:
             self._dis = cv2.DISOpticalFlow_create(_PRESETS[self.preset])
-        return self._dis.calc(prev, nxt, None)
+        h, w = prev.shape
+        if min(h, w) >= self.MIN_SIDE:
+            return self._dis.calc(prev, nxt, None)
+        pad = (0, max(0, self.MIN_SIDE - h), 0, max(0, self.MIN_SIDE - w))  # top, bottom, left, right
+        big = [cv2.copyMakeBorder(f, *pad, cv2.BORDER_REPLICATE) for f in (prev, nxt)]
+        return np.ascontiguousarray(self._dis.calc(big[0], big[1], None)[:h, :w])  # (h, w, 2)
 
 
 def warp_error(a: np.ndarray, b: np.ndarray, flow: np.ndarray) -> float:

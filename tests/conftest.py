@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +16,54 @@ from koala.io.writer import VideoWriter
 
 # The five real Koala sample clips live beside the repository (DESIGN.md § Data).
 SAMPLES_DIR = Path(__file__).resolve().parents[1].parent / "shared/data/koala_tsa_samples"
+
+
+# Tests write nothing into $HOME. Ray would: its session folders under /tmp/ray (RAY_TMPDIR moves
+# them) and, for token authentication (on by default for a local cluster since Ray 2.5x), a generated
+# token in ~/.ray/auth_token, which a later `ray start` then trusts while its workers use another
+# (InvalidAuthToken). A token of the test run's own, named by RAY_AUTH_TOKEN_PATH, means Ray never
+# generates one into $HOME; every ray.init and `ray start` of the run (child processes inherit the
+# environment) uses it, so the two-node test passes after the suite. The other tools that keep state
+# under $HOME (matplotlib's font cache, IPython's profile and Jupyter's runtime files of the notebook
+# tests, pooch, ONNX Runtime's telemetry database) get the XDG folders and their own variables here too.
+# The folder is short: Ray's socket paths must fit in 107 bytes.
+_TEST_HOME = Path(tempfile.mkdtemp(prefix="koala-test-", dir="/tmp"))
+# Read by ONNX Runtime (the OCR text detector) when its library loads, so set at collection.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
+
+def pytest_configure(config):
+    token = _TEST_HOME / "ray_auth_token"
+    token.write_text(secrets.token_hex(32))
+    token.chmod(0o600)
+    folders = {
+        "RAY_TMPDIR": "ray", "XDG_CACHE_HOME": "cache", "XDG_CONFIG_HOME": "config", "XDG_DATA_HOME": "share",
+        "MPLCONFIGDIR": "matplotlib", "IPYTHONDIR": "ipython", "JUPYTER_DATA_DIR": "jupyter",
+        "JUPYTER_RUNTIME_DIR": "jupyter/runtime", "JUPYTER_CONFIG_DIR": "jupyter-config",
+    }
+    for var, sub in folders.items():
+        (_TEST_HOME / sub).mkdir(parents=True, exist_ok=True)
+        os.environ[var] = str(_TEST_HOME / sub)
+    os.environ["RAY_AUTH_MODE"] = "token"
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(token)
+    os.environ.pop("RAY_AUTH_TOKEN", None)  # it would win over the file
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    os.environ["RAY_USAGE_STATS_CONFIG_PATH"] = str(_TEST_HOME / "ray_usage_stats.json")  # not ~/.ray/config.json
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_TEST_HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def home_env(tmp_path) -> dict:
+    """The environment for a child process that would write into $HOME (Chromium keeps crash reports in
+    ~/.config/chromium and a dconf cache in ~/.cache even with --user-data-dir): $HOME and the XDG folders
+    under tmp_path."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_CACHE_HOME": str(home / ".cache"), "XDG_DATA_HOME": str(home / ".local/share")}
 
 
 @pytest.fixture(autouse=True)

@@ -77,3 +77,22 @@ def test_params_apply_rejects_unknown_keys_with_exit_2(tmp_path):
     (tmp_path / "o.yaml").write_text("engine:\n  worker: 3\n")
     res = _run("params", "apply", "o.yaml", cwd=tmp_path)
     assert res.returncode == 2 and "engine.worker" in res.stderr and "engine.workers" in res.stderr
+
+
+def test_a_named_params_file_that_is_missing_exits_2_with_one_line(tmp_path, good_video):
+    res = _run("split", str(good_video), "--out", str(tmp_path / "c.parquet"), "--params", str(tmp_path / "nope.yaml"), cwd=tmp_path)
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert res.returncode == 2 and len(lines) == 1 and "nope.yaml: no such params file" in lines[0]
+    assert not (tmp_path / "c.parquet").exists()
+
+
+def test_params_apply_writes_the_override_file_and_leaves_params_yaml_alone(tmp_path):
+    text = "# the committed file, comments and all\nengine:\n  workers: 1  # one\n"
+    (tmp_path / "params.yaml").write_text(text)
+    (tmp_path / "o.yaml").write_text("engine:\n  workers: 2\n")
+    res = _run("params", "apply", "o.yaml", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "params.yaml").read_text() == text
+    assert "workers: 2" in _run("params", "show", cwd=tmp_path).stdout
+    assert _run("params", "clear", cwd=tmp_path).returncode == 0
+    assert "workers: 1" in _run("params", "show", cwd=tmp_path).stdout

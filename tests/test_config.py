@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from koala.config import ConfigError, Params, apply_override, build, load_params, smoke_params, to_dict
+from koala.config import (ConfigError, Params, apply_override, build, clear_override, load_params, override_path,
+                          smoke_params, to_dict)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,15 +60,28 @@ def test_apply_override_merges_validates_and_refuses_bad_keys(tmp_path):
     p.write_text((ROOT / "params.yaml").read_text())
     good = tmp_path / "good.yaml"
     good.write_text("corpus:\n  bench:\n    n_videos: 1\n")
+    committed = p.read_text()
     params = apply_override(p, good)
     assert params.corpus.bench.n_videos == 1 and load_params(p).corpus.bench.n_videos == 1
     assert load_params(p).corpus.bench.fps == load_params(ROOT / "params.yaml").corpus.bench.fps
+    assert p.read_text() == committed  # comments and all: the override lives in its own file
+    assert override_path(p) == tmp_path / "params.override.yaml" and "n_videos: 1" in override_path(p).read_text()
+    assert load_params(p, override=False).corpus.bench.n_videos == load_params(ROOT / "params.yaml", override=False).corpus.bench.n_videos
+    clear_override(p)
+    assert load_params(p) == load_params(p, override=False)
     bad = tmp_path / "bad.yaml"
     bad.write_text("corpus:\n  bench:\n    n_vidoes: 1\n")
-    before = p.read_text()
+    before = override_path(p).read_text()
     with pytest.raises(ConfigError):
         apply_override(p, bad)
-    assert p.read_text() == before
+    assert p.read_text() == committed and override_path(p).read_text() == before
+    with pytest.raises(ConfigError, match="no such params file"):
+        apply_override(p, tmp_path / "nope.yaml")
+
+
+def test_the_committed_override_file_is_empty():
+    """params.override.yaml ships empty (dvc.yaml tracks it): params.yaml alone is in effect."""
+    assert yaml.safe_load(override_path(ROOT / "params.yaml").read_text()) == {}
 
 
 def test_missing_params_file_is_a_clear_error(tmp_path):

@@ -54,6 +54,9 @@ def test_stage_deps_exist_and_params_name_real_sections():
         for dep in stage.get("deps", []):
             assert (ROOT / dep).exists() or dep in produced, f"{name}: dep {dep} neither exists nor is produced"
         for p in stage.get("params", []):
+            if isinstance(p, dict):  # another params file, tracked whole (the override file)
+                assert all((ROOT / f).is_file() for f in p), f"{name}: params file {p} is missing"
+                continue
             assert p in known, f"{name}: params key {p} is not in the config"
 
 
@@ -101,3 +104,102 @@ def test_configured_output_paths_are_the_stage_outs():
     assert {corpus.samples.out_dir, corpus.samples.table, corpus.samples.labels_table,
             f"{corpus.errors_dir}/corpus_samples.parquet"} <= outs["corpus"]
     assert {corpus.bench.out_dir, corpus.videos_table, f"{corpus.errors_dir}/corpus_bench.parquet"} <= outs["bench"]
+
+
+# --- stage deps cover the code each notebook runs -----------------------------------------------
+
+
+def _koala_imports(source: str, here: str = "") -> set[str]:
+    """Dotted names of the koala modules ``source`` imports anywhere (top level or inside functions).
+
+    ``from koala.x import y`` names ``koala.x.y`` when ``y`` is a module, else ``koala.x``; ``here``
+    (the importing module's package) resolves relative imports.
+    """
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "koala")
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = here.split(".")[: len(here.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            if base.split(".")[0] != "koala":
+                continue
+            for a in node.names:
+                sub = f"{base}.{a.name}"
+                found.add(sub if _module_file(sub) else base)
+    return found
+
+
+def _module_file(name: str) -> Path | None:
+    """koala/x/y.py or koala/x/y/__init__.py for ``koala.x.y``, if it exists."""
+    p = ROOT.joinpath(*name.split("."))
+    if p.with_suffix(".py").is_file():
+        return p.with_suffix(".py")
+    if (p / "__init__.py").is_file():
+        return p / "__init__.py"
+    return None
+
+
+def _closure(names: set[str]) -> set[Path]:
+    """Every koala source file that importing ``names`` runs: the modules, their packages' __init__, and so on."""
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        parts = name.split(".")
+        for k in range(1, len(parts) + 1):  # importing koala.a.b runs koala/__init__ and koala/a/__init__ too
+            mod = ".".join(parts[:k])
+            if mod in seen or _module_file(mod) is None:
+                continue
+            seen.add(mod)
+            f = _module_file(mod)
+            pkg = mod if f.name == "__init__.py" else mod.rsplit(".", 1)[0]
+            todo.extend(_koala_imports(f.read_text(), here=pkg))
+    return {_module_file(m).relative_to(ROOT) for m in seen}
+
+
+def _trivial(path: Path) -> bool:
+    """A module of a docstring and constants only (koala/__init__.py): nothing a stage computes changes with it."""
+    import ast
+
+    body = ast.parse((ROOT / path).read_text()).body
+    return all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)
+               or isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant) for n in body)
+
+
+def _covered(path: Path, deps: list[str]) -> bool:
+    return any(path == Path(d) or Path(d) in path.parents for d in deps)
+
+
+def test_closure_follows_imports_inside_functions_and_relative_ones():
+    files = _closure({"koala.split.stage"})
+    assert Path("koala/split/stage.py") in files and Path("koala/io/video.py") in files  # via probe
+    assert Path("koala/engine/core.py") in files and Path("koala/config.py") in files
+
+
+@pytest.mark.parametrize("name", [n for n, s in STAGES.items() if any(str(d).endswith(".ipynb") for d in s.get("deps", []))])
+def test_stage_deps_cover_every_koala_module_its_notebook_imports(name):
+    """A change to any koala file a stage's notebook runs (directly or through koala's own imports) reruns the stage.
+
+    Modules of nothing but a docstring and constants are left out (they change nothing a stage computes).
+    """
+    stage = STAGES[name]
+    deps = _entries(stage["deps"])
+    (nb,) = [d for d in deps if d.endswith(".ipynb")]
+    cells = json.loads((ROOT / nb).read_text())["cells"]
+    source = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    source = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    files = _closure(_koala_imports(source))
+    missing = sorted(str(f) for f in files if not _trivial(f) and not _covered(f, deps))
+    assert not missing, f"stage {name}: dvc.yaml deps miss {missing}"
+
+
+def test_report_stage_deps_cover_the_report_code():
+    deps = _entries(STAGES["report"]["deps"])
+    files = _closure({"koala.report.index", "koala.report.readme"})
+    missing = sorted(str(f) for f in files if not _trivial(f) and not _covered(f, deps))
+    assert not missing, f"stage report: dvc.yaml deps miss {missing}"

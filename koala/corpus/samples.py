@@ -107,12 +107,12 @@ def _download(url: str, dest: Path, clip: SampleClip) -> None:
     import pooch  # imported here: only the network path needs it
 
     log.info("downloading %s", url)
-    try:
-        fetched = pooch.retrieve(url, known_hash=f"sha256:{clip.sha256}", progressbar=False)
+    try:  # straight into the destination folder: no second copy in pooch's cache under $HOME
+        fetched = pooch.retrieve(url, known_hash=f"sha256:{clip.sha256}", fname=f".{dest.name}.download",
+                                 path=dest.parent, progressbar=False)
     except ValueError as exc:  # pooch raises ValueError on a hash mismatch
         raise SamplesUnavailable(f"{url}: {exc}") from None
-    with atomic_path(dest) as tmp:
-        shutil.copyfile(fetched, tmp)
+    os.replace(fetched, dest)  # pooch wrote and checked it whole; the rename is atomic
 
 
 def labels_table() -> pd.DataFrame:

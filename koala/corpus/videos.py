@@ -6,15 +6,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from koala.engine.core import ItemOutput
 from koala.io.atomic import sha256_file
 from koala.io.tables import VIDEOS
 from koala.io.video import probe
 
 
-def video_row(item: dict) -> dict:
+def video_row(item: dict) -> "dict | ItemOutput":
     """Probe ``item['path']`` into one VIDEOS row (an engine item function).
 
-    ``item`` may carry ``video_id`` (default: the file stem), ``source`` and ``truth``.
+    ``item`` may carry ``video_id`` (default: the file stem), ``source`` and ``truth``. A video
+    cut off mid-stream is a row of the frames that are there plus a warning saying what is missing.
 
     Raises:
         VideoError: the file is not a usable video (the engine records it in the errors table).
@@ -28,7 +30,8 @@ def video_row(item: dict) -> dict:
         source=item.get("source", "user"),
         truth=list(item.get("truth", [])),
     )
-    return {name: row[name] for name in VIDEOS.names}
+    out = {name: row[name] for name in VIDEOS.names}
+    return ItemOutput(out, [("PartialVideo", f"{path}: {info.missing}")]) if info.missing else out
 
 
 def probe_items(paths: list[str | Path], *, source: str = "user") -> list[dict]:

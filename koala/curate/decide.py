@@ -61,12 +61,17 @@ REJECTING_STAGES = ("score", "caption", "vtss")  # a clip that one of these coul
 
 
 def stage_failures(table: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFrame:
-    """Add ``failed``: per clip, the scoring stages that failed on it (by clip or by its video), '' when none."""
+    """Add ``failed``: per clip, the scoring stages that failed on it (by clip or by its video), '' when none.
+
+    Warning rows (a video used in part, e.g. cut off mid-stream) are not failures.
+    """
+    from koala.io.tables import failures
+
     if not len(table):
         return table.assign(failed=pd.Series(dtype=object))
     notes = [[] for _ in range(len(table))]
     by_key: dict[str, list[str]] = {}
-    for e in errors.itertuples():
+    for e in failures(errors).itertuples():
         if e.stage in REJECTING_STAGES:
             by_key.setdefault(str(e.key), []).append(f"{e.stage}: {e.message}")
     for i, (cid, vid) in enumerate(zip(table["clip_id"].astype(str), table["video_id"].astype(str))):

@@ -40,7 +40,7 @@ from koala.curate import inputs as I
 from koala.engine import code_version, item_fingerprint
 from koala.engine.core import write_errors
 from koala.io.atomic import atomic_path, write_json
-from koala.io.tables import CAPTIONS, CLIPS, ERRORS, empty_frame, read_table, write_table
+from koala.io.tables import CAPTIONS, CLIPS, ERRORS, empty_frame, failures, read_table, write_table
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +345,7 @@ def _write_outputs(parts, finals: list[Path], *, out_dir: Path, rule, params: Pa
     models = sorted({str(m) for p in finals if "vtss_model" in pq.read_schema(p).names
                      for m in pq.read_table(p, columns=["vtss_model"]).column("vtss_model").to_pylist() if m})
     return {
-        "videos": int(len(videos) + int((errors["stage"] == "split").sum())),
+        "videos": int(len(videos) + int((failures(errors)["stage"] == "split").sum())),
         "videos_ok": int(len(videos)),
         "source_hours": round(float(videos["duration_sec"].sum()) / 3600.0, 6) if len(videos) else 0.0,
         "clips": n_clips,
@@ -354,8 +354,9 @@ def _write_outputs(parts, finals: list[Path], *, out_dir: Path, rule, params: Pa
         "kept_share": round(n_kept / n_clips, 4) if n_clips else None,
         "kept_hours": round(counts["kept_sec"] / 3600.0, 6),
         "koala_csv_rows": counts["csv"],
-        "errors": int(len(errors)),
-        "errors_by_stage": {str(k): int(v) for k, v in errors["stage"].value_counts().sort_index().items()},
+        "errors": int(len(failures(errors))),
+        "errors_by_stage": {str(k): int(v) for k, v in failures(errors)["stage"].value_counts().sort_index().items()},
+        "warnings": int(len(errors) - len(failures(errors))),
         "threshold": rule.as_dict(),
         "vtss_model": ", ".join(models) or "none",
         "engine": params.engine.kind,
@@ -391,7 +392,8 @@ def format_summary(summary: dict) -> str:
         f"kept     {summary['kept']} ({(summary['kept_share'] or 0) * 100:.1f} %, {summary['kept_hours']:.4f} h); "
         f"VTSS threshold {summary['threshold'].get('value')} ({summary['threshold'].get('method')}"
         + (f": {summary['threshold']['reason']}" if summary['threshold'].get('reason') else "") + f"); VTSS model: {summary['vtss_model']}",
-        f"errors   {summary['errors']} " + (json.dumps(summary["errors_by_stage"]) if summary["errors"] else ""),
+        f"errors   {summary['errors']} " + (json.dumps(summary["errors_by_stage"]) if summary["errors"] else "")
+        + (f"; {summary['warnings']} warnings (videos used in part)" if summary.get("warnings") else ""),
         "seconds  " + "  ".join(f"{s} {v:.1f}" for s, v in sec.items()),
     ]
     return "\n".join(lines)

@@ -25,16 +25,29 @@ import pandas as pd
 
 from koala.config import EngineConfig
 from koala.io.atomic import write_json
-from koala.io.tables import ERRORS, empty_frame, read_table, write_table
+from koala.io.tables import ERRORS, SEVERITY_ERROR, SEVERITY_WARNING, empty_frame, read_table, write_table
 
 log = logging.getLogger(__name__)
 
-ItemFn = Callable[[dict], "pd.DataFrame | dict | list[dict]"]
+
+@dataclass
+class ItemOutput:
+    """An item function's rows plus warnings: the item was done, but only in part or with a caveat.
+
+    Each warning becomes a row of the errors table with severity ``warning`` (the batch's rows
+    still hold the item's results), e.g. a video cut off mid-stream, used up to where it ends.
+    """
+
+    rows: Any  # a DataFrame, a dict or a list of dicts
+    warnings: list[tuple[str, str]]  # (kind, message naming the file and what is wrong)
+
+
+ItemFn = Callable[[dict], "pd.DataFrame | dict | list[dict] | ItemOutput"]
 
 
 @dataclass
 class MapResult:
-    """Rows of every item that succeeded (in item order) and one errors row per failure."""
+    """Rows of every item that succeeded (in item order); one errors row per failure and per warning."""
 
     table: pd.DataFrame
     errors: pd.DataFrame
@@ -78,6 +91,10 @@ def result_path(cache_dir: Path, item: dict) -> Path:
 
 def error_path(cache_dir: Path, item: dict) -> Path:
     return cache_dir / f"{_safe(item['key'])}-{item_fingerprint(item)}.error.json"
+
+
+def warnings_path(cache_dir: Path, item: dict) -> Path:
+    return cache_dir / f"{_safe(item['key'])}-{item_fingerprint(item)}.warnings.json"
 
 
 def outputs_path(cache_dir: Path, item: dict) -> Path:
@@ -132,11 +149,21 @@ def run_item(fn: ItemFn, item: dict, cache_dir: str, stage: str) -> tuple[str, s
     """
     cache = Path(cache_dir)
     try:
-        rows = _as_frame(fn(item))
+        out = fn(item)
+        warned = out.warnings if isinstance(out, ItemOutput) else []
+        rows = _as_frame(out.rows if isinstance(out, ItemOutput) else out)
         # Inside the try: rows that cannot be saved (e.g. a column Parquet cannot hold) are
         # this item's failure, not the batch's.
         if item.get("outputs"):
             write_json(outputs_path(cache, item), {p: _stat(p) for p in item["outputs"]})
+        if warned:  # before the rows: an item with rows is done, so its warnings must already be saved
+            for kind, message in warned:
+                log.warning("%s: %s: %s", stage, item["key"], message)
+            write_json(warnings_path(cache, item), [
+                {"stage": stage, "key": item["key"], "path": str(item.get("path", "")), "error_type": kind,
+                 "message": message, "severity": SEVERITY_WARNING} for kind, message in warned])
+        else:
+            warnings_path(cache, item).unlink(missing_ok=True)
         write_table(rows, result_path(cache, item))
         error_path(cache, item).unlink(missing_ok=True)  # a retried item (its worker died last time) now has rows
     except Exception as exc:  # a batch records any failure of one item and goes on
@@ -151,6 +178,7 @@ def run_item(fn: ItemFn, item: dict, cache_dir: str, stage: str) -> tuple[str, s
                 "path": str(item.get("path", "")),
                 "error_type": type(exc).__name__,
                 "message": reason,
+                "severity": SEVERITY_ERROR,
             },
         )
         return item["key"], "error"
@@ -225,13 +253,16 @@ def collect(
     for it in items:
         res, err = result_path(cache, it), error_path(cache, it)
         if err.exists():
-            errors.append(json.loads(err.read_text()))
+            errors.append({"severity": SEVERITY_ERROR, **json.loads(err.read_text())})
         elif res.exists():
             frames.append(read_table(res))
+            warned = warnings_path(cache, it)
+            if warned.exists():
+                errors.extend(json.loads(warned.read_text()))
         else:
             errors.append(
                 {"stage": stage or cache.name, "key": it["key"], "path": str(it.get("path", "")),
-                 "error_type": "Missing", "message": "no result was saved (worker died?)"}
+                 "error_type": "Missing", "message": "no result was saved (worker died?)", "severity": SEVERITY_ERROR}
             )
     frames = [f for f in frames if len(f)]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -72,7 +72,10 @@ CAPTIONS = pa.schema(
     + [("caption", pa.string()), ("backend", pa.string()), ("model", pa.string())]
 )
 
-# One row per input that a batch could not process; the batch goes on without it.
+# One row per input that a batch could not process (severity "error"; the batch goes on without
+# it), or processed only in part (severity "warning": e.g. a video cut off mid-stream, used up to
+# where it ends; the message says how much is missing). error_type is the kind (VideoError,
+# PartialVideo, ...).
 ERRORS = pa.schema(
     [
         ("stage", pa.string()),
@@ -80,8 +83,17 @@ ERRORS = pa.schema(
         ("path", pa.string()),
         ("error_type", pa.string()),
         ("message", pa.string()),
+        ("severity", pa.string()),  # error | warning
     ]
 )
+SEVERITY_ERROR, SEVERITY_WARNING = "error", "warning"
+
+
+def failures(errors: pd.DataFrame) -> pd.DataFrame:
+    """The rows of an errors table that are failures (not warnings); old tables without severity: all."""
+    if "severity" not in errors.columns or not len(errors):
+        return errors
+    return errors[errors["severity"].ne(SEVERITY_WARNING)]  # a missing severity (NaN) counts as an error
 
 
 def empty_frame(schema: pa.Schema) -> pd.DataFrame:

@@ -43,6 +43,9 @@ class VideoInfo:
     rotation: int  # display-matrix rotation, degrees counter-clockwise (0, 90, 180, 270)
     variable_frame_rate: bool
     codec: str
+    # Empty for a whole file. For one cut off mid-stream (index intact): how much is missing;
+    # num_frames then counts the frames that are there, and readers stop where the data ends.
+    missing: str = ""
 
     def as_row(self) -> dict:
         return asdict(self)
@@ -101,36 +104,41 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     """Read a video's frame count, rate, size and rotation, and check that it decodes.
 
     Demuxes every packet (cheap: no decoding) to count frames and measure timestamp gaps, and
-    decodes the first frame to prove the stream is readable and to read its rotation.
+    decodes the first frame to prove the stream is readable and to read its rotation. A file cut
+    off mid-stream with its index intact (a partial download) is usable up to the cut: its
+    ``num_frames`` counts the whole packets that are there and ``missing`` says what is not.
 
     Raises:
-        VideoError: missing, empty, non-video, audio-only, corrupt, truncated or zero-frame file.
+        VideoError: missing, empty, non-video, audio-only, corrupt, zero-frame file, or one
+            truncated so that no frame (or no index) is left.
     """
     path = Path(path)
-    if path.is_file() and path.stat().st_size:
-        check_structure(path)
+    cut = check_structure(path) if path.is_file() and path.stat().st_size else None
     with _open(path) as container:
         stream = _video_stream(container, path)
         declared = int(stream.frames or 0)
+        size = path.stat().st_size
         pts: list[int] = []
-        empty = 0  # zero-size packets: an AVI's dropped (repeat) frames still count towards its declared total
+        ended_early = ""  # why demuxing stopped before the container's end, if it did
         try:
             for packet in container.demux(stream):
-                if not packet.size and packet.dts is not None:
-                    empty += 1
-                elif packet.size and packet.pts is not None:
-                    pts.append(packet.pts)
-                elif packet.size:
-                    pts.append(len(pts))
+                if not packet.size:
+                    continue
+                beyond = packet.pos is not None and packet.pos >= 0 and packet.pos + packet.size > size
+                if beyond or (packet.is_corrupt and cut is not None):
+                    ended_early = f"a packet is cut off at frame {len(pts)}"
+                    break  # the data ends inside this packet: it and everything after are missing
+                pts.append(packet.pts if packet.pts is not None else len(pts))
         except av.FFmpegError as exc:
-            raise VideoError(path, f"corrupt or truncated: demuxing failed after {len(pts)} frames ({_ffmpeg_reason(exc)})") from None
+            if cut is None and not pts:
+                raise VideoError(path, f"corrupt or truncated: demuxing failed after {len(pts)} frames ({_ffmpeg_reason(exc)})") from None
+            ended_early = f"demuxing failed after {len(pts)} frames ({_ffmpeg_reason(exc)})"
         if not pts:
+            if cut is not None or ended_early:
+                raise VideoError(path, f"truncated before its first whole frame: no readable frame is left ({cut.describe() if cut else ended_early})")
             raise VideoError(path, "zero frames: the video stream holds no pictures")
-        # A sparse stream (an AVI that skips ticks for repeated pictures) declares its length in ticks: its
-        # last timestamp still reaches the end. A truncated file stops short of it.
-        sparse = bool(stream.duration) and max(pts) >= 0.95 * (stream.duration - stream.duration / max(declared, 1))
-        if declared and len(pts) + empty < declared and not sparse:
-            raise VideoError(path, f"truncated: the container declares {declared} frames but only {len(pts)} are present")
+        if cut is None and ended_early and not declared:
+            raise VideoError(path, f"corrupt or truncated: {ended_early}")
         first = None
         try:
             container.seek(0)
@@ -146,6 +154,11 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         fps, vfr = _rate(np.sort(np.asarray(pts, dtype=np.int64)), stream)
         if not fps or not np.isfinite(fps) or fps <= 0:
             raise VideoError(path, "no usable frame rate in the stream")
+        # A sparse stream (an AVI that skips ticks for repeated pictures) declares its length in ticks: its
+        # last timestamp still reaches the end, where a file cut off stops short of it.
+        sparse = bool(stream.duration) and declared > 0 and max(pts) >= 0.95 * (stream.duration - stream.duration / declared)
+        missing = _missing(cut, declared=0 if sparse else declared, present=n, fps=fps, container=container,
+                           ended_early=ended_early)
         width, height = first.width, first.height
         if rotation in (90, 270):
             width, height = height, width
@@ -159,7 +172,24 @@ def probe(path: str | os.PathLike) -> VideoInfo:
             rotation=rotation,
             variable_frame_rate=vfr,
             codec=stream.codec_context.name,
+            missing=missing,
         )
+
+
+def _missing(cut, *, declared: int, present: int, fps: float, container, ended_early: str) -> str:
+    """How much of a video cut off mid-stream is missing, in frames and seconds where known; "" if whole."""
+    if cut is None and not ended_early and not (declared and present < declared):
+        return ""
+    if declared and present < declared:
+        lost = declared - present
+        amount = f"{lost} of its {declared} frames ({lost / fps:.2f} s of {declared / fps:.2f} s) are missing"
+    elif container.duration:  # Matroska and others: the declared duration, in microseconds
+        total = container.duration / 1e6
+        amount = f"about {max(0.0, total - present / fps):.2f} s of its {total:.2f} s are missing"
+    else:
+        amount = "how many frames are missing is unknown (the container declares no frame count or duration)"
+    where = cut.describe() if cut is not None else ended_early or "the container declares more frames than it holds"
+    return f"cut off mid-stream: {amount}; {where}; only its first {present} frames are used"
 
 
 def _rate(pts: np.ndarray, stream) -> tuple[float, bool]:
@@ -237,9 +267,15 @@ def read_frames(
         arr = frame.to_ndarray(width=dec_w, height=dec_h, format="rgb24", interpolation="AREA")
         return np.ascontiguousarray(np.rot90(arr, k=k)) if k else arr
 
+    stop = info.num_frames if info.missing else end  # a cut-off file: no frame past its whole packets
+    if stop is not None and end is not None:
+        stop = min(stop, end)
+
     def wanted(container) -> Iterator[tuple[int, av.VideoFrame]]:
-        for i, frame in enumerate(container.decode(_video_stream(container, path))):
-            if end is not None and i >= end:
+        frames = _partial_decode(container, _video_stream(container, path), path.stat().st_size) if info.missing else \
+            container.decode(_video_stream(container, path))
+        for i, frame in enumerate(frames):
+            if stop is not None and i >= stop:
                 return
             if i >= start and not (i - start) % step:
                 yield i, frame
@@ -278,6 +314,21 @@ def read_frames(
             pool.shutdown(wait=True, cancel_futures=True)
     if frame_buf:
         yield FrameBatch(np.asarray(idx_buf, dtype=np.int64), np.stack(frame_buf))
+
+
+def _partial_decode(container, stream, size: int) -> Iterator[av.VideoFrame]:
+    """Decode a file of ``size`` bytes cut off mid-stream: whole packets only, then flush the decoder."""
+    try:
+        for packet in container.demux(stream):
+            if packet.size and (packet.is_corrupt or (packet.pos is not None and packet.pos >= 0
+                                                      and packet.pos + packet.size > size)):
+                break
+            yield from packet.decode()  # the final empty packet flushes the decoder
+        else:
+            return
+        yield from stream.codec_context.decode(None)  # stopped at the cut: flush what is buffered
+    except av.FFmpegError:
+        return  # the data ends here; the frames before it were given
 
 
 def read_all(path: str | os.PathLike, **kwargs) -> np.ndarray:

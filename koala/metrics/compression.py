@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from koala.metrics.registry import MetricSpec, metric
+from koala.metrics.registry import MetricSpec, Unavailable, metric
 
 # Immerkaer's mask: the difference of two Laplacians, which cancels smooth image structure and
 # leaves noise (Immerkaer 1996, "Fast noise variance estimation"). No library ships it, so it is
@@ -63,6 +63,9 @@ def blockiness_of(gray: np.ndarray, period_x: float, period_y: float) -> float:
     reference="Immerkaer 1996",
 ))
 def noise(clip, cfg) -> float:
+    h, w = clip.detail_gray.shape[1:3]
+    if min(h, w) < 3:  # the 3x3 mask has no inner pixel to respond at
+        raise Unavailable(f"frames of {w}x{h} pixels are too small for the 3x3 noise mask")
     return float(np.mean([noise_sigma(g) for g in clip.detail_gray]))
 
 

@@ -22,10 +22,10 @@ import pyarrow as pa
 
 from koala.config import Params, ScoreConfig, build, to_dict
 from koala.engine import code_version, map_items
-from koala.engine.core import write_errors
+from koala.engine.core import ItemOutput, write_errors
 from koala.io.atomic import write_json
 from koala.io.errors import VideoError
-from koala.io.tables import CLIPS, read_table, write_table
+from koala.io.tables import CLIPS, failures, read_table, write_table
 from koala.io.video import probe, read_frames
 from koala.metrics.clip import DecodedClip, evenly
 from koala.metrics.registry import METRIC_NAMES
@@ -124,8 +124,12 @@ def decode_plan(clips: list[dict], info, cfg: ScoreConfig) -> DecodePlan:
                       spans=spans, wanted=wanted)
 
 
-def score_video(item: dict) -> list[dict]:
+def score_video(item: dict) -> "list[dict] | ItemOutput":
     """Engine item function: decode one video once and score each of its clips.
+
+    A video cut off mid-stream is scored over the frames that are there (a clip past the cut
+    is an error, one that reaches into it is scored on its frames before the cut), with a
+    warning saying how much is missing.
 
     Raises:
         VideoError: the video cannot be read (the engine records it; the batch goes on).
@@ -176,7 +180,8 @@ def score_video(item: dict) -> list[dict]:
     for cid in list(buffers):  # the stream ended early (frames counted but not decodable)
         finish(cid)
     order = {c["clip_id"]: k for k, c in enumerate(clips)}
-    return sorted(rows, key=lambda r: order[r["clip_id"]])
+    rows = sorted(rows, key=lambda r: order[r["clip_id"]])
+    return ItemOutput(rows, [("PartialVideo", f"{path}: {info.missing}")]) if info.missing else rows
 
 
 def score_clips(clips: pd.DataFrame, cfg: ScoreConfig, params: Params, *, desc: str = "scoring clips") -> ScoreResult:
@@ -195,7 +200,8 @@ def score_clips(clips: pd.DataFrame, cfg: ScoreConfig, params: Params, *, desc: 
         "clips": int(len(clips)),
         "scored": int(len(table)),
         "videos": int(len(items)),
-        "errors": int(len(res.errors)),
+        "errors": int(len(failures(res.errors))),
+        "warnings": int(len(res.errors) - len(failures(res.errors))),
         "nan_counts": {n: int(table[n].isna().sum()) for n in METRIC_NAMES} if len(table) else {},
         "medians": {n: (round(float(table[n].median()), 4) if table[n].notna().any() else None) for n in METRIC_NAMES} if len(table) else {},
     }

@@ -19,9 +19,9 @@ import pandas as pd
 
 from koala.config import Params, SplitConfig, build, to_dict
 from koala.engine import map_items
-from koala.engine.core import write_errors
+from koala.engine.core import ItemOutput, write_errors
 from koala.io.atomic import write_json
-from koala.io.tables import CLIPS, VIDEOS, read_table, write_table
+from koala.io.tables import CLIPS, VIDEOS, failures, read_table, write_table
 from koala.io.video import probe
 from koala.split import clips as C
 from koala.split import evaluate as E
@@ -60,8 +60,12 @@ def _item_cfg(cfg: SplitConfig, method: str) -> dict:
     return part
 
 
-def detect_item(item: dict) -> dict:
-    """Engine work item: one video, one method -> its spans, clips and timing (one row)."""
+def detect_item(item: dict) -> dict | ItemOutput:
+    """Engine work item: one video, one method -> its spans, clips and timing (one row).
+
+    A video cut off mid-stream is split over the frames that are there, with a warning saying
+    how much is missing.
+    """
     cfg = build(SplitConfig, item["cfg"])
     info = probe(item["path"])
     det = get_detector(item["method"], cfg)
@@ -77,12 +81,13 @@ def detect_item(item: dict) -> dict:
             min_frames=int(round(cfg.min_clip_sec * info.fps)),
             max_frames=int(round(cfg.max_clip_sec * info.fps)),
         )
-    return {
+    row = {
         "video_id": item["video_id"], "path": item["path"], "method": item["method"], "num_frames": n, "fps": info.fps,
         "width": info.width, "height": info.height, "seconds": seconds,
         "spans": json.dumps([list(map(int, s)) for s in found.spans]),
         "clips": json.dumps([list(map(int, r)) for r in runs]),
     }
+    return ItemOutput(row, [("PartialVideo", f"{item['path']}: {info.missing}")]) if info.missing else row
 
 
 @dataclass
@@ -189,7 +194,8 @@ def run_split(params: Params, *, metrics_path: str | Path | None = None, methods
         "detector": best,
         "clips": int(len(auto.clips)),
         "videos": int(len(videos)),
-        "errors": int(len(auto.errors)),
+        "errors": int(len(failures(auto.errors))),
+        "warnings": int(len(auto.errors) - len(failures(auto.errors))),
         "f1": per_method[best]["f1"],
         "recall_gradual": per_method[best]["recall_gradual"],
         "dirty_share": per_method[best]["dirty_share"],
@@ -199,7 +205,7 @@ def run_split(params: Params, *, metrics_path: str | Path | None = None, methods
     }
     if metrics_path:
         write_json(metrics_path, _round(metrics))
-    log.info("split: %d clips from %d videos with %s; F1 %.3f; %d errors", len(auto.clips), len(videos), best, metrics["f1"], len(auto.errors))
+    log.info("split: %d clips from %d videos with %s; F1 %.3f; %d errors", len(auto.clips), len(videos), best, metrics["f1"], metrics["errors"])
     return StageResult(clips=auto.clips, errors=auto.errors, results=results, metrics=metrics)
 
 

@@ -57,3 +57,11 @@ def test_the_manual_rule_needs_no_vtss():
 def test_an_empty_chunk():
     out = decide.apply(decide.stage_failures(joined([]), errors([])), Threshold(value=2.5, method="fixed", rule="fixed", n=0), Params())
     assert len(out) == 0 and len(decide.release_rows(out, Params())) == 0
+
+
+def test_a_warning_row_does_not_reject_its_clips():
+    """A video cut off mid-stream was scored over the frames that are there: its warning is no failure."""
+    warned = errors([("score", "v0"), ("split", "v0")]).assign(error_type="PartialVideo", severity="warning")
+    table = decide.stage_failures(joined([4.0, 4.0, 4.0, 4.0]), warned)
+    out = decide.apply(table, Threshold(value=2.5, method="fixed", rule="fixed", n=4), Params())
+    assert out["kept"].all() and (table["failed"] == "").all()

@@ -79,12 +79,12 @@ def chromium() -> str:
 
 
 @pytest.mark.timeout(120)
-def test_the_page_loads_in_headless_chromium_with_every_clip_and_poster(curated, tmp_path):
+def test_the_page_loads_in_headless_chromium_with_every_clip_and_poster(curated, tmp_path, home_env):
     """Chromium renders the page from the output folder (file://, no network) and runs its script."""
     page_path = (curated["out"] / "report.html").resolve()
     cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
            f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom", page_path.as_uri()]
-    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=90).stdout
+    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=90, env=home_env).stdout
     page = parse(dom)
     clips = set(read_table(curated["out"] / "clips.parquet")["clip_id"])
     assert set(page.cards) == clips

@@ -122,11 +122,17 @@ def test_a_killed_run_restarted_gives_a_byte_identical_csv(curated, tmp_path, st
     pd.testing.assert_frame_equal(read_table(out / "errors.parquet"), read_table(curated["out"] / "errors.parquet"))
 
 
-def test_no_videos_is_a_clear_error(tmp_path, capsys):
+def test_no_videos_is_a_clear_error(tmp_path, capsys, curate_kit):
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert main(["curate", str(empty), "--out", str(tmp_path / "out"), "--params", str(tmp_path / "none.yaml")]) == 2
+    params = curate_kit.permissive_params(tmp_path)
+    assert main(["curate", str(empty), "--out", str(tmp_path / "out"), "--params", str(params)]) == 2
     assert "no video files" in capsys.readouterr().err
+
+
+def test_a_named_params_file_that_is_missing_is_an_error_not_the_defaults(tmp_path, capsys):
+    assert main(["curate", str(tmp_path), "--out", str(tmp_path / "out"), "--params", str(tmp_path / "none.yaml")]) == 2
+    assert "none.yaml: no such params file" in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
 def test_a_deleted_exported_clip_is_made_again(curated, tmp_path):

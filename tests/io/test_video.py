@@ -46,7 +46,7 @@ def test_probe_reports_what_was_written(make_video, name, codec, pix_fmt, expect
     assert info.rotation == 0
     assert info.variable_frame_rate is False
     assert set(info.as_row()) == {
-        "path", "fps", "num_frames", "width", "height", "duration_sec", "rotation", "variable_frame_rate", "codec"
+        "path", "fps", "num_frames", "width", "height", "duration_sec", "rotation", "variable_frame_rate", "codec", "missing"
     }
 
 
@@ -367,8 +367,6 @@ BAD = {  # kind: words the reason must contain
     "corrupt-moov-header": "corrupt",
     "corrupt-moov-body": "corrupt",
     "truncated-mp4": "truncated",
-    "truncated-mp4-faststart": "truncated",
-    "truncated-mkv": "truncated",
     "zero-frames-avi": "zero frames",
     "zero-frames-mp4": "empty",
     "zero-frames-mkv": "empty",
@@ -388,6 +386,36 @@ def test_bad_input_raises_a_video_error_naming_file_and_reason(tmp_path, kind):
     with pytest.raises(VideoError) as read:  # reading probes first: same verdict
         next(read_frames(path))
     assert read.value.reason == err.reason
+
+
+# Cut off mid-stream with the index intact (a partial download): usable up to the cut.
+PARTIAL = ["truncated-mp4-faststart", "truncated-mkv"]
+
+
+@pytest.mark.parametrize("kind", PARTIAL)
+def test_a_video_cut_off_mid_stream_is_read_up_to_the_cut(tmp_path, kind):
+    path = make_bad(kind, tmp_path)
+    info = probe(path)
+    assert 0 < info.num_frames < 40
+    assert info.missing.startswith("cut off mid-stream") and "missing" in info.missing and "\n" not in info.missing
+    if kind.endswith("faststart"):  # the MP4 index declares every frame: the count of what is lost is exact
+        assert f"{40 - info.num_frames} of its 40 frames" in info.missing
+    else:  # Matroska declares its duration, not a frame count
+        assert "s of its 1.60 s are missing" in info.missing
+    frames = np.concatenate([b.frames for b in read_frames(path, info=info)])
+    assert len(frames) == info.num_frames  # every whole packet decodes; nothing past the cut is invented
+    whole = read_all(path.with_name("ok" + path.suffix))
+    np.testing.assert_array_equal(frames, whole[: len(frames)])  # the same pictures as the intact file's
+
+
+def test_a_video_cut_before_its_first_whole_frame_is_an_error(tmp_path):
+    src = noise_video(tmp_path / "ok.mp4", faststart=True)
+    data = src.read_bytes()
+    mdat = data.index(b"mdat") + 4
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: mdat + 100])  # the index and 100 bytes of the first (key)frame
+    with pytest.raises(VideoError, match="no readable frame"):
+        probe(cut)
 
 
 def test_probe_accepts_the_intact_sources_of_the_bad_inputs(tmp_path):
