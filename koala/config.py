@@ -236,8 +236,6 @@ class LearnedConfig:
     jump_ratio: float = 3.0  # ours: a hard cut also when the raw frame change jumps this many times above its neighbours' median ...
     jump_floor: float = 0.12  # ours: ... is above this (0-1 change scale) ...
     jump_isolation: float = 0.5  # ours: ... and every change within 3 frames is below this share of it (not a flash)
-    margin: int = 2  # ours: frames dropped on each side of a detected transition when cutting clips
-    widen: float = 0.3  # ours: gradual detections grow by this share of their length on each side when cutting clips
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -264,8 +262,8 @@ class SplitConfig:
     clips_table: str = "data/clips.parquet"  # the `auto` method's clips over every video
     errors_table: str = "data/errors/split.parquet"
     eval_methods: tuple[str, ...] = ("learned", "css", "content", "content_edges", "adaptive", "hash", "histogram", "transnetv2")
-    min_clip_sec: float = 1.0  # ours: shorter fragments are dropped (merging would keep a transition)
     max_clip_sec: float = 60.0  # ours: longer shots are split into equal parts no longer than this
+    margin: int = 1  # ours: frames dropped on each side of a detected gradual transition (none at a hard cut), every method
     tolerance: int = 2  # issue #3: a detection matches a truth span overlapping it within 2 frames
     eval_clip_sec: float = 3.0  # ours: length of the windows scored like the paper's Table 3 clips
     css: CssConfig = field(default_factory=CssConfig)
@@ -462,6 +460,7 @@ class FilterConfig:
     gmm_seed: int = 0  # ours
     gmm_reg_covar: float = 1e-4  # ours: variance floor (VTSS units squared) so a tight cluster cannot collapse
     require_caption: bool = True  # ours: a text-video pair needs its text; clips without a caption are not kept
+    min_clip_sec: float = 1.0  # ours (paper: not stated): shorter clips are not kept, reason "shorter than 1.0 s"; 0 = keep all
     manual_missing: str = "skip"  # ours: a NaN metric skips its manual threshold (skip) or fails it (reject)
     manual: ManualThresholdsConfig = field(default_factory=ManualThresholdsConfig)
     shift: float = 0.1  # paper App. D Table 8: each listed threshold shifted by 10 %
