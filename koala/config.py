@@ -228,14 +228,15 @@ class LearnedConfig:
 
     model_file: str = ""  # ours: empty = the model shipped in koala/split/models/learned.json
     size: int = 128  # ours: frames decoded at size x size (aspect ignored, as CSS does)
-    threshold: float = 0.5  # ours: window probability above which a boundary is inside a transition
+    threshold: float = 0.1  # ours: window probability above which a boundary is inside a transition
     peak: float = 0.98  # ours: a run is kept only if its probability reaches this somewhere
-    merge_gap: int = 8  # ours: runs closer than this many frames are one transition (a wipe can dip mid-way)
+    merge_gap: int = 4  # ours: runs closer than this many frames are one transition (a wipe can dip mid-way)
     cut_rise: float = 2.75  # ours: adjacent pair score above its running median that makes a hard cut
     cut_confirm: float = 1.5  # ours: ... when the pairs 5 and 7 frames apart rise this much too (not a flash)
-    jump_ratio: float = 3.0  # ours: a hard cut also when the raw frame change jumps this many times above its neighbours' median ...
+    jump_ratio: float = 4.0  # ours: a hard cut also when the raw frame change jumps this many times above its neighbours' median ...
     jump_floor: float = 0.12  # ours: ... is above this (0-1 change scale) ...
     jump_isolation: float = 0.5  # ours: ... and every change within 3 frames is below this share of it (not a flash)
+    snap_cut: int = 12  # ours: a detected span this short with one "different shots" step is that hard cut (0: off)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -284,6 +284,31 @@ def spans_from_scores(score: np.ndarray, *, threshold: float, peak: float, merge
     return [(a - 1, b) for a, b in runs if score[a - 1 : b].max() >= peak]
 
 
+def snap_cuts(spans: list[tuple[int, int]], adjacent_score: np.ndarray, *, longest: int) -> list[tuple[int, int]]:
+    """Short detected spans that are really one hard cut, replaced by that cut (so it costs no frame).
+
+    The window network fires on the few boundaries around a cut, so a cut often comes out as a
+    span of 3-8 frames. A span no longer than ``longest`` frames in which exactly one adjacent
+    pair is scored "different shots" by the pair SVM (decision > 0) and every other adjacent pair
+    "same shot" is that cut; a short fade changes every step and keeps its span.
+
+    Args:
+        spans: detected spans (first, last).
+        adjacent_score: (n - 1,) pair SVM decision of consecutive frames; row i compares i and i + 1.
+    """
+    out = []
+    for a, b in spans:
+        if 1 < b - a <= longest:
+            seg = adjacent_score[a:b]  # pairs (a, a+1) .. (b-1, b)
+            hits = np.flatnonzero(seg > 0)
+            if len(hits) == 1:
+                k = a + int(hits[0])
+                out.append((k, k + 1))
+                continue
+        out.append((a, b))
+    return sorted(set(out))
+
+
 @register("learned")
 class LearnedDetector(Detector):
     """Pair SVM trained the paper's way + window network over gaps 1-31 frames (ours)."""
@@ -309,8 +334,7 @@ class LearnedDetector(Detector):
         cuts += jump_cuts(gap_feats[1], ratio=cfg.jump_ratio, floor=cfg.jump_floor, isolation=cfg.jump_isolation) if len(x) else []
         cuts = sorted(set(cuts))
         spans = sorted(spans + [c for c in cuts if not any(a - 1 <= c[0] and c[1] <= b + 1 for a, b in spans)])
-        return Detection(
-            spans=spans,
-            num_frames=len(gap_feats[1]) + 1,
-            scores={"window": score, "pair_1": self.model.pair.decision(gap_feats[1]) if len(gap_feats[1]) else np.zeros(0)},
-        )
+        adjacent = self.model.pair.decision(gap_feats[1]) if len(gap_feats[1]) else np.zeros(0)
+        if cfg.snap_cut > 1:
+            spans = snap_cuts(spans, adjacent, longest=cfg.snap_cut)
+        return Detection(spans=spans, num_frames=len(gap_feats[1]) + 1, scores={"window": score, "pair_1": adjacent})
