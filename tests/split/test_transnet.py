@@ -41,3 +41,15 @@ def test_matches_the_package_predict_frames():
     ref, _ = T._model().predict_frames(torch.from_numpy(frames), quiet=True)
     assert np.allclose(ours, ref.numpy().reshape(-1), atol=1e-5)
     assert int(np.argmax(ours)) in (69, 70)  # the cut between frames 69 and 70
+
+
+@pytest.mark.slow  # loads the network (~10 s)
+def test_loading_the_network_leaves_the_global_random_state_alone(monkeypatch):
+    torch = pytest.importorskip("torch")
+    import random
+
+    monkeypatch.setattr(T, "_MODEL", None)
+    before = (torch.are_deterministic_algorithms_enabled(), np.random.get_state()[1][:5].tolist(), random.getstate())
+    T._model()
+    after = (torch.are_deterministic_algorithms_enabled(), np.random.get_state()[1][:5].tolist(), random.getstate())
+    assert before == after
