@@ -321,8 +321,11 @@ class LearnedDetector(Detector):
     def features(self, path: str | os.PathLike, info: VideoInfo) -> dict[str, np.ndarray]:
         size = self.cfg.learned.size
         stream = F.GapStream(self.model.gaps)
-        for desc in overlapped(read_frames(path, info=info, height=size, width=size), lambda b: F.describe(b.frames)):
-            stream.push(desc)
+        # Descriptors and pair features both run on the one worker thread, in order, while the
+        # calling thread decodes (PyAV, OpenCV and numpy release the GIL): no feature work waits
+        # on the decoder or holds it up.
+        for _ in overlapped(read_frames(path, info=info, height=size, width=size), lambda b: stream.push(F.describe(b.frames))):
+            pass
         return {f"gap_{g}": x for g, x in stream.result().items()}
 
     def detect(self, feats: dict[str, np.ndarray], *, num_frames: int, fps: float) -> Detection:
