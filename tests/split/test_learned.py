@@ -40,6 +40,16 @@ def test_streaming_in_chunks_equals_one_pass(synth):
         np.testing.assert_allclose(parts[g], whole[g], atol=1e-6)
 
 
+def test_a_short_span_with_one_shot_change_step_snaps_to_that_cut():
+    adjacent = np.full(60, -2.0)
+    adjacent[12] = 3.0  # frames 12 -> 13 change shots
+    adjacent[40:46] = 0.5  # a short fade: every step changes
+    spans = [(9, 15), (39, 46), (50, 51)]
+    assert L.snap_cuts(spans, adjacent, longest=12) == [(12, 13), (39, 46), (50, 51)]
+    assert L.snap_cuts(spans, adjacent, longest=4) == spans  # too long to snap
+    assert L.snap_cuts([(20, 27)], adjacent, longest=12) == [(20, 27)]  # no step looks like a cut: kept
+
+
 def test_window_features_have_no_gaps_at_the_ends():
     scores = {g: np.random.default_rng(g).normal(size=40 - g) for g in F.GAPS}
     raw = {g: np.random.default_rng(g).random((40 - g, 5)) for g in F.GAPS}
