@@ -153,7 +153,13 @@ def cmd_split(args) -> int:
     for row in res.errors.itertuples():
         print(f"koala: skipped {row.path}: {row.message}", file=sys.stderr)
     tail = f"; {len(res.errors)} errors in {errors}" if len(args.videos) > 1 or args.errors else ""
-    print(f"split {len(res.detections)} videos into {len(res.clips)} clips ({args.method}) in {args.out}{tail}")
+    dur = (res.clips["end_sec"] - res.clips["start_sec"]).astype(float)
+    lengths = ""
+    if len(dur):
+        short = int((dur < params.filter.min_clip_sec - 1e-6).sum())
+        lengths = (f"; {dur.min():.2f}-{dur.max():.2f} s, median {dur.median():.2f} s, {short} shorter than "
+                   f"{params.filter.min_clip_sec!r} s (kept here; the filter rejects them)")
+    print(f"split {len(res.detections)} videos into {len(res.clips)} clips ({args.method}) in {args.out}{lengths}{tail}")
     return 0
 
 

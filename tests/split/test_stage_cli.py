@@ -45,6 +45,8 @@ def test_cli_writes_the_clips_table(two_shots, tmp_path, monkeypatch, capsys):
     assert set(clips["video"]) == {str(path)} and set(clips["method"]) == {"auto"}
     assert clips["end_frame"].max() <= 70 and clips["start_frame"].min() >= 0
     assert (clips["end_frame"] <= k).sum() == 1 and (clips["start_frame"] >= k).sum() == 1, "one clip each side of the cut"
+    assert clips["end_frame"].iloc[0] == clips["start_frame"].iloc[1] == k  # a cut removes no frame
+    assert "shorter than 1.0 s (kept here; the filter rejects them)" in capsys.readouterr().out
 
 
 def test_cli_single_bad_file_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
