@@ -204,7 +204,7 @@ def run_split(params: Params, *, metrics_path: str | Path | None = None, methods
     missing = {}
     for m in methods if methods is not None else cfg.eval_methods:
         why = unavailable(m)
-        if why:  # an optional extra: its Table 3 row says why it is missing
+        if why:  # a package it needs is missing: its Table 3 row says why
             log.warning("split: %s not evaluated: %s", m, why)
             missing[m] = why
         elif m not in results:
