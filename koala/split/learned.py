@@ -284,6 +284,49 @@ def spans_from_scores(score: np.ndarray, *, threshold: float, peak: float, merge
     return [(a - 1, b) for a, b in runs if score[a - 1 : b].max() >= peak]
 
 
+EXTEND_CONTEXT = 10  # boundaries beyond a gradual span's end whose median change is the shot's own level
+EXTEND_EPS = 0.005  # added to that level, so a still shot's noise never extends a span
+
+
+def picture_change(adjacent: np.ndarray) -> np.ndarray:
+    """Raw change between consecutive frames (0-1 scale): twice the mean absolute grey difference
+    plus half the histogram non-overlap. Row i compares frames i and i + 1."""
+    return 2.0 * adjacent[:, 3].astype(np.float64) + 0.5 * (1.0 - adjacent[:, 1].astype(np.float64))
+
+
+def extend_ends(spans: list[tuple[int, int]], change: np.ndarray, *, ratio: float, reach: int) -> list[tuple[int, int]]:
+    """Gradual spans grown, a frame at a time and at most ``reach`` frames per side, while the picture still changes.
+
+    The window network finds a wipe or slide only once enough of the picture has changed, so a
+    detection can start a few frames after the first mixed frame. Outside a transition the picture
+    changes at its shot's own level (the median of the ``EXTEND_CONTEXT`` changes beyond the span's
+    end); inside it, every frame changes. So a span's first frame moves back while the change into
+    it exceeds ``ratio`` times the level before it, and its last frame forward likewise. A hard cut
+    is never grown: it has no mixed frames.
+    """
+    out = []
+    m = len(change)
+    for a, b in spans:
+        if b - a > 1:
+            for _ in range(reach):  # change[a - 1] is the step from frame a - 1 into frame a
+                if a < 1:
+                    break
+                base = np.median(change[max(0, a - 1 - EXTEND_CONTEXT) : a - 1]) if a > 1 else 0.0
+                if change[a - 1] <= ratio * base + EXTEND_EPS:
+                    break
+                a -= 1
+            for _ in range(reach):  # change[b] is the step from frame b out to frame b + 1
+                if b >= m:
+                    break
+                after = change[b + 1 : b + 1 + EXTEND_CONTEXT]
+                base = np.median(after) if len(after) else 0.0
+                if change[b] <= ratio * base + EXTEND_EPS:
+                    break
+                b += 1
+        out.append((a, b))
+    return out
+
+
 def snap_cuts(spans: list[tuple[int, int]], adjacent_score: np.ndarray, *, longest: int) -> list[tuple[int, int]]:
     """Short detected spans that are really one hard cut, replaced by that cut (so it costs no frame).
 
@@ -340,4 +383,6 @@ class LearnedDetector(Detector):
         adjacent = self.model.pair.decision(gap_feats[1]) if len(gap_feats[1]) else np.zeros(0)
         if cfg.snap_cut > 1:
             spans = snap_cuts(spans, adjacent, longest=cfg.snap_cut)
+        if cfg.extend_reach > 0 and len(gap_feats[1]):
+            spans = extend_ends(spans, picture_change(gap_feats[1]), ratio=cfg.extend_ratio, reach=cfg.extend_reach)
         return Detection(spans=spans, num_frames=len(gap_feats[1]) + 1, scores={"window": score, "pair_1": adjacent})
