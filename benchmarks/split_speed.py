@@ -25,7 +25,7 @@ from koala.io.writer import VideoWriter
 from koala.split import speed
 from koala.split.registry import get_detector
 
-METHODS = ("css", "learned", "content", "content_edges", "adaptive", "hash", "histogram")
+METHODS = ("css", "learned", "content", "content_edges", "adaptive", "hash", "histogram", "transnetv2")
 
 
 def peak_memory_mb(method: str, path: Path, cfg: SplitConfig) -> float:
@@ -69,6 +69,9 @@ def main() -> None:
                                    cache_dir=args.cache, repeat=args.repeat)
     for table, kind in ((wall, "wall-clock ms"), (cpu, "CPU ms (all threads of the process)")):
         report(table, f"{kind} per frame ({src}, first {args.frames} frames re-encoded at each size; timers in turn, best of {args.repeat})")
+    if "720p" in wall.columns:
+        print("\n=== at 720p, side by side (targets for learned: <= 1.3x the raw decode, <= 0.8x ContentDetector)")
+        print(side_by_side(wall, cpu, "720p").round(2).to_string())
     print("\npaper's Table 4 (ms per frame, CPU unknown)")
     print(speed.PAPER_TABLE4.to_string())
     one = speed.scaled_copy(src, "720p", args.cache, frames=args.frames)
@@ -76,6 +79,16 @@ def main() -> None:
     rows = {m: {"1x": peak_memory_mb(m, one, cfg), "4x": peak_memory_mb(m, four, cfg)} for m in ("learned", "css")}
     print("\npeak traced memory, MiB, 720p (a video and the same four times as long)")
     print(pd.DataFrame(rows).T.round(2).to_string())
+
+
+def side_by_side(wall: pd.DataFrame, cpu: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Per method at one size: ms/frame and its ratios to the raw decode and to ContentDetector, wall and CPU."""
+    cols = {}
+    for kind, t in (("wall", wall), ("cpu", cpu)):
+        cols[f"{kind} ms"] = t[label]
+        cols[f"{kind} x raw decode"] = t[label] / t.loc["raw decode (floor)", label]
+        cols[f"{kind} x ContentDetector"] = t[label] / t.loc["content (scenedetect.detect)", label]
+    return pd.DataFrame(cols)
 
 
 def report(table: pd.DataFrame, title: str) -> None:

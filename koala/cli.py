@@ -172,7 +172,7 @@ def cmd_split(args) -> int:
             return _fail(str(exc))
     try:
         res = split_videos(list(args.videos), method=args.method, cfg=params.split, params=params)
-    except (FileNotFoundError, ImportError) as exc:  # the learned model file or an optional extra is missing
+    except (FileNotFoundError, ImportError) as exc:  # the learned model file or the transnetv2 package is missing
         return _fail(str(exc))
     if len(args.videos) == 1 and _n_failed(res.errors):
         return _fail(f"{args.videos[0]}: {res.errors.iloc[0]['message']}")
@@ -183,7 +183,13 @@ def cmd_split(args) -> int:
         write_errors(res.errors, errors)
     _tell(res.errors)
     tail = f"; {_n_failed(res.errors)} errors, {len(res.errors) - _n_failed(res.errors)} warnings in {errors}" if wrote_errors else ""
-    print(f"split {len(res.detections)} videos into {len(res.clips)} clips ({args.method}) in {args.out}{tail}")
+    dur = (res.clips["end_sec"] - res.clips["start_sec"]).astype(float)
+    lengths = ""
+    if len(dur):
+        short = int((dur < params.filter.min_clip_sec - 1e-6).sum())
+        lengths = (f"; {dur.min():.2f}-{dur.max():.2f} s, median {dur.median():.2f} s, {short} shorter than "
+                   f"{params.filter.min_clip_sec!r} s (kept here; the filter rejects them)")
+    print(f"split {len(res.detections)} videos into {len(res.clips)} clips ({args.method}) in {args.out}{lengths}{tail}")
     return 0
 
 
@@ -466,7 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("split", "split videos into clips at their transitions (cuts, fades, dissolves, wipes)", cmd_split)
     p.add_argument("videos", nargs="+", help="video files")
-    p.add_argument("--method", default="auto", help="auto (default: the project's best detector), learned, css (the paper's), content, content_edges, adaptive, hash, histogram, transnetv2 (optional extra)")
+    p.add_argument("--method", default="auto", help="auto (default: the project's best detector), learned, css (the paper's), content, content_edges, adaptive, hash, histogram, transnetv2")
     p.add_argument("--out", required=True, help="clips table to write (Parquet), with a `video` column naming each clip's source")
     p.add_argument("--errors", help="errors table path for a batch (default: OUT with .errors.parquet)")
 

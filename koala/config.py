@@ -264,16 +264,17 @@ class LearnedConfig:
 
     model_file: str = ""  # ours: empty = the model shipped in koala/split/models/learned.json
     size: int = 128  # ours: frames decoded at size x size (aspect ignored, as CSS does)
-    threshold: float = 0.5  # ours: window probability above which a boundary is inside a transition
+    threshold: float = 0.1  # ours: window probability above which a boundary is inside a transition
     peak: float = 0.98  # ours: a run is kept only if its probability reaches this somewhere
-    merge_gap: int = 8  # ours: runs closer than this many frames are one transition (a wipe can dip mid-way)
+    merge_gap: int = 4  # ours: runs closer than this many frames are one transition (a wipe can dip mid-way)
     cut_rise: float = 2.75  # ours: adjacent pair score above its running median that makes a hard cut
     cut_confirm: float = 1.5  # ours: ... when the pairs 5 and 7 frames apart rise this much too (not a flash)
-    jump_ratio: float = 3.0  # ours: a hard cut also when the raw frame change jumps this many times above its neighbours' median ...
+    jump_ratio: float = 4.0  # ours: a hard cut also when the raw frame change jumps this many times above its neighbours' median ...
     jump_floor: float = 0.12  # ours: ... is above this (0-1 change scale) ...
     jump_isolation: float = 0.5  # ours: ... and every change within 3 frames is below this share of it (not a flash)
-    margin: int = 2  # ours: frames dropped on each side of a detected transition when cutting clips
-    widen: float = 0.3  # ours: gradual detections grow by this share of their length on each side when cutting clips
+    extend_ratio: float = 2.0  # ours: a gradual span grows while the picture change exceeds this many times its shot's level ...
+    extend_reach: int = 6  # ours: ... by at most this many frames per side (0: off)
+    snap_cut: int = 12  # ours: a detected span this short with one "different shots" step is that hard cut (0: off)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -300,8 +301,8 @@ class SplitConfig:
     clips_table: str = "data/clips.parquet"  # the `auto` method's clips over every video
     errors_table: str = "data/errors/split.parquet"
     eval_methods: tuple[str, ...] = ("learned", "css", "content", "content_edges", "adaptive", "hash", "histogram", "transnetv2")
-    min_clip_sec: float = 1.0  # ours: shorter fragments are dropped (merging would keep a transition)
     max_clip_sec: float = 60.0  # ours: longer shots are split into equal parts no longer than this
+    margin: int = 1  # ours: frames dropped on each side of a detected gradual transition (none at a hard cut), every method
     tolerance: int = 2  # issue #3: a detection matches a truth span overlapping it within 2 frames
     eval_clip_sec: float = 3.0  # ours: length of the windows scored like the paper's Table 3 clips
     css: CssConfig = field(default_factory=CssConfig)
@@ -498,6 +499,7 @@ class FilterConfig:
     gmm_seed: int = 0  # ours
     gmm_reg_covar: float = 1e-4  # ours: variance floor (VTSS units squared) so a tight cluster cannot collapse
     require_caption: bool = True  # ours: a text-video pair needs its text; clips without a caption are not kept
+    min_clip_sec: float = 1.0  # ours (paper: not stated): shorter clips are not kept, reason "shorter than 1.0 s"; 0 = keep all
     manual_missing: str = "skip"  # ours: a NaN metric skips its manual threshold (skip) or fails it (reject)
     manual: ManualThresholdsConfig = field(default_factory=ManualThresholdsConfig)
     shift: float = 0.1  # paper App. D Table 8: each listed threshold shifted by 10 %

@@ -185,6 +185,7 @@ def write_report(out_dir: Path, *, summary: dict, rule, params: Params) -> Path:
         f"<tr><th>videos</th><td>{summary['videos']} ({summary['videos_ok']} readable, {summary['source_hours']:.4f} h)</td></tr>",
         f"<tr><th>clips</th><td>{summary['clips']} ({summary['clip_hours']:.4f} h)</td></tr>",
         f"<tr><th>kept</th><td>{summary['kept']} ({_fmt((summary['kept_share'] or 0) * 100)} %; the paper keeps 75 %: 36M of 48M, §4.3.2)</td></tr>",
+        f"<tr><th>too short</th><td>{summary.get('too_short', 0)} clips shorter than {summary.get('min_clip_sec', float('nan'))} s (not kept; filter.min_clip_sec)</td></tr>",
         f"<tr><th>VTSS model</th><td>{html.escape(summary['vtss_model'])}</td></tr>",
         f"<tr><th>threshold</th><td>{_fmt(thr.get('value'))} ({html.escape(str(thr.get('method')))}) {html.escape(str(thr.get('reason') or ''))}"
         " — the paper cuts at 2.5, the valley of its bimodal VTSS histogram (Fig. 7)</td></tr>",

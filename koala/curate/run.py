@@ -320,7 +320,7 @@ def curate(specs: list[str], *, out_dir: str | Path, params: Params, clock: Stag
 def _write_outputs(parts, finals: list[Path], *, out_dir: Path, rule, params: Params) -> dict:
     """clips.parquet, koala.csv and errors.parquet from the chunk tables, one chunk in memory at a time."""
     schema = pa.unify_schemas([pq.read_schema(p) for p in finals], promote_options="permissive")
-    counts = {"clips": 0, "kept": 0, "clip_sec": 0.0, "kept_sec": 0.0, "csv": 0}
+    counts = {"clips": 0, "kept": 0, "clip_sec": 0.0, "kept_sec": 0.0, "csv": 0, "too_short": 0}
     with atomic_path(out_dir / "clips.parquet") as tmp_pq, atomic_path(out_dir / "koala.csv") as tmp_csv:
         with pq.ParquetWriter(tmp_pq, schema) as writer, open(tmp_csv, "w", newline="") as csv:
             for k, path in enumerate(finals):
@@ -333,6 +333,7 @@ def _write_outputs(parts, finals: list[Path], *, out_dir: Path, rule, params: Pa
                 kept = t["kept"].astype(bool) if len(t) else pd.Series(dtype=bool)
                 counts["clips"] += len(t)
                 counts["kept"] += int(kept.sum())
+                counts["too_short"] += int(t["too_short"].astype(bool).sum()) if "too_short" in t.columns else 0
                 counts["clip_sec"] += float(span.sum())
                 counts["kept_sec"] += float(span[kept].sum())
                 counts["csv"] += len(rows)
@@ -353,6 +354,8 @@ def _write_outputs(parts, finals: list[Path], *, out_dir: Path, rule, params: Pa
         "kept": n_kept,
         "kept_share": round(n_kept / n_clips, 4) if n_clips else None,
         "kept_hours": round(counts["kept_sec"] / 3600.0, 6),
+        "too_short": counts["too_short"],  # clips under filter.min_clip_sec (not kept, reason "shorter than ... s")
+        "min_clip_sec": float(params.filter.min_clip_sec),
         "koala_csv_rows": counts["csv"],
         "errors": int(len(failures(errors))),
         "errors_by_stage": {str(k): int(v) for k, v in failures(errors)["stage"].value_counts().sort_index().items()},
@@ -392,6 +395,7 @@ def format_summary(summary: dict) -> str:
         f"kept     {summary['kept']} ({(summary['kept_share'] or 0) * 100:.1f} %, {summary['kept_hours']:.4f} h); "
         f"VTSS threshold {summary['threshold'].get('value')} ({summary['threshold'].get('method')}"
         + (f": {summary['threshold']['reason']}" if summary['threshold'].get('reason') else "") + f"); VTSS model: {summary['vtss_model']}",
+        f"short    {summary.get('too_short', 0)} clips shorter than {summary.get('min_clip_sec')} s (not kept)",
         f"errors   {summary['errors']} " + (json.dumps(summary["errors_by_stage"]) if summary["errors"] else "")
         + (f"; {summary['warnings']} warnings (videos used in part)" if summary.get("warnings") else ""),
         "seconds  " + "  ".join(f"{s} {v:.1f}" for s, v in sec.items()),

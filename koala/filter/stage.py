@@ -133,14 +133,30 @@ def filter_clips(table: pd.DataFrame, cfg: FilterConfig) -> FilterResult:
     captions = table["caption"] if "caption" in table.columns else pd.Series([None] * len(table))
     has_caption = (captions.astype("string").fillna("").str.strip() != "").to_numpy()
     chosen_kept, chosen_reasons = (man.kept, man.reasons) if cfg.rule == "manual" else (vtss_kept, vtss_reasons)
-    kept = chosen_kept & (has_caption | (not cfg.require_caption))
-    reasons = [_join(r, "" if (c or not cfg.require_caption) else "no caption") for r, c in zip(chosen_reasons, has_caption)]
+    short, short_reason = too_short(table, cfg.min_clip_sec)
+    kept = chosen_kept & (has_caption | (not cfg.require_caption)) & ~short
+    reasons = [_join(s, r, "" if (c or not cfg.require_caption) else "no caption")
+               for s, r, c in zip(np.where(short, short_reason, ""), chosen_reasons, has_caption)]
     out = table.assign(vtss_kept=vtss_kept, vtss_reason=vtss_reasons, manual_kept=man.kept, manual_reason=man.reasons,
-                       manual_skipped=man.skipped, has_caption=has_caption, kept=kept, reason=reasons)
+                       manual_skipped=man.skipped, has_caption=has_caption, too_short=short, kept=kept, reason=reasons)
     rel = release.release_table(out[out["kept"]], url_prefix=cfg.url_prefix)
     t8 = shifts.table8(out, cfg)
     t1 = dataset.table1(out, rule_label=rule_label(th))
     return FilterResult(table=out, release=rel, threshold=th, table8=t8, table1=t1, metrics=summary(out, th, t8, t1, man.failed))
+
+
+def too_short(table: pd.DataFrame, min_sec: float) -> tuple[np.ndarray, str]:
+    """Which clips last less than ``min_sec`` seconds (``end_sec - start_sec``), and the reason string.
+
+    The split stage writes every shot, however short (a music video's half-second shots are real
+    shots, and dropping them there hid their boundaries from the evaluation); whether a short clip
+    is worth training on is a curation decision, made here with its reason. ``min_sec <= 0`` keeps all.
+    """
+    if min_sec <= 0 or not len(table):
+        return np.zeros(len(table), dtype=bool), ""
+    dur = (pd.to_numeric(table["end_sec"], errors="coerce") - pd.to_numeric(table["start_sec"], errors="coerce")).to_numpy(float)
+    # a tiny tolerance: 25 frames at 25 fps is 1.0 s even when the seconds were rounded
+    return np.nan_to_num(dur, nan=0.0) < min_sec - 1e-6, f"shorter than {float(min_sec)!r} s"
 
 
 def _num(x) -> float | None:
@@ -159,6 +175,7 @@ def summary(out: pd.DataFrame, th: Threshold, t8: pd.DataFrame, t1: pd.DataFrame
         "vtss_finite": int(np.isfinite(out["vtss"]).sum()),
         "vtss_nan": int((~np.isfinite(out["vtss"])).sum()),
         "no_caption": int((~out["has_caption"]).sum()),
+        "too_short": int(out["too_short"].sum()),
         "threshold": th.as_dict(),
         "vtss_kept": int(v.sum()),
         "manual_kept": int(mk.sum()),

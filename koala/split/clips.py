@@ -1,11 +1,13 @@
-"""Detected transitions -> clips: frames between transitions, with minimum and maximum length.
+"""Detected transitions -> clips: every run of frames between transitions, long shots split evenly.
 
-A detected span (first, last) runs from the last frame of the outgoing shot to the first frame
-of the incoming one (a hard cut is (k - 1, k)), so the clip before it ends after ``first`` and
-the next starts at ``last``; ``margin`` more frames are dropped on each side, in case a detection
-is a frame or two off. Fragments shorter than the minimum are dropped, not merged: merging
-would put the transition between them back inside a clip. Shots longer than the maximum are
-split into equal parts no longer than it.
+A detected span (first, last) runs from the last frame of the outgoing shot to the first frame of
+the incoming one: a hard cut between frames k-1 and k is (k - 1, k), so the clip before it ends
+at k (exclusive) and the next starts at k, and a cut removes no frame. A gradual span's frames
+strictly between first and last are mixed and are removed, plus ``margin`` frames on each side
+(a detection may be a frame short of a slow wipe's ends); a cut gets no margin.
+Every run is kept, however short (a music video's half-second shots are real shots): the minimum
+length is the filter's rule (``filter.min_clip_sec``, reason "shorter than 1.0 s"), so the clips
+table still records every shot. Shots longer than the maximum are split into equal parts.
 """
 
 from __future__ import annotations
@@ -20,37 +22,40 @@ from koala.io.tables import CLIPS
 Span = tuple[int, int]
 
 
-def pieces(spans: Sequence[Span], num_frames: int, *, margin: int = 0, widen: float = 0.0) -> list[Span]:
-    """The [start, end) runs of frames outside every span (end exclusive).
+def is_cut(span: Span) -> bool:
+    """A hard cut (k - 1, k): two pure frames, nothing between them."""
+    return span[1] - span[0] == 1
+
+
+def pieces(spans: Sequence[Span], num_frames: int, *, margin: int = 0) -> list[Span]:
+    """The [start, end) runs of frames outside every transition (end exclusive).
 
     Args:
-        spans: detected transitions (first, last).
+        spans: detected transitions (first, last); (k - 1, k) is a hard cut.
         num_frames: frames in the video.
-        margin: frames dropped on each side of every span.
-        widen: gradual spans (longer than a cut) grow by this share of their length on each
-            side: a wipe or slide barely changes the picture in its first and last frames, so
-            detections tend to cover only its middle.
+        margin: frames dropped on each side of a gradual span (never around a cut).
     """
     out, start = [], 0
     for first, last in sorted(spans):
-        if last - first > 1 and widen > 0:
-            pad = math.ceil(widen * (last - first))
-            first, last = first - pad, last + pad
-        end = first + 1 - margin
+        if is_cut((first, last)):
+            end, nxt = last, last
+        else:
+            end, nxt = first + 1 - margin, last + margin
+        end = min(end, num_frames)
         if end > start:
             out.append((start, end))
-        start = max(start, last + margin)
+        start = max(start, nxt)
     if num_frames > start:
         out.append((start, num_frames))
     return out
 
 
-def limit_length(runs: Sequence[Span], *, min_frames: int, max_frames: int) -> list[Span]:
-    """Drop runs shorter than ``min_frames``; split runs longer than ``max_frames`` evenly."""
+def split_long(runs: Sequence[Span], *, max_frames: int) -> list[Span]:
+    """Runs longer than ``max_frames`` split into equal parts no longer than it (0: no limit); none dropped."""
     out = []
     for s, e in runs:
         n = e - s
-        if n < max(1, min_frames):
+        if n <= 0:
             continue
         parts = max(1, math.ceil(n / max_frames)) if max_frames > 0 else 1
         bounds = [s + round(k * n / parts) for k in range(parts + 1)]

@@ -112,6 +112,75 @@ def dirty_clip_share(videos: pd.DataFrame, clips: pd.DataFrame, *, tolerance: in
     return {"clips": n, "dirty_clips": int(sum(dirty)), "dirty_share": float(np.mean(dirty)) if n else float("nan")}
 
 
+def _truth_spans(videos: pd.DataFrame) -> dict[str, list[Span]]:
+    return {str(vid): [(int(t["first_frame"]), int(t["last_frame"])) for t in (tr if tr is not None else [])]
+            for vid, tr in zip(videos["video_id"], videos["truth"])}
+
+
+def frame_masks(truth: Sequence[Span], num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """(transition frames, cut boundaries) of one video, as boolean arrays.
+
+    ``mixed[i]``: frame i belongs to a gradual transition (its truth span lists exactly its mixed
+    frames). ``cut[k]``: a hard cut lies between frames k - 1 and k (the span (k - 1, k), whose two
+    frames are pure).
+    """
+    mixed = np.zeros(num_frames, dtype=bool)
+    cut = np.zeros(num_frames + 1, dtype=bool)
+    for first, last in truth:
+        if last - first == 1:
+            if 0 < last <= num_frames:
+                cut[last] = True
+        else:
+            mixed[max(first, 0) : min(last + 1, num_frames)] = True
+    return mixed, cut
+
+
+def clip_purity(videos: pd.DataFrame, clips: pd.DataFrame) -> dict:
+    """Yield and the impure-clip share of a method's clips, against the truth (no tolerance).
+
+    A clip is impure when it holds any mixed frame of a gradual transition or both frames of a
+    hard cut. Yield is the share of the videos' non-transition frames that end up in a pure clip:
+    what a perfect splitter keeps (every frame outside a transition, a cut costing none). Both are
+    summed over every video of ``videos`` that has clips or none (a video with no clip yields 0).
+
+    Args:
+        videos: any videos table with ``video_id``, ``num_frames`` and ``truth``.
+        clips: a CLIPS table (``video_id``, ``start_frame``, ``end_frame`` exclusive).
+
+    Returns:
+        {"clips", "impure_clips", "impure_share", "clean_frames", "kept_clean_frames", "yield"};
+        shares are NaN when there is nothing to divide by.
+    """
+    truth = _truth_spans(videos)
+    by_video = {str(v): g for v, g in clips.groupby(clips["video_id"].astype(str))} if len(clips) else {}
+    n_clips = impure = clean = kept = 0
+    for vid, n in zip(videos["video_id"].astype(str), videos["num_frames"]):
+        n = int(n)
+        mixed, cut = frame_masks(truth.get(vid, []), n)
+        clean += int((~mixed).sum())
+        g = by_video.get(vid)
+        if g is None or not len(g):
+            continue
+        s = np.clip(g["start_frame"].to_numpy(np.int64), 0, n)
+        e = np.clip(g["end_frame"].to_numpy(np.int64), 0, n)
+        cm = np.r_[0, np.cumsum(mixed)]  # mixed frames before index i
+        cc = np.cumsum(cut)  # cut boundaries at index <= i
+        has_mixed = cm[e] - cm[s] > 0
+        has_cut = (cc[np.maximum(e - 1, s)] - cc[s]) > 0  # a cut boundary k with s < k < e
+        bad = has_mixed | has_cut
+        n_clips += len(g)
+        impure += int(bad.sum())
+        # frames of pure clips (overlapping clips counted once)
+        covered = np.zeros(n + 1, dtype=np.int64)
+        np.add.at(covered, s[~bad], 1)
+        np.add.at(covered, e[~bad], -1)
+        kept += int(((np.cumsum(covered)[:n] > 0) & ~mixed).sum())
+    return {
+        "clips": n_clips, "impure_clips": impure, "impure_share": impure / n_clips if n_clips else float("nan"),
+        "clean_frames": clean, "kept_clean_frames": kept, "yield": kept / clean if clean else float("nan"),
+    }
+
+
 def window_table(videos: pd.DataFrame, detections: dict[str, list[Span]], *, window: int) -> pd.DataFrame:
     """The paper's clip-level test, on fixed windows of ``window`` frames (stride = window).
 

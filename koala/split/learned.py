@@ -284,6 +284,74 @@ def spans_from_scores(score: np.ndarray, *, threshold: float, peak: float, merge
     return [(a - 1, b) for a, b in runs if score[a - 1 : b].max() >= peak]
 
 
+EXTEND_CONTEXT = 10  # boundaries beyond a gradual span's end whose median change is the shot's own level
+EXTEND_EPS = 0.005  # added to that level, so a still shot's noise never extends a span
+
+
+def picture_change(adjacent: np.ndarray) -> np.ndarray:
+    """Raw change between consecutive frames (0-1 scale): twice the mean absolute grey difference
+    plus half the histogram non-overlap. Row i compares frames i and i + 1."""
+    return 2.0 * adjacent[:, 3].astype(np.float64) + 0.5 * (1.0 - adjacent[:, 1].astype(np.float64))
+
+
+def extend_ends(spans: list[tuple[int, int]], change: np.ndarray, *, ratio: float, reach: int) -> list[tuple[int, int]]:
+    """Gradual spans grown, a frame at a time and at most ``reach`` frames per side, while the picture still changes.
+
+    The window network finds a wipe or slide only once enough of the picture has changed, so a
+    detection can start a few frames after the first mixed frame. Outside a transition the picture
+    changes at its shot's own level (the median of the ``EXTEND_CONTEXT`` changes beyond the span's
+    end); inside it, every frame changes. So a span's first frame moves back while the change into
+    it exceeds ``ratio`` times the level before it, and its last frame forward likewise. A hard cut
+    is never grown: it has no mixed frames.
+    """
+    out = []
+    m = len(change)
+    for a, b in spans:
+        if b - a > 1:
+            for _ in range(reach):  # change[a - 1] is the step from frame a - 1 into frame a
+                if a < 1:
+                    break
+                base = np.median(change[max(0, a - 1 - EXTEND_CONTEXT) : a - 1]) if a > 1 else 0.0
+                if change[a - 1] <= ratio * base + EXTEND_EPS:
+                    break
+                a -= 1
+            for _ in range(reach):  # change[b] is the step from frame b out to frame b + 1
+                if b >= m:
+                    break
+                after = change[b + 1 : b + 1 + EXTEND_CONTEXT]
+                base = np.median(after) if len(after) else 0.0
+                if change[b] <= ratio * base + EXTEND_EPS:
+                    break
+                b += 1
+        out.append((a, b))
+    return out
+
+
+def snap_cuts(spans: list[tuple[int, int]], adjacent_score: np.ndarray, *, longest: int) -> list[tuple[int, int]]:
+    """Short detected spans that are really one hard cut, replaced by that cut (so it costs no frame).
+
+    The window network fires on the few boundaries around a cut, so a cut often comes out as a
+    span of 3-8 frames. A span no longer than ``longest`` frames in which exactly one adjacent
+    pair is scored "different shots" by the pair SVM (decision > 0) and every other adjacent pair
+    "same shot" is that cut; a short fade changes every step and keeps its span.
+
+    Args:
+        spans: detected spans (first, last).
+        adjacent_score: (n - 1,) pair SVM decision of consecutive frames; row i compares i and i + 1.
+    """
+    out = []
+    for a, b in spans:
+        if 1 < b - a <= longest:
+            seg = adjacent_score[a:b]  # pairs (a, a+1) .. (b-1, b)
+            hits = np.flatnonzero(seg > 0)
+            if len(hits) == 1:
+                k = a + int(hits[0])
+                out.append((k, k + 1))
+                continue
+        out.append((a, b))
+    return sorted(set(out))
+
+
 @register("learned")
 class LearnedDetector(Detector):
     """Pair SVM trained the paper's way + window network over gaps 1-31 frames (ours)."""
@@ -296,8 +364,11 @@ class LearnedDetector(Detector):
     def features(self, path: str | os.PathLike, info: VideoInfo) -> dict[str, np.ndarray]:
         size = self.cfg.learned.size
         stream = F.GapStream(self.model.gaps)
-        for desc in overlapped(read_frames(path, info=info, height=size, width=size), lambda b: F.describe(b.frames)):
-            stream.push(desc)
+        # Descriptors and pair features both run on the one worker thread, in order, while the
+        # calling thread decodes (PyAV, OpenCV and numpy release the GIL): no feature work waits
+        # on the decoder or holds it up.
+        for _ in overlapped(read_frames(path, info=info, height=size, width=size), lambda b: stream.push(F.describe(b.frames))):
+            pass
         return {f"gap_{g}": x for g, x in stream.result().items()}
 
     def detect(self, feats: dict[str, np.ndarray], *, num_frames: int, fps: float) -> Detection:
@@ -309,8 +380,9 @@ class LearnedDetector(Detector):
         cuts += jump_cuts(gap_feats[1], ratio=cfg.jump_ratio, floor=cfg.jump_floor, isolation=cfg.jump_isolation) if len(x) else []
         cuts = sorted(set(cuts))
         spans = sorted(spans + [c for c in cuts if not any(a - 1 <= c[0] and c[1] <= b + 1 for a, b in spans)])
-        return Detection(
-            spans=spans,
-            num_frames=len(gap_feats[1]) + 1,
-            scores={"window": score, "pair_1": self.model.pair.decision(gap_feats[1]) if len(gap_feats[1]) else np.zeros(0)},
-        )
+        adjacent = self.model.pair.decision(gap_feats[1]) if len(gap_feats[1]) else np.zeros(0)
+        if cfg.snap_cut > 1:
+            spans = snap_cuts(spans, adjacent, longest=cfg.snap_cut)
+        if cfg.extend_reach > 0 and len(gap_feats[1]):
+            spans = extend_ends(spans, picture_change(gap_feats[1]), ratio=cfg.extend_ratio, reach=cfg.extend_reach)
+        return Detection(spans=spans, num_frames=len(gap_feats[1]) + 1, scores={"window": score, "pair_1": adjacent})

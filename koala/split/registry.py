@@ -93,7 +93,7 @@ def resolve(method: str) -> str:
 
 
 def unavailable(method: str) -> str | None:
-    """Why ``method`` cannot run on this machine (an optional extra not installed), or None."""
+    """Why ``method`` cannot run on this machine (a package it needs is not installed), or None."""
     if resolve(method) == "transnetv2":
         from koala.split.transnet import missing
 

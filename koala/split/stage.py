@@ -53,7 +53,7 @@ def _item_cfg(cfg: SplitConfig, method: str) -> dict:
     that detector's videos, not every method's.
     """
     full = to_dict(cfg)
-    part = {"min_clip_sec": full["min_clip_sec"], "max_clip_sec": full["max_clip_sec"]}
+    part = {"max_clip_sec": full["max_clip_sec"], "margin": full["margin"]}
     key = resolve(method)
     if key in ("css", "learned"):
         part[key] = full[key]
@@ -76,11 +76,7 @@ def detect_item(item: dict) -> dict | ItemOutput:
     if found.clips is not None:  # the paper's CSS: its own clip rule, exactly
         runs = found.clips
     else:
-        runs = C.limit_length(
-            C.pieces(found.spans, n, **({"margin": cfg.learned.margin, "widen": cfg.learned.widen} if resolve(item["method"]) == "learned" else {})),
-            min_frames=int(round(cfg.min_clip_sec * info.fps)),
-            max_frames=int(round(cfg.max_clip_sec * info.fps)),
-        )
+        runs = C.split_long(C.pieces(found.spans, n, margin=cfg.margin), max_frames=int(round(cfg.max_clip_sec * info.fps)))
     row = {
         "video_id": item["video_id"], "path": item["path"], "method": item["method"], "num_frames": n, "fps": info.fps,
         "width": info.width, "height": info.height, "seconds": seconds,
@@ -145,21 +141,52 @@ def split_videos(
 
 
 def evaluate_method(videos: pd.DataFrame, result: SplitResult, cfg: SplitConfig) -> dict:
-    """Boundary P/R/F1, dirty-clip share and the paper's clip-level numbers of one method."""
+    """Boundary P/R/F1, yield, impure- and dirty-clip shares and the paper's clip-level numbers of one method.
+
+    ``videos`` is any videos table with truth (the benchmark, the real corpus, the long edits).
+    """
     done = videos[videos["video_id"].isin(result.detections["video_id"])]
     spans = result.spans()
     table = E.boundary_table(done, spans, tolerance=cfg.tolerance)
     out = E.boundary_metrics(table)
     out.update(E.dirty_clip_share(done, result.clips, tolerance=cfg.tolerance))
+    purity = E.clip_purity(done, result.clips)
+    out.update({"yield": purity["yield"], "impure_share": purity["impure_share"], "impure_clips": purity["impure_clips"]})
     fps = float(done["fps"].median()) if len(done) else 25.0
     out["paper"] = E.paper_metrics(E.window_table(done, spans, window=int(round(cfg.eval_clip_sec * fps))))
-    negatives = done[done["source"].str.startswith("bench_negative")]
+    source = done["source"].astype(str) if "source" in done.columns else pd.Series([""] * len(done), index=done.index)
+    negatives = done[source.str.startswith("bench_negative")]
     out["negative_detections"] = int(sum(len(spans.get(v, [])) for v in negatives["video_id"]))
-    single = done[done["source"] == "koala_tsa_sample"]
+    single = done[source == "koala_tsa_sample"]
     out["single_shot_detections"] = int(sum(len(spans.get(v, [])) for v in single["video_id"]))
     det = result.detections
     out["ms_per_frame"] = float(1000.0 * det["seconds"].sum() / max(1, det["num_frames"].sum())) if len(det) else float("nan")
     return out
+
+
+def evaluate_videos(videos: pd.DataFrame, methods: tuple[str, ...] | list[str], *, cfg: SplitConfig, params: Params) -> dict[str, dict]:
+    """Every method of ``methods`` run over any videos table with truth and scored (held-out sets).
+
+    A method that cannot run here (see :func:`unavailable`) gets ``{"missing": reason}``.
+    """
+    out = {}
+    for m in methods:
+        why = unavailable(m)
+        if why:
+            out[m] = {"missing": why}
+            continue
+        res = split_videos(list(videos["path"]), method=m, cfg=cfg, params=params, video_ids=list(videos["video_id"]), desc=f"split eval ({m})")
+        out[m] = evaluate_method(videos, res, cfg)
+    return out
+
+
+SUMMARY_COLUMNS = ("f1", "precision", "recall", "recall_gradual", "yield", "impure_share", "dirty_share", "negative_detections", "ms_per_frame")
+
+
+def summary_table(per_method: dict[str, dict]) -> pd.DataFrame:
+    """One row per method: boundary F1 beside yield and the impure-clip share (the stage report's main table)."""
+    rows = {m: {c: r.get(c, float("nan")) for c in SUMMARY_COLUMNS} for m, r in per_method.items() if "missing" not in r}
+    return pd.DataFrame(rows).T.reindex(columns=list(SUMMARY_COLUMNS))
 
 
 @dataclass
@@ -182,7 +209,7 @@ def run_split(params: Params, *, metrics_path: str | Path | None = None, methods
     missing = {}
     for m in methods if methods is not None else cfg.eval_methods:
         why = unavailable(m)
-        if why:  # an optional extra: its Table 3 row says why it is missing
+        if why:  # a package it needs is missing: its Table 3 row says why
             log.warning("split: %s not evaluated: %s", m, why)
             missing[m] = why
         elif m not in results:
@@ -199,6 +226,8 @@ def run_split(params: Params, *, metrics_path: str | Path | None = None, methods
         "f1": per_method[best]["f1"],
         "recall_gradual": per_method[best]["recall_gradual"],
         "dirty_share": per_method[best]["dirty_share"],
+        "yield": per_method[best]["yield"],
+        "impure_share": per_method[best]["impure_share"],
         "negative_detections": per_method[best]["negative_detections"],
         "methods": per_method,
         "missing_methods": missing,
@@ -227,7 +256,8 @@ def table3(metrics: dict) -> pd.DataFrame:
             "accuracy": r["paper"]["accuracy"], "recall": r["paper"]["recall"], "precision": r["paper"]["precision"],
             "paper_accuracy": paper.get("accuracy"), "paper_recall": paper.get("recall"), "paper_precision": paper.get("precision"),
             "boundary_f1": r["f1"], "boundary_precision": r["precision"], "boundary_recall": r["recall"],
-            "recall_gradual": r["recall_gradual"], "dirty_share": r["dirty_share"], "negative_detections": r["negative_detections"],
+            "recall_gradual": r["recall_gradual"], "yield": r["yield"], "impure_share": r["impure_share"], "dirty_share": r["dirty_share"],
+            "negative_detections": r["negative_detections"],
         })
     for m, why in metrics.get("missing_methods", {}).items():
         rows.append({"method": m, "paper_name": f"not run: {why}"})

