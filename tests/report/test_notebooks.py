@@ -36,4 +36,4 @@ def test_configuration_is_collapsed():
     shown = config_details(Params().split, "split")
     html = shown._repr_html_()
     assert html.startswith("<details><summary>") and "params.yaml section `split`" in html
-    assert "min_clip_sec" in html and "min_clip_sec" in repr(shown)
+    assert "max_clip_sec" in html and "max_clip_sec" in repr(shown)
