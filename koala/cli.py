@@ -309,6 +309,15 @@ def cmd_curate(args) -> int:
         params = dataclasses.replace(params, curate=dataclasses.replace(cfg, **over))
     if args.engine:
         params = dataclasses.replace(params, engine=dataclasses.replace(params.engine, kind=args.engine))
+    if args.sources:
+        params = dataclasses.replace(params, filter=dataclasses.replace(params.filter, sources_table=args.sources))
+    if params.filter.sources_table:
+        from koala.filter.sources import sources_table
+
+        try:
+            sources_table(params.filter.sources_table)
+        except (FileNotFoundError, ValueError) as exc:
+            return _fail(str(exc))
     out = Path(args.out or cfg.out_dir)
     if args.fresh and out.exists():
         import shutil
@@ -480,6 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="released VTSS checkpoint (infer.pth); default: curate.vtss_checkpoint, else the trained TSA")
     p.add_argument("--export-clips", action="store_true", default=None, help="write every kept clip as its own file under OUT/clips")
     p.add_argument("--engine", choices=["local", "ray"], help="override engine.kind (ray: RAY_ADDRESS or a private instance)")
+    p.add_argument("--sources", help="sources table (CSV/Parquet: path or file name, url[, source_id]) giving each video's URL "
+                                     "for koala.csv (default: filter.sources_table; YouTube IDs in file names are found without it)")
     p.add_argument("--fresh", "--no-resume", dest="fresh", action="store_true",
                    help="forget the cached results in OUT and compute everything again (default: resume)")
 

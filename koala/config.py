@@ -469,6 +469,7 @@ class FilterConfig:
         ("clarity_score",), ("clarity_score", "aesthetic_score"), ("clarity_score", "motion_score", "aesthetic_score"),
     )  # paper App. D Table 8 rows
     url_prefix: str = ""  # ours: empty = file:// URI of the local source video; else prefix + its file name
+    sources_table: str = ""  # ours: optional CSV/Parquet (path or file name, url[, source_id]) naming each source's URL
 
 
 @dataclass(frozen=True, kw_only=True)

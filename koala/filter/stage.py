@@ -137,7 +137,7 @@ def filter_clips(table: pd.DataFrame, cfg: FilterConfig) -> FilterResult:
     reasons = [_join(r, "" if (c or not cfg.require_caption) else "no caption") for r, c in zip(chosen_reasons, has_caption)]
     out = table.assign(vtss_kept=vtss_kept, vtss_reason=vtss_reasons, manual_kept=man.kept, manual_reason=man.reasons,
                        manual_skipped=man.skipped, has_caption=has_caption, kept=kept, reason=reasons)
-    rel = release.release_table(out[out["kept"]], url_prefix=cfg.url_prefix)
+    rel = release.release_table(out[out["kept"]], url_prefix=cfg.url_prefix, sources_table=cfg.sources_table)
     t8 = shifts.table8(out, cfg)
     t1 = dataset.table1(out, rule_label=rule_label(th))
     return FilterResult(table=out, release=rel, threshold=th, table8=t8, table1=t1, metrics=summary(out, th, t8, t1, man.failed))
