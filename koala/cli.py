@@ -494,9 +494,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", "--no-resume", dest="fresh", action="store_true",
                    help="forget the cached results in OUT and compute everything again (default: resume)")
 
-    p = add("materialize", "cut the clips of release-format koala.csv shards out of local source videos", cmd_materialize)
-    p.add_argument("csv", nargs="+", help="koala.csv shards in the Koala-36M release schema")
-    p.add_argument("--videos", required=True, help="folder of source videos named by YouTube ID (ID.mp4, ID.mkv, ...; searched recursively)")
+    p = add("materialize", "cut the clips of Koala-36M shards (or koala.csv) and Panda-70M CSVs out of local source videos", cmd_materialize)
+    p.add_argument("csv", nargs="+", help="Koala-36M shards / koala.csv, or Panda-70M CSVs (told apart by their header)")
+    p.add_argument("--videos", required=True, help="folder of source videos named by YouTube ID (ID.mp4, 'Title [ID].mkv', ...; "
+                                                  "searched recursively); a clip's ID comes from its url, else videoID.rsplit('_', 1)[0]")
     p.add_argument("--out", required=True, help="folder for the clips, materialized.csv and missing_videos.csv")
     p.add_argument("--chunk-rows", type=int, default=100_000, help="CSV rows read at a time (memory stays flat)")
     p.add_argument("--crf", type=int, default=18, help="x264 quality when a cut is re-encoded")

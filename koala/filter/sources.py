@@ -66,6 +66,8 @@ def youtube_id_from_url(url: str) -> str | None:
     """The video ID of a YouTube URL (``watch?v=``, ``youtu.be/``, ``/shorts/``, ``/embed/``); None otherwise."""
     if not isinstance(url, str) or not url:
         return None
+    if url.startswith(WATCH_URL) and len(url) == len(WATCH_URL) + 11:  # the release's own form, millions of times
+        return url[len(WATCH_URL):] if _ID_ONLY.match(url[len(WATCH_URL):]) else None
     try:
         u = urlparse(url.strip())
     except ValueError:
