@@ -350,6 +350,24 @@ def cmd_materialize(args) -> int:
     return 0
 
 
+def cmd_audit(args) -> int:
+    from koala.caption.audit import run_audit
+    from koala.config import Params, load_params
+
+    params = load_params(args.params) if Path(args.params).exists() else Params()
+    try:
+        res = run_audit(args.csv, videos_dir=args.videos, out_dir=args.out, params=params, limit=args.limit)
+    except (FileNotFoundError, ValueError) as exc:
+        return _fail(str(exc))
+    s = res.summary
+    for row in res.errors.itertuples():
+        print(f"koala: audit: skipped {row.key}: {row.message}", file=sys.stderr)
+    print(f"audited {s['clips']} clips: {s['statements']} checkable statements, {s['contradicted']} contradicted by the "
+          f"measurements in {s['clips_with_contradiction']} clips; {s['errors']} errors; wrote {Path(args.out) / 'audit.html'}, "
+          f"{Path(args.out) / 'statements.parquet'}")
+    return 0
+
+
 def cmd_filter(args) -> int:
     from koala.config import Params, load_params
     from koala.filter.stage import run_filter
@@ -501,6 +519,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for the clips, materialized.csv and missing_videos.csv")
     p.add_argument("--chunk-rows", type=int, default=100_000, help="CSV rows read at a time (memory stays flat)")
     p.add_argument("--crf", type=int, default=18, help="x264 quality when a cut is re-encoded")
+
+    p = add("audit", "caption statements the clip's measurements contradict (camera static/pans/zooms, motion, text, people)", cmd_audit)
+    p.add_argument("csv", help="Koala-36M shard / koala.csv or Panda-70M CSV with captions")
+    p.add_argument("--videos", required=True, help="folder of materialised clips (named by videoID) or of source videos (as for materialize)")
+    p.add_argument("--out", required=True, help="folder for statements.parquet/.csv, clips.parquet, errors.parquet, summary.json, audit.html")
+    p.add_argument("--limit", type=int, help="audit only the first N clips of the CSV")
 
     p = add("filter", "filter clips by VTSS (two-Gaussian valley or fixed 2.5) and write koala.csv in the release schema", cmd_filter)
     p.add_argument("--metrics", help="write summary numbers (threshold, kept, Tables 1 and 8) to this JSON file")
