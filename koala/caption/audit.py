@@ -215,7 +215,8 @@ def run_audit(csv_path: str | Path, *, videos_dir: str | Path, out_dir: str | Pa
     clip_rows, statements, errors = [], [], []
     seen = 0
     for rows in iter_clips(csv_path, chunk_rows=cfg.chunk_rows, with_caption=True):
-        items, captions = [], {}
+        items: dict[str, dict] = {}  # one measurement per clip span, shared by rows that name the same span
+        wanted: list[tuple[str, str, str, str]] = []  # (videoID, timestamp, caption, item key) in CSV order
         for r in records(rows):
             if limit is not None and seen >= limit:
                 break
@@ -232,18 +233,25 @@ def run_audit(csv_path: str | Path, *, videos_dir: str | Path, out_dir: str | Pa
                                "message": f"no local clip or source video (looked for {r.source_keys.replace(chr(10), ', ')} under {videos_dir})"})
                 continue
             path, start, end = where
-            key = f"{r.videoID}@{r.timestamp}"
-            captions[key] = (r.videoID, r.timestamp, r.caption)
-            st = Path(path).stat()
-            items.append({"key": key, "path": path, "start": int(start), "end": int(end), "file": [st.st_size, st.st_mtime_ns], **conf})
+            key = f"{Path(path).name}@{start}-{end}"
+            if key not in items:
+                st = Path(path).stat()
+                items[key] = {"key": key, "path": path, "start": int(start), "end": int(end), "file": [st.st_size, st.st_mtime_ns], **conf}
+            wanted.append((r.videoID, r.timestamp, r.caption, key))
         if items:
-            res = map_items(measure_item, items, stage="audit", cfg=engine, cache_dir=out_dir / "cache", desc="audit clips")
-            errors.extend(res.errors.to_dict("records"))
-            for meas in res.table.to_dict("records") if len(res.table) else []:
-                vid, ts, caption = captions[meas["key"]]
+            res = map_items(measure_item, list(items.values()), stage="audit", cfg=engine, cache_dir=out_dir / "cache", desc="audit clips")
+            failed = {str(e["key"]): e for e in res.errors.to_dict("records")}
+            got = {m["key"]: m for m in res.table.to_dict("records")} if len(res.table) else {}
+            for vid, ts, caption, key in wanted:
+                if key in failed:
+                    errors.append({**failed[key], "key": vid})
+                    continue
+                meas = got[key]
                 found = audit_caption(caption, meas, cfg)
                 statements += [{"videoID": vid, "timestamp": ts, **s} for s in found]
-                clip_rows.append({"videoID": vid, "timestamp": ts, **{k: v for k, v in meas.items() if k != "key"},
+                clip_rows.append({"videoID": vid, "timestamp": ts, "path": meas.get("path", items[key]["path"]),
+                                  "start_frame": items[key]["start"], "end_frame": items[key]["end"],
+                                  **{k: v for k, v in meas.items() if k != "key"},
                                   "statements": len(found), "contradicted": sum(s["verdict"] == CONTRADICTED for s in found),
                                   "caption": caption})
         if limit is not None and seen >= limit:
