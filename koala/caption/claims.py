@@ -64,7 +64,7 @@ _DIR = {
 }
 _MOVE_ANY = re.compile(r"\b(?:camera|shot|view)\b[^.;]{0,40}?\b(pans?|panning|pans|tilts?|tilting|zooms?|zooming|moves|moving|tracks|tracking|"
                        r"follows|following|dollies|dollying|orbits|orbiting|sweeps|sweeping|glides|gliding|travels|rotates|rotating|cranes)\b"
-                       r"|\b(panning|tracking|dolly|orbiting|handheld|moving|following) (?:shot|camera)\b", _I)
+                       r"|\b(panning|tracking|dolly|orbiting|moving|following) (?:shot|camera)\b", _I)
 _MOTION_VERB = re.compile(r"\b(walk|run|jog|danc|driv|drove|fly|flies|flew|flying|jump|swim|swam|ride|rides|riding|rode|wav|flow|spin|"
                           r"rotat|gallop|rac(?:e|es|ing)\b|chas|throw|threw|kick|climb|fall|fell|sway|flutter|ski(?:s|ing)?\b|surf|mov|"
                           r"roll|splash|swing|swung)\w*", _I)
@@ -169,7 +169,7 @@ def extract(caption: str) -> list[Claim]:
             counted.append(alone.group(0))
             counted_total += 0 if _COUNTED.search(alone.group(0)) else 1
         singles += sum(1 for m in _SINGULAR.finditer(s) if not any(m.group(0) in c for c in counted))
-        rest = s
+        rest = _PEOPLE_NONE.sub(" ", s)  # "no people" is not an open-ended head count
         for c in counted:
             rest = rest.replace(c, " ")
         vague = vague or bool(_VAGUE.search(rest))
