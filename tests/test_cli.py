@@ -20,11 +20,11 @@ def test_help_lists_the_stages(capsys):
         main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for stage in ("corpus", "probe", "notebook", "report", "params"):
+    for stage in ("corpus", "probe", "notebook", "report", "params", "materialize", "audit"):
         assert stage in out
 
 
-@pytest.mark.parametrize("command", ["corpus", "probe", "notebook", "report", "params"])
+@pytest.mark.parametrize("command", ["corpus", "probe", "notebook", "report", "params", "materialize", "audit"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([command, "--help"])

@@ -160,3 +160,14 @@ def test_cli_audits_a_release_csv_of_materialised_clips(measured, tmp_path, caps
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n")
     assert main(["audit", str(bad), "--videos", str(measured["folder"]), "--out", str(out)]) == 2
+
+
+def test_rows_of_curate_output_are_measured_in_their_source(measured):
+    """A koala.csv row from `koala curate` names its source by file URI; the clip is that span of the source."""
+    from koala.curate.materialize import Row, source_keys
+
+    src = measured["folder"] / "pan_left.mp4"
+    row = Row("pan_left_3", src.as_uri(), "['0:00:00.400', '0:00:02.000']", 0.4, 2.0, "The camera pans left.",
+              source_keys("pan_left_3", src.as_uri(), "koala"), "pan_left")
+    assert A.locate(row, {}) == (str(src), 10, 50)  # no index needed: the URI's file exists
+    assert A.locate(row, {"pan_left_3": "/elsewhere/pan_left_3.mp4"}) == ("/elsewhere/pan_left_3.mp4", 0, None)  # a materialised clip wins
