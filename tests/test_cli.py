@@ -77,3 +77,14 @@ def test_params_apply_rejects_unknown_keys_with_exit_2(tmp_path):
     (tmp_path / "o.yaml").write_text("engine:\n  worker: 3\n")
     res = _run("params", "apply", "o.yaml", cwd=tmp_path)
     assert res.returncode == 2 and "engine.worker" in res.stderr and "engine.workers" in res.stderr
+
+
+def test_curate_names_a_missing_or_bad_sources_table(tmp_path, capsys):
+    assert main(["curate", str(tmp_path / "x.mp4"), "--out", str(tmp_path / "o"), "--sources", str(tmp_path / "none.csv"),
+                 "--params", str(tmp_path / "none.yaml")]) == 2
+    assert "none.csv: no such sources table" in capsys.readouterr().err
+    bad = tmp_path / "sources.csv"
+    bad.write_text("name,link\nx,y\n")
+    assert main(["curate", str(tmp_path / "x.mp4"), "--out", str(tmp_path / "o"), "--sources", str(bad),
+                 "--params", str(tmp_path / "none.yaml")]) == 2
+    assert "sources.csv: a sources table needs a path" in capsys.readouterr().err
