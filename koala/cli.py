@@ -521,7 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crf", type=int, default=18, help="x264 quality when a cut is re-encoded")
 
     p = add("audit", "caption statements the clip's measurements contradict (camera static/pans/zooms, motion, text, people)", cmd_audit)
-    p.add_argument("csv", help="Koala-36M shard / koala.csv or Panda-70M CSV with captions")
+    p.add_argument("csv", help="Koala-36M shard / koala.csv or Panda-70M CSV with captions, or a curate clips.parquet (every clip)")
     p.add_argument("--videos", required=True, help="folder of materialised clips (named by videoID) or of source videos (as for materialize)")
     p.add_argument("--out", required=True, help="folder for statements.parquet/.csv, clips.parquet, errors.parquet, summary.json, audit.html")
     p.add_argument("--limit", type=int, help="audit only the first N clips of the CSV")

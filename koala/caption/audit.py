@@ -32,8 +32,10 @@ import dataclasses
 import html
 import logging
 import math
+from collections import namedtuple
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -192,20 +194,59 @@ def locate(r, videos: dict[str, str]) -> tuple[str, int, int | None] | None:
     return src, start, end
 
 
+TableRow = namedtuple("TableRow", "videoID timestamp caption path start_frame end_frame")
+
+
+def table_rows(path: str | Path, videos: dict[str, str], chunk_rows: int) -> Iterator[list[TableRow]]:
+    """Clips of a curate ``clips.parquet`` (or the filter's ``filtered.parquet``): every clip, kept or not, at its exact frames.
+
+    A clip's video is its ``video`` path, else the file of that name's stem below ``--videos``.
+
+    Raises:
+        ValueError: naming the file, when it lacks the clips-and-captions columns.
+    """
+    import pyarrow.parquet as pq
+
+    from koala.filter.release import format_timestamp
+
+    need = ["video_id", "clip_index", "video", "start_frame", "end_frame", "start_sec", "end_sec", "caption"]
+    pf = pq.ParquetFile(path)
+    missing = [c for c in need if c not in pf.schema_arrow.names]
+    if missing:
+        raise ValueError(f"{path}: not a curate clips table with captions (lacks {missing})")
+    for batch in pf.iter_batches(batch_size=max(1, chunk_rows), columns=need):
+        t = batch.to_pandas()
+        out = []
+        for r in t.itertuples(index=False):
+            video = str(r.video)
+            if not Path(video).is_file():
+                video = videos.get(Path(video).stem, video)
+            out.append(TableRow(f"{r.video_id}_{int(r.clip_index)}", format_timestamp(float(r.start_sec), float(r.end_sec)),
+                                "" if r.caption is None else str(r.caption), video, int(r.start_frame), int(r.end_frame)))
+        yield out
+
+
 def run_audit(csv_path: str | Path, *, videos_dir: str | Path, out_dir: str | Path, params: Params,
               limit: int | None = None) -> AuditResult:
     """Audit every clip of ``csv_path`` (see the module docstring); writes the outputs under ``out_dir``.
 
+    ``csv_path`` may also be a curate ``clips.parquet``: every clip of the run (not only the kept
+    ones that reach ``koala.csv``) at its exact frames.
+
     Raises:
         FileNotFoundError: the CSV or the videos folder is missing.
-        ValueError: the CSV is neither the Koala-36M nor the Panda-70M layout.
+        ValueError: the CSV is neither the Koala-36M nor the Panda-70M layout (nor a clips table).
     """
     from koala.curate.materialize import csv_layout, index_videos, iter_clips, records
     from koala.io.video import probe
 
     cfg = params.audit
     out_dir = Path(out_dir)
-    csv_layout(csv_path)
+    if not Path(csv_path).is_file():
+        raise FileNotFoundError(f"{csv_path}: no such CSV or clips table")
+    parquet = Path(csv_path).suffix.lower() in (".parquet", ".pq")
+    if not parquet:
+        csv_layout(csv_path)
     videos = index_videos(videos_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     score_cfg = dataclasses.replace(params.score, decode_short_side=cfg.decode_short_side, text_frames=cfg.text_frames)
@@ -214,23 +255,28 @@ def run_audit(csv_path: str | Path, *, videos_dir: str | Path, out_dir: str | Pa
     engine = dataclasses.replace(params.engine, cache_dir=str(out_dir / "cache"))
     clip_rows, statements, errors = [], [], []
     seen = 0
-    for rows in iter_clips(csv_path, chunk_rows=cfg.chunk_rows, with_caption=True):
+    chunks = (table_rows(csv_path, videos, cfg.chunk_rows) if parquet
+              else (records(rows) for rows in iter_clips(csv_path, chunk_rows=cfg.chunk_rows, with_caption=True)))
+    for rows in chunks:
         items: dict[str, dict] = {}  # one measurement per clip span, shared by rows that name the same span
         wanted: list[tuple[str, str, str, str]] = []  # (videoID, timestamp, caption, item key) in CSV order
-        for r in records(rows):
+        for r in rows:
             if limit is not None and seen >= limit:
                 break
             seen += 1
             try:
-                where = locate(r, videos)
+                where = (r.path, r.start_frame, r.end_frame) if isinstance(r, TableRow) else locate(r, videos)
+                if where is not None and not Path(where[0]).is_file():
+                    where = None
                 if where is not None and where[2] is None:
                     where = (where[0], 0, probe(where[0]).num_frames)
             except Exception as exc:  # noqa: BLE001 - a bad source is this row's error, the batch goes on
                 errors.append({"stage": "audit", "key": r.videoID, "path": "", "error_type": type(exc).__name__, "message": str(exc)})
                 continue
             if where is None:
+                looked = r.path if isinstance(r, TableRow) else r.source_keys.replace(chr(10), ", ")
                 errors.append({"stage": "audit", "key": r.videoID, "path": "", "error_type": "MissingVideo",
-                               "message": f"no local clip or source video (looked for {r.source_keys.replace(chr(10), ', ')} under {videos_dir})"})
+                               "message": f"no local clip or source video (looked for {looked} under {videos_dir})"})
                 continue
             path, start, end = where
             key = f"{Path(path).name}@{start}-{end}"

@@ -171,3 +171,25 @@ def test_rows_of_curate_output_are_measured_in_their_source(measured):
               source_keys("pan_left_3", src.as_uri(), "koala"), "pan_left")
     assert A.locate(row, {}) == (str(src), 10, 50)  # no index needed: the URI's file exists
     assert A.locate(row, {"pan_left_3": "/elsewhere/pan_left_3.mp4"}) == ("/elsewhere/pan_left_3.mp4", 0, None)  # a materialised clip wins
+
+
+def test_audit_reads_a_curate_clips_table(measured, tmp_path, capsys):
+    """Curate's clips.parquet (every clip, kept or not) is audited at its exact frames; a missing video is an error row."""
+    folder = measured["folder"]
+    table = pd.DataFrame({"clip_id": ["pan_left_0000", "gone_0000"], "video_id": ["pan_left", "gone"], "clip_index": [0, 0],
+                          "video": [str(folder / "pan_left.mp4"), str(tmp_path / "gone.mp4")], "start_frame": [5, 0],
+                          "end_frame": [55, 10], "start_sec": [0.2, 0.0], "end_sec": [2.2, 0.4],
+                          "caption": ["The camera is stationary. The camera pans to the right.", "x"], "kept": [False, True]})
+    table.to_parquet(tmp_path / "clips.parquet")
+    out = tmp_path / "audit"
+    assert main(["audit", str(tmp_path / "clips.parquet"), "--videos", str(tmp_path), "--out", str(out),
+                 "--params", str(tmp_path / "none.yaml")]) == 0
+    st = pd.read_parquet(out / "statements.parquet")
+    assert list(st["verdict"]) == [A.CONTRADICTED, A.CONTRADICTED] and set(st["videoID"]) == {"pan_left_0"}
+    clips = pd.read_parquet(out / "clips.parquet")
+    assert (clips["start_frame"].tolist(), clips["end_frame"].tolist()) == ([5], [55])
+    assert list(pd.read_parquet(out / "errors.parquet")["key"]) == ["gone_0"]
+    capsys.readouterr()
+    table.drop(columns=["caption"]).to_parquet(tmp_path / "nocap.parquet")
+    assert main(["audit", str(tmp_path / "nocap.parquet"), "--videos", str(tmp_path), "--out", str(out)]) == 2
+    assert "nocap.parquet: not a curate clips table" in capsys.readouterr().err
