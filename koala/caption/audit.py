@@ -86,6 +86,7 @@ def measure(path: str, start: int, end: int, *, measured_cfg: MeasuredCaptionCon
         "camera_phases": "; ".join(f"{p.label} {p.start_sec:.1f}-{p.end_sec:.1f}s" for p in m.phases),
         **{f"share_{k}": float(v) for k, v in share.items()},
         "shake": float(m.shake),
+        "shaky": bool(m.shake >= measured_cfg.shake_min),  # handheld shake, by the caption backend's own threshold
         "moving_area": float(m.motion.area) if m.motion else float("nan"),
         "moving_active": float(m.motion.active) if m.motion else float("nan"),
         "faces": len(faces),
@@ -122,7 +123,7 @@ def check(claim: Claim, meas: dict, cfg: AuditConfig) -> tuple[str, str]:
             return CONTRADICTED, f"no camera move measured ({meas.get('camera_phases', '')}); shake {meas.get('shake', float('nan')):.4f}"
         return UNVERIFIED, cam
     if claim.kind == "camera_moving":
-        if moving < cfg.still_moving_max and meas.get("shake", 0.0) < MeasuredCaptionConfig().shake_min:
+        if moving < cfg.still_moving_max and not meas.get("shaky", False):
             return CONTRADICTED, f"no camera move and no shake measured ({meas.get('camera_phases', '')})"
         return (CONSISTENT, cam) if moving > 0 else (UNVERIFIED, cam)
     area, active = meas.get("moving_area", float("nan")), meas.get("moving_active", float("nan"))
