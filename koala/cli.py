@@ -341,6 +341,15 @@ def cmd_curate(args) -> int:
         params = dataclasses.replace(params, curate=dataclasses.replace(cfg, **over))
     if args.engine:
         params = dataclasses.replace(params, engine=dataclasses.replace(params.engine, kind=args.engine))
+    if args.sources:
+        params = dataclasses.replace(params, filter=dataclasses.replace(params.filter, sources_table=args.sources))
+    if params.filter.sources_table:
+        from koala.filter.sources import sources_table
+
+        try:
+            sources_table(params.filter.sources_table)
+        except (FileNotFoundError, ValueError) as exc:
+            return _fail(str(exc))
     out = Path(args.out or cfg.out_dir)
     if args.fresh and out.exists():
         import shutil
@@ -369,6 +378,23 @@ def cmd_materialize(args) -> int:
     except (FileNotFoundError, ValueError) as exc:
         return _fail(str(exc))
     print(res.describe())
+    return 0
+
+
+def cmd_audit(args) -> int:
+    from koala.caption.audit import run_audit
+
+    params = _params_or_defaults(args)
+    try:
+        res = run_audit(args.csv, videos_dir=args.videos, out_dir=args.out, params=params, limit=args.limit)
+    except (FileNotFoundError, ValueError) as exc:
+        return _fail(str(exc))
+    s = res.summary
+    for row in res.errors.itertuples():
+        print(f"koala: audit: skipped {row.key}: {row.message}", file=sys.stderr)
+    print(f"audited {s['clips']} clips: {s['statements']} checkable statements, {s['contradicted']} contradicted by the "
+          f"measurements in {s['clips_with_contradiction']} clips; {s['errors']} errors; wrote {Path(args.out) / 'audit.html'}, "
+          f"{Path(args.out) / 'statements.parquet'}")
     return 0
 
 
@@ -530,15 +556,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="released VTSS checkpoint (infer.pth); default: curate.vtss_checkpoint, else the trained TSA")
     p.add_argument("--export-clips", action="store_true", default=None, help="write every kept clip as its own file under OUT/clips")
     p.add_argument("--engine", choices=["local", "ray"], help="override engine.kind (ray: RAY_ADDRESS or a private instance)")
+    p.add_argument("--sources", help="sources table (CSV/Parquet: path or file name, url[, source_id]) giving each video's URL "
+                                     "for koala.csv (default: filter.sources_table; YouTube IDs in file names are found without it)")
     p.add_argument("--fresh", "--no-resume", dest="fresh", action="store_true",
                    help="forget the cached results in OUT and compute everything again (default: resume)")
 
-    p = add("materialize", "cut the clips of release-format koala.csv shards out of local source videos", cmd_materialize)
-    p.add_argument("csv", nargs="+", help="koala.csv shards in the Koala-36M release schema")
-    p.add_argument("--videos", required=True, help="folder of source videos named by YouTube ID (ID.mp4, ID.mkv, ...; searched recursively)")
+    p = add("materialize", "cut the clips of Koala-36M shards (or koala.csv) and Panda-70M CSVs out of local source videos", cmd_materialize)
+    p.add_argument("csv", nargs="+", help="Koala-36M shards / koala.csv, or Panda-70M CSVs (told apart by their header)")
+    p.add_argument("--videos", required=True, help="folder of source videos named by YouTube ID (ID.mp4, 'Title [ID].mkv', ...; "
+                                                  "searched recursively); a clip's ID comes from its url, else videoID.rsplit('_', 1)[0]")
     p.add_argument("--out", required=True, help="folder for the clips, materialized.csv and missing_videos.csv")
     p.add_argument("--chunk-rows", type=int, default=100_000, help="CSV rows read at a time (memory stays flat)")
     p.add_argument("--crf", type=int, default=18, help="x264 quality when a cut is re-encoded")
+
+    p = add("audit", "caption statements the clip's measurements contradict (camera static/pans/zooms, motion, text, people)", cmd_audit)
+    p.add_argument("csv", help="Koala-36M shard / koala.csv or Panda-70M CSV with captions, or a curate clips.parquet (every clip)")
+    p.add_argument("--videos", required=True, help="folder of materialised clips (named by videoID) or of source videos (as for materialize)")
+    p.add_argument("--out", required=True, help="folder for statements.parquet/.csv, clips.parquet, errors.parquet, summary.json, audit.html")
+    p.add_argument("--limit", type=int, help="audit only the first N clips of the CSV")
 
     p = add("filter", "filter clips by VTSS (two-Gaussian valley or fixed 2.5) and write koala.csv in the release schema", cmd_filter)
     p.add_argument("--metrics", help="write summary numbers (threshold, kept, Tables 1 and 8) to this JSON file")

@@ -213,6 +213,24 @@ class MeasuredCaptionConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AuditConfig:
+    """`koala audit`: when a measurement contradicts a caption statement (thresholds: ours, chosen for precision)."""
+
+    static_max_moving: float = 0.5  # a "static camera" claim is contradicted when camera moves fill this share of the clip
+    still_moving_max: float = 0.05  # the camera counts as still when moves fill less than this share
+    direction_min: float = 0.5  # a wrong-direction flag needs the opposite move over this share of the clip
+    still_area_max: float = 0.002  # a clip is "still" (motion claims contradicted) when its moving area stays below this ...
+    still_active_max: float = 0.05  # ... and this share of its frame pairs has any moving area
+    busy_area_min: float = 0.05  # a "nothing moves" claim is contradicted above this moving area ...
+    busy_active_min: float = 0.5  # ... in at least this share of frame pairs
+    text_none_max: float = 0.0005  # OCR text area below which a text claim is contradicted
+    text_some_min: float = 0.01  # OCR text area above which a "no text" claim is contradicted
+    decode_short_side: int = 360  # the score metrics (motion_score, OCR text_area) decode at this short side
+    text_frames: int = 6  # frames the OCR text detector reads per clip
+    chunk_rows: int = 1000  # CSV rows read (and clips measured) at a time
+
+
+@dataclass(frozen=True, kw_only=True)
 class VLMCaptionConfig:
     """A Hugging Face image-text-to-text model as the caption backend (local weights only)."""
 
@@ -507,6 +525,7 @@ class FilterConfig:
         ("clarity_score",), ("clarity_score", "aesthetic_score"), ("clarity_score", "motion_score", "aesthetic_score"),
     )  # paper App. D Table 8 rows
     url_prefix: str = ""  # ours: empty = file:// URI of the local source video; else prefix + its file name
+    sources_table: str = ""  # ours: optional CSV/Parquet (path or file name, url[, source_id]) naming each source's URL
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -551,6 +570,7 @@ class Params:
     vtss: VtssConfig = field(default_factory=VtssConfig)
     filter: FilterConfig = field(default_factory=FilterConfig)
     curate: CurateConfig = field(default_factory=CurateConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
 
 def build(cls: type, data: dict | None, where: str = "") -> Any:

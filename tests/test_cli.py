@@ -20,11 +20,11 @@ def test_help_lists_the_stages(capsys):
         main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for stage in ("corpus", "probe", "notebook", "report", "params"):
+    for stage in ("corpus", "probe", "notebook", "report", "params", "materialize", "audit"):
         assert stage in out
 
 
-@pytest.mark.parametrize("command", ["corpus", "probe", "notebook", "report", "params"])
+@pytest.mark.parametrize("command", ["corpus", "probe", "notebook", "report", "params", "materialize", "audit"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([command, "--help"])
@@ -96,3 +96,12 @@ def test_params_apply_writes_the_override_file_and_leaves_params_yaml_alone(tmp_
     assert "workers: 2" in _run("params", "show", cwd=tmp_path).stdout
     assert _run("params", "clear", cwd=tmp_path).returncode == 0
     assert "workers: 1" in _run("params", "show", cwd=tmp_path).stdout
+
+
+def test_curate_names_a_missing_or_bad_sources_table(tmp_path, capsys):
+    assert main(["curate", str(tmp_path / "x.mp4"), "--out", str(tmp_path / "o"), "--sources", str(tmp_path / "none.csv")]) == 2
+    assert "none.csv: no such sources table" in capsys.readouterr().err
+    bad = tmp_path / "sources.csv"
+    bad.write_text("name,link\nx,y\n")
+    assert main(["curate", str(tmp_path / "x.mp4"), "--out", str(tmp_path / "o"), "--sources", str(bad)]) == 2
+    assert "sources.csv: a sources table needs a path" in capsys.readouterr().err

@@ -116,4 +116,5 @@ def release_rows(table: pd.DataFrame, params: Params) -> pd.DataFrame:
 
     if not len(table):
         return pd.DataFrame(columns=list(RELEASE_COLUMNS))
-    return release_table(table[table["kept"].astype(bool)], url_prefix=params.filter.url_prefix)
+    return release_table(table[table["kept"].astype(bool)], url_prefix=params.filter.url_prefix,
+                         sources_table=params.filter.sources_table)

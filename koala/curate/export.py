@@ -36,6 +36,13 @@ class PacketIndex:
 
     pts: np.ndarray  # (n,) int64, sorted: frame i (counted from 0 in display order) has pts[i]
     keyframe: np.ndarray  # (n,) bool
+    time_base: float = 0.0  # seconds per pts tick (0: unknown)
+
+    def seconds(self) -> np.ndarray:
+        """(n,) display time of each frame in seconds from the first frame (empty when the time base is unknown)."""
+        if not self.time_base or not len(self.pts):
+            return np.zeros(0)
+        return (self.pts - self.pts[0]) * self.time_base
 
 
 def packet_index(path: str) -> PacketIndex:
@@ -47,6 +54,7 @@ def packet_index(path: str) -> PacketIndex:
     try:
         with av.open(str(path)) as c:
             stream = c.streams.video[0]
+            time_base = float(stream.time_base) if stream.time_base else 0.0
             pts, key = [], []
             for pkt in c.demux(stream):
                 if pkt.pts is None or pkt.size == 0:
@@ -56,7 +64,7 @@ def packet_index(path: str) -> PacketIndex:
     except (av.FFmpegError, IndexError) as exc:
         raise VideoError(path, f"cannot read its packets ({exc})") from None
     order = np.argsort(np.asarray(pts, np.int64), kind="stable")
-    return PacketIndex(pts=np.asarray(pts, np.int64)[order], keyframe=np.asarray(key, bool)[order])
+    return PacketIndex(pts=np.asarray(pts, np.int64)[order], keyframe=np.asarray(key, bool)[order], time_base=time_base)
 
 
 @lru_cache(maxsize=64)

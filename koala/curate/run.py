@@ -229,7 +229,9 @@ def _plan(specs: list[str], params: Params) -> list[tuple[list[str], list[str], 
 
 def run_fingerprint(plan, params: Params) -> str:
     cur = {k: v for k, v in to_dict(params.curate).items() if k not in ("inputs", "out_dir", "ray")}
-    return item_fingerprint({"chunks": [fp for _, _, fp in plan], "filter": to_dict(params.filter), "curate": cur})
+    sources = params.filter.sources_table  # koala.csv's URLs depend on its content, not only on its name
+    return item_fingerprint({"chunks": [fp for _, _, fp in plan], "filter": to_dict(params.filter), "curate": cur,
+                             "sources": _stat(sources) if sources else None})
 
 
 def curate(specs: list[str], *, out_dir: str | Path, params: Params, clock: StageClock | None = None) -> CurateResult:

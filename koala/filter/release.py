@@ -3,10 +3,22 @@
 The Hugging Face release (Koala-36M/Koala-36M-v1, digest §5) is CSV metadata, one row per kept
 clip: ``videoID``, ``url``, ``timestamp`` (a two-element list of H:MM:SS.fff strings, start and
 end of the clip in its source video), ``caption``, ``clarity_score``, ``aesthetic_score``,
-``motion_score``, ``video_training_suitability_score``. The release points at YouTube; our clips
-come from local files, so ``url`` is the source file's ``file://`` URI (or a configured prefix +
-its file name, e.g. a web mirror) and the timestamps are into that file. A score that could not be
-computed (e.g. aesthetic without the LAION weights) is an empty cell, never a stand-in number.
+``motion_score``, ``video_training_suitability_score``. As in the release:
+
+- ``videoID`` is ``<source id>_<clip index>`` (the clip's index in the split stage's clips table,
+  counted from 0 per video), so every clip of a video has its own ID and ``rsplit('_', 1)[0]``
+  gives the source back;
+- ``url`` is the source's URL when it is known (a sources table, a yt-dlp sidecar, or a YouTube ID
+  in the file name: :mod:`koala.filter.sources`; the source id is then the YouTube ID), else the
+  source file's ``file://`` URI (or ``filter.url_prefix`` + its file name, e.g. a web mirror); the
+  timestamps are into that source;
+- ``timestamp`` is a Python list literal of two single-quoted clock times, the hour not
+  zero-padded, three millisecond digits: ``['0:22:35.839', '0:23:01.680']``;
+- scores are float64 written at full precision (Python's shortest round-trip repr,
+  ``4.7208000000000006``); captions are CSV-quoted (``""`` inside quotes), newlines kept.
+
+A score that could not be computed (e.g. aesthetic without the LAION weights) is an empty cell,
+never a stand-in number.
 
 Pure functions over DataFrames; writing is one call at the edge (:func:`write_release_csv`).
 """
@@ -99,23 +111,46 @@ def video_url(path: str, url_prefix: str = "") -> str:
     return Path(path).resolve().as_uri()
 
 
-def release_table(kept: pd.DataFrame, *, url_prefix: str = "") -> pd.DataFrame:
-    """The release's CSV rows for ``kept`` clips (the joined filter table: video_id, video, start_sec, end_sec, caption, scores, vtss).
+def clip_video_ids(kept: pd.DataFrame, *, url_prefix: str = "", sources_table: str | Path = "") -> tuple[list[str], list[str]]:
+    """(videoID, url) per clip: ``<source id>_<clip index>`` and the source's URL (see the module docstring).
+
+    Raises:
+        FileNotFoundError, ValueError: ``sources_table`` is named but missing or malformed.
+    """
+    from koala.filter.sources import source_of
+    from koala.filter.sources import sources_table as read_sources
+
+    table = read_sources(sources_table) if sources_table else None
+    refs: dict[tuple[str, str], tuple[str, str]] = {}
+    ids, urls = [], []
+    for vid, path, k in zip(kept["video_id"].astype(str), kept["video"].astype(str), kept["clip_index"]):
+        if (vid, path) not in refs:
+            src = source_of(path, fallback_id=vid, table=table)
+            refs[(vid, path)] = (src.source_id, src.url or video_url(path, url_prefix))
+        sid, url = refs[(vid, path)]
+        ids.append(f"{sid}_{int(k)}")
+        urls.append(url)
+    return ids, urls
+
+
+def release_table(kept: pd.DataFrame, *, url_prefix: str = "", sources_table: str | Path = "") -> pd.DataFrame:
+    """The release's CSV rows for ``kept`` clips (the joined filter table: video_id, video, clip_index, start_sec, end_sec, caption, scores, vtss).
 
     Raises:
         ValueError: a column the release needs is missing.
     """
-    need = ["video_id", "video", "start_sec", "end_sec", "caption", "vtss", *SCORE_COLUMNS]
+    need = ["video_id", "video", "clip_index", "start_sec", "end_sec", "caption", "vtss", *SCORE_COLUMNS]
     missing = [c for c in need if c not in kept.columns]
     if missing:
         raise ValueError(f"cannot write the release CSV: the filter table lacks {missing}")
+    ids, urls = clip_video_ids(kept, url_prefix=url_prefix, sources_table=sources_table)
     out = pd.DataFrame({
-        "videoID": kept["video_id"].astype(str).to_numpy(),
-        "url": [video_url(str(p), url_prefix) for p in kept["video"]],
+        "videoID": pd.Series(ids, dtype=object).to_numpy(),
+        "url": pd.Series(urls, dtype=object).to_numpy(),
         "timestamp": [format_timestamp(float(s), float(e)) for s, e in zip(kept["start_sec"], kept["end_sec"])],
         "caption": kept["caption"].fillna("").astype(str).to_numpy(),
-        **{c: kept[c].astype(float).to_numpy() for c in SCORE_COLUMNS},
-        "video_training_suitability_score": kept["vtss"].astype(float).to_numpy(),
+        **{c: kept[c].astype("float64").to_numpy() for c in SCORE_COLUMNS},
+        "video_training_suitability_score": kept["vtss"].astype("float64").to_numpy(),
     })
     return out[list(RELEASE_COLUMNS)]
 
@@ -123,7 +158,7 @@ def release_table(kept: pd.DataFrame, *, url_prefix: str = "") -> pd.DataFrame:
 def write_release_csv(table: pd.DataFrame, path: str | Path) -> Path:
     """Write the release CSV atomically (pandas quoting: captions may hold commas, quotes, newlines)."""
     with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, columns=list(RELEASE_COLUMNS))
+        table.to_csv(tmp, index=False, columns=list(RELEASE_COLUMNS), lineterminator="\n")
     return Path(path)
 
 
@@ -133,7 +168,8 @@ def read_release_csv(path: str | Path) -> pd.DataFrame:
     Raises:
         ValueError: naming the file, when the columns are not the release's.
     """
-    table = pd.read_csv(path, keep_default_na=True)
+    text = {c: str for c in ("videoID", "url", "timestamp", "caption")}  # an all-digit YouTube ID stays text
+    table = pd.read_csv(path, keep_default_na=True, dtype=text)
     if tuple(table.columns) != RELEASE_COLUMNS:
         raise ValueError(f"{path}: columns {list(table.columns)} are not the release's {list(RELEASE_COLUMNS)}")
     return table

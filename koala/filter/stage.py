@@ -139,7 +139,7 @@ def filter_clips(table: pd.DataFrame, cfg: FilterConfig) -> FilterResult:
                for s, r, c in zip(np.where(short, short_reason, ""), chosen_reasons, has_caption)]
     out = table.assign(vtss_kept=vtss_kept, vtss_reason=vtss_reasons, manual_kept=man.kept, manual_reason=man.reasons,
                        manual_skipped=man.skipped, has_caption=has_caption, too_short=short, kept=kept, reason=reasons)
-    rel = release.release_table(out[out["kept"]], url_prefix=cfg.url_prefix)
+    rel = release.release_table(out[out["kept"]], url_prefix=cfg.url_prefix, sources_table=cfg.sources_table)
     t8 = shifts.table8(out, cfg)
     t1 = dataset.table1(out, rule_label=rule_label(th))
     return FilterResult(table=out, release=rel, threshold=th, table8=t8, table1=t1, metrics=summary(out, th, t8, t1, man.failed))

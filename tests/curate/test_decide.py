@@ -15,7 +15,7 @@ def joined(vtss: list[float]) -> pd.DataFrame:
     n = len(vtss)
     return pd.DataFrame({
         "clip_id": [f"v{i // 2}-{i % 2}" for i in range(n)], "video_id": [f"v{i // 2}" for i in range(n)],
-        "video": [f"/x/v{i // 2}.mp4" for i in range(n)], "start_sec": 0.0, "end_sec": 2.0, "caption": "A clip.",
+        "clip_index": [i % 2 for i in range(n)], "video": [f"/x/v{i // 2}.mp4" for i in range(n)], "start_sec": 0.0, "end_sec": 2.0, "caption": "A clip.",
         "clarity_score": 0.9, "aesthetic_score": np.nan, "motion_score": 3.0, "moving_area": 0.5, "text_area": 0.0,
         "border_fraction": 0.0, "frozen_fraction": 0.0, "vtss": vtss, "vtss_note": "",
     })

@@ -25,7 +25,8 @@ def test_every_good_clip_reaches_koala_csv_and_every_bad_input_the_errors_table(
     assert len(table[table["video_id"] == "a"]) == 2  # the hard cut at frame 40 splits it
     release = read_release_csv(out / "koala.csv")
     assert len(release) == len(table) == int(table["kept"].sum())
-    assert sorted(release["videoID"]) == sorted(table["video_id"])
+    # the release's videoID: <source id>_<clip index>, one per clip (two clips of one video never share it)
+    assert sorted(release["videoID"]) == sorted(f"{v}_{k}" for v, k in zip(table["video_id"], table["clip_index"]))
     errors = read_table(out / "errors.parquet")
     for kind, (path, words) in curated["bad"].items():
         rows = errors[errors["path"] == str(Path(path).absolute())]
@@ -46,13 +47,13 @@ def test_release_rows_match_the_clips(curated):
     assert tuple(release.columns) == RELEASE_COLUMNS
     for r in release.itertuples():
         start, end = parse_timestamp(r.timestamp)
-        clips = table[table["video_id"] == r.videoID]
-        row = clips.iloc[int((clips["start_sec"] - start).abs().argmin())]
+        source, index = r.videoID.rsplit("_", 1)
+        row = table[(table["video_id"] == source) & (table["clip_index"] == int(index))].iloc[0]
         assert start == pytest.approx(row["start_sec"], abs=5e-4)
         assert end == pytest.approx(row["end_sec"], abs=5e-4)
         assert r.motion_score == pytest.approx(row["motion_score"]) and r.clarity_score == pytest.approx(row["clarity_score"])
         assert r.caption == row["caption"] and len(r.caption) > 20
-        assert r.url.startswith("file://") and r.url.endswith(f"{r.videoID}.mp4")
+        assert r.url.startswith("file://") and r.url.endswith(f"{source}.mp4")
     assert release["aesthetic_score"].isna().all()  # no LAION weights offline: empty, never a stand-in
 
 

@@ -62,7 +62,7 @@ def test_the_trained_tsa_scores_every_good_clip_into_koala_csv(curated, tmp_path
     assert table["vtss"].between(1, 5).all() and (table["vtss_model"] == "tsa:tsa.pt").all()
     assert table["kept"].all() and (table["rule"] == "fixed").all()
     release = pd.read_csv(out / "koala.csv")
-    assert sorted(release["videoID"]) == sorted(table["video_id"])
+    assert sorted(release["videoID"]) == sorted(f"{v}_{k}" for v, k in zip(table["video_id"], table["clip_index"]))
     assert sorted(release["video_training_suitability_score"]) == pytest.approx(sorted(table["vtss"]))
     errors = read_table(out / "errors.parquet")
     assert len(errors) == len(curated["bad"]) and (errors["stage"] == "split").all()
