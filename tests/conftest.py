@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,8 @@ import pytest
 from koala.io.writer import VideoWriter
 
 # The five real Koala sample clips live beside the repository (DESIGN.md § Data).
-SAMPLES_DIR = Path(__file__).resolve().parents[1].parent / "shared/data/koala_tsa_samples"
+# A worktree elsewhere can point at them with $KOALA_SAMPLES_MIRROR (the samples stage's mirror variable).
+SAMPLES_DIR = Path(os.environ.get("KOALA_SAMPLES_MIRROR") or Path(__file__).resolve().parents[1].parent / "shared/data/koala_tsa_samples")
 
 
 @pytest.fixture(autouse=True)

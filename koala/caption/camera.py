@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from koala.config import MeasuredCaptionConfig
+from koala.camera_path import STILL, PairFit, path_shake, trajectory
 from koala.motion import GlobalMotion
 
 # Words for each phase label; the keys are what :func:`phase_labels` returns.
@@ -99,6 +100,18 @@ def phase_labels(smooth: np.ndarray, cfg: MeasuredCaptionConfig, *, aspect: floa
 _COMPONENT = {"pan": 0, "tilt": 1, "zoom": 2}
 
 
+def consistency(rates: np.ndarray, sign: float) -> float:
+    """Share of the (finite) per-pair rates of a phase that move the way the phase does.
+
+    A camera move keeps its direction from pair to pair; a subject that pulls the fit now and
+    then, or jitter, does not.
+    """
+    r = rates[np.isfinite(rates)]
+    if len(r) == 0 or sign == 0:
+        return 0.0
+    return float(np.mean(np.sign(r) == sign))
+
+
 def phases(rates: np.ndarray, times: np.ndarray, cfg: MeasuredCaptionConfig, *, aspect: float = 16 / 9) -> list[Phase]:
     """Runs of one camera move, with runs shorter than ``phase_min_sec`` merged into a neighbour.
 
@@ -145,6 +158,8 @@ def phases(rates: np.ndarray, times: np.ndarray, cfg: MeasuredCaptionConfig, *, 
         speed = float(np.mean(np.abs(smooth[a : b + 1, comp]))) if comp is not None else 0.0
         if comp is not None and speed * (times[b + 1] - times[a]) < cfg.min_shift:
             lab, speed = "static", 0.0  # moves the picture by too little to see
+        elif comp is not None and consistency(rates[a : b + 1, comp], np.sign(smooth[a : b + 1, comp].mean())) < cfg.move_consistency:
+            lab, speed = "static", 0.0  # the sign flips from pair to pair: a subject pulling the fit, not a move
         if out and out[-1].label == lab:
             prev = out.pop()
             out.append(Phase(lab, prev.start_sec, float(times[b + 1]), max(prev.speed, speed)))
@@ -153,18 +168,34 @@ def phases(rates: np.ndarray, times: np.ndarray, cfg: MeasuredCaptionConfig, *, 
     return out
 
 
-def shake(motions: list[GlobalMotion], *, height: int, width: int, window: int = 5) -> float:
-    """Typical jitter of the camera path: median distance of each step's translation from its running mean.
+def window_of(seconds: float, rate: float) -> int:
+    """An odd number of samples spanning about ``seconds`` at ``rate`` samples per second (at least 3)."""
+    return max(3, int(round(seconds * rate)) | 1)
 
-    In frame sizes per step. A tripod or a smooth move gives ~0; a handheld camera's small jolts
-    stay above the running mean throughout the clip. The median (not the mean) keeps one jerky
-    event, such as a quick zoom, from reading as shake.
+
+def shake(fits: list[PairFit], *, height: int, width: int, window: int) -> float:
+    """Jitter of the accumulated camera path, as a share of the frame's short side (RMS).
+
+    Only the camera's path counts (koala.camera_path.path_shake): a subject moving in front of a
+    still camera is not in it. Pairs that say nothing of the camera (content changes) add no motion.
     """
-    if len(motions) < 3:
-        return 0.0
-    t = np.array([[gm.tx / width, gm.ty / height] for gm in motions])  # (P, 2)
-    smooth = smooth_rates(t, window)
-    return float(np.median(np.hypot(*(t - smooth).T)))
+    motions = [f.motion if f.reliable else STILL for f in fits]
+    path = trajectory(motions, height=height, width=width)
+    return path_shake(path, window) / min(height, width)
+
+
+def shot_label(phs: list[Phase], jitter: float, cfg: MeasuredCaptionConfig) -> str:
+    """One camera label for a shot (the truth file's vocabulary): its longest move, handheld, or static.
+
+    A shot whose phases are all static is ``handheld`` when its path jitters, else ``static``.
+    """
+    moves = [p for p in phs if p.label != "static"]
+    if moves:
+        totals: dict[str, float] = {}
+        for p in moves:
+            totals[p.label] = totals.get(p.label, 0.0) + p.seconds
+        return max(totals, key=totals.get)
+    return "handheld" if jitter >= cfg.shake_min else "static"
 
 
 def _speed_word(p: Phase, cfg: MeasuredCaptionConfig) -> str:

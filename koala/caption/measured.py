@@ -18,7 +18,8 @@ from koala.caption import actions, camera, subjects, visual
 from koala.config import MeasuredCaptionConfig
 from koala.io.errors import VideoError
 from koala.io.video import probe, read_all
-from koala.motion import FlowEstimator, analysis_shape, camera_motion, residual_flow, robust_flow, to_gray
+from koala.camera_path import fit_path
+from koala.motion import FlowEstimator, analysis_shape, residual_flow, robust_flow, to_gray
 
 BACKEND = "measured"
 
@@ -63,25 +64,41 @@ def measure_clip(path: str, *, start: int = 0, end: int | None = None, cfg: Meas
     decode_side = max(cfg.short_side, cfg.face_short_side)
     dh, dw = analysis_shape(info.height, info.width, decode_side)
     frames = read_all(path, height=dh, width=dw, start=start, end=end, step=step, info=info)  # (K, dh, dw, 3)
-    h, w = analysis_shape(info.height, info.width, cfg.short_side)
+    return measure_frames(frames, fps=info.fps / step, cfg=cfg, metrics=metrics)
+
+
+def measure_frames(frames: np.ndarray, *, fps: float, cfg: MeasuredCaptionConfig, metrics: dict | None = None) -> Measurement:
+    """Measure a clip's sampled frames and word its six fields (the core of :func:`measure_clip`).
+
+    Args:
+        frames: (K, H, W, 3) uint8 RGB samples, ``fps`` of them per second of the clip; any size
+            (shrunk to the analysis size here).
+        metrics: as :func:`measure_clip`.
+
+    Raises:
+        ValueError: fewer than two frames.
+    """
+    if len(frames) < 2:
+        raise ValueError(f"{len(frames)} frame(s): a clip needs at least two to measure")
+    dh, dw = analysis_shape(*frames.shape[1:3], max(cfg.short_side, cfg.face_short_side))
+    if (dh, dw) != frames.shape[1:3]:
+        frames = np.stack([_resize(f, dw, dh) for f in frames])  # (K, dh, dw, 3)
+    h, w = analysis_shape(dh, dw, cfg.short_side)
     small = frames if (h, w) == (dh, dw) else np.stack([_resize(f, w, h) for f in frames])  # (K, h, w, 3)
-    times = (np.arange(len(frames)) * step) / info.fps
+    times = np.arange(len(frames)) / fps
 
     gray = to_gray(small)
-    flow = FlowEstimator(cfg.flow_preset)
-    motions, residuals, reliable = [], [], []
-    for a, b in zip(gray[:-1], gray[1:]):
-        f = robust_flow(flow, a, b)
-        gm, ok = camera_motion(f, a)
-        motions.append(gm)
-        reliable.append(ok)
-        residuals.append(residual_flow(f, gm))
-    rates = camera.camera_rates(motions, step=step, fps=info.fps, height=h, width=w)
-    rates[~np.asarray(reliable, bool)] = np.nan  # a pair that explains nothing says nothing of the camera
+    est = FlowEstimator(cfg.flow_preset)
+    flows = [robust_flow(est, a, b) for a, b in zip(gray[:-1], gray[1:])]
+    fits = fit_path(gray, flows)
+    motions = [f.motion for f in fits]
+    reliable = np.array([f.reliable for f in fits], bool)
+    residuals = [residual_flow(f, gm) for f, gm in zip(flows, motions)]
+    rates = camera.camera_rates(motions, step=1, fps=fps, height=h, width=w)
+    rates[~reliable] = np.nan  # a pair that explains nothing says nothing of the camera
     phs = camera.phases(rates, times, cfg, aspect=w / h)
-    window = max(3, int(round(cfg.smooth_sec * info.fps / step)) | 1)
-    jitter = camera.shake([m for m, ok in zip(motions, reliable) if ok], height=h, width=w, window=window)
-    stats = actions.motion_stats(residuals, step=step, fps=info.fps, cfg=cfg)
+    jitter = camera.shake(fits, height=h, width=w, window=camera.window_of(cfg.shake_sec, fps))
+    stats = actions.motion_stats(residuals, step=1, fps=fps, cfg=cfg)
 
     pick = np.unique(np.linspace(0, len(frames) - 1, num=min(cfg.face_frames, len(frames))).round().astype(int))
     tracks = subjects.find_subjects(frames[pick], min_size=cfg.face_min_size)
