@@ -19,15 +19,15 @@ import pandas as pd
 from koala.caption import camera
 from koala.caption.measured import measure_frames, sample_step
 from koala.config import MeasuredCaptionConfig, load_params
-from koala.corpus.camera_moves import sample_scenes, test_set
+from koala.corpus.camera_moves import sample_scenes, camera_set
 
 
 def evaluate(scenes, cfg: MeasuredCaptionConfig, *, per_kind: int) -> pd.DataFrame:
     """One row per shot: truth, predicted label, shake, the camera sentence."""
     rows = []
-    for shot in test_set(scenes, per_kind=per_kind):
-        step = sample_step(len(shot.frames), shot.move.fps, cfg)  # as measure_clip samples a file
-        m = measure_frames(shot.frames[::step], fps=shot.move.fps / step, cfg=cfg)
+    step = sample_step(75, 25.0, cfg)  # as measure_clip samples a 3 s, 25 fps file
+    for shot in camera_set(scenes, per_kind=per_kind, every=step):
+        m = measure_frames(shot.frames, fps=shot.move.fps / step, cfg=cfg)
         rows.append({"shot_id": shot.shot_id, "truth": shot.camera, "subject": shot.move.subject,
                      "pred": camera.shot_label(m.phases, m.shake, cfg), "shake": m.shake,
                      "speed": shot.move.speed, "amount": shot.move.amount, "text": m.fields["camera_language"]})

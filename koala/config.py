@@ -131,7 +131,7 @@ class ScoreConfig:
     reference_frames: float = 10.0  # Open-Sora's flow score: frames 10 apart ...
     reference_fps: float = 30.0  # ... at a 30 fps source
     moving_threshold: float = 5.0  # ours: motion (score units) above which a pixel counts as moving
-    shake_window: int = 5  # ours: samples in the median filter that separates shake from smooth camera moves
+    shake_sec: float = 1.0  # ours: the camera path's local trend is fitted over this long; what departs from it is shake
     frozen_diff: float = 0.5  # ours: mean abs grey-level change below which two samples are the same picture
     border_level: int = 24  # ours: rows/columns darker than this (max over the clip) are letterbox bars
     text_frames: int = 2  # ours: frames given to the OCR text detector

@@ -98,8 +98,10 @@ def _canvas(scene: np.ndarray, pad_x: int, pad_y: int) -> np.ndarray:
 
 
 def render(scene: np.ndarray, move: CameraMove, *, width: int = 640, height: int = 360,
-           patch: np.ndarray | None = None, noise: float = 1.5) -> np.ndarray:
+           patch: np.ndarray | None = None, noise: float = 1.5, every: int = 1) -> np.ndarray:
     """Film ``scene`` (H, W, 3 uint8 RGB, a still real frame) with ``move``; (n, height, width, 3) uint8.
+
+    ``every``: keep only every so many frames (what a sampler would read), rendering no others.
 
     The rest window is the largest centred window of the output's aspect that fits the scene; the
     scene is padded by reflection where a long move leaves it. ``patch`` (RGB) is the moving
@@ -114,11 +116,13 @@ def render(scene: np.ndarray, move: CameraMove, *, width: int = 640, height: int
     canvas = _canvas(scene, pad_x, pad_y).astype(np.float32)
     cx0, cy0 = pad_x + (sw - 1) / 2, pad_y + (sh - 1) / 2
     rng = np.random.default_rng(move.seed + 1)
-    frames = np.empty((move.n, height, width, 3), np.uint8)
+    keep = np.arange(0, move.n, max(1, int(every)))
+    frames = np.empty((len(keep), height, width, 3), np.uint8)
     top = base * path[:, 2].max()
     if top > 1.05:  # the window shrinks the scene: low-pass it first (once, for the largest window), no aliasing
         canvas = cv2.GaussianBlur(canvas, (0, 0), 0.5 * top)
-    for i, (dx, dy, s) in enumerate(path):
+    for j, i in enumerate(keep):
+        dx, dy, s = path[i]
         a = base * s  # source px per output px
         # output pixel (u, v) looks at canvas (cx + a (u - (w-1)/2), cy + a (v - (h-1)/2))
         m = np.float32([[a, 0, cx0 + base * dx - a * (width - 1) / 2], [0, a, cy0 + base * dy - a * (height - 1) / 2]])
@@ -128,7 +132,7 @@ def render(scene: np.ndarray, move: CameraMove, *, width: int = 640, height: int
             _paste_subject(f, patch, i, move)
         if noise > 0:
             f += rng.standard_normal(f.shape, dtype=np.float32) * np.float32(noise)
-        frames[i] = np.clip(f, 0, 255).astype(np.uint8)
+        frames[j] = np.clip(f, 0, 255).astype(np.uint8)
     return frames
 
 
@@ -160,8 +164,8 @@ class Shot:
     frames: np.ndarray = field(repr=False)  # (n, h, w, 3) uint8
 
 
-def test_set(scenes: dict[str, np.ndarray], *, per_kind: int = 2, width: int = 640, height: int = 360,
-             seconds: float = 3.0, fps: float = 25.0, seed: int = 0):
+def camera_set(scenes: dict[str, np.ndarray], *, per_kind: int = 2, width: int = 640, height: int = 360,
+             seconds: float = 3.0, fps: float = 25.0, seed: int = 0, every: int = 1):
     """Yield labelled shots: ``per_kind`` of each move per scene, parameters spread over the brief's ranges.
 
     Pans and tilts 1.5-6 px/frame, zooms 10-35 % over the clip, handheld 3-7 px RMS, static with and
@@ -169,6 +173,8 @@ def test_set(scenes: dict[str, np.ndarray], *, per_kind: int = 2, width: int = 6
 
     Args:
         scenes: name -> still real frame (H, W, 3 uint8 RGB), at least the output size.
+        every: keep every so many frames of each shot (``Shot.frames``); the labels are per frame
+            of the ``fps`` shot.
     """
     rng = np.random.default_rng(seed)
     names = sorted(scenes)
@@ -190,7 +196,7 @@ def test_set(scenes: dict[str, np.ndarray], *, per_kind: int = 2, width: int = 6
                                       subject_speed=3.0 + 5.0 * rng.random(), seconds=seconds, fps=fps, seed=s)
                 else:
                     move = CameraMove("static", seconds=seconds, fps=fps, seed=s)
-                frames = render(scenes[name], move, width=width, height=height, patch=other)
+                frames = render(scenes[name], move, width=width, height=height, patch=other, every=every)
                 yield Shot(f"{name}-{kind}-{j}", camera, move, name, frames)
 
 
