@@ -11,7 +11,7 @@ outliers. Three guards keep a subject from passing for the camera:
 * the points that were outliers of the previous pair (where a subject was) weigh less in the
   next fit, and points on the frame's outer ring weigh more: a subject seldom covers the edges;
 * the fit must explain the (weighted) frame better than a still camera does, as RANSAC compares
-  models; a still camera wins ties;
+  models, and the frame's outer ring too (where it is textured); a still camera wins ties;
 * over time (:mod:`koala.caption.camera`), a move must last and keep its sign.
 
 Slow moves: a 2 %/s zoom moves the frame's edge by a fraction of a pixel between samples, which
@@ -48,6 +48,7 @@ TOL_PX = 1.0  # a point moves with a hypothesis within this (or REL_TOL of its d
 REL_TOL = 0.3
 MARGIN = 0.05  # the still camera wins unless the move explains this much more of the frame
 MIN_SUPPORT = 0.3  # below this share explained by either hypothesis, the pair says nothing (a content change)
+MIN_INLIERS = 0.4  # a move must also fit this share of the textured frame (else: a wobbling, rolling, unfit pair)
 
 
 @dataclass(frozen=True)
@@ -134,9 +135,16 @@ def fit_pair(flow: np.ndarray, gray: np.ndarray, *, prior_outliers: np.ndarray |
         # Sub-pixel everywhere: the two hypotheses cannot be told apart on this pair. Keep the fit;
         # the path over many pairs decides (a slow zoom adds up, noise cancels).
         return PairFit(fitted, max(still, moved) >= MIN_SUPPORT, True, use & (dist_move >= tol))
+    ring_w = wu * ring
+    if ring_w.sum() >= 0.1 * total:
+        # a camera move moves the frame's edges too; a subject seldom covers them all
+        ring_moved = float((ring_w * (dist_move < tol)).sum() / ring_w.sum())
+        ring_still = float((ring_w * (dist_still < TOL_PX)).sum() / ring_w.sum())
+        if ring_still >= ring_moved - MARGIN:
+            still = max(still, moved)
     if still >= moved - MARGIN:
         return PairFit(STILL, still >= MIN_SUPPORT, False, use & (dist_still >= TOL_PX))
-    return PairFit(fitted, moved >= MIN_SUPPORT, False, use & (dist_move >= tol))
+    return PairFit(fitted, moved >= MIN_SUPPORT and fitted.inlier_fraction >= MIN_INLIERS, False, use & (dist_move >= tol))
 
 
 def fit_path(grays: np.ndarray, flows: list[np.ndarray], *, step: int = GRID) -> list[PairFit]:

@@ -134,9 +134,11 @@ class ScoreConfig:
     shake_sec: float = 1.0  # ours: the camera path's local trend is fitted over this long; what departs from it is shake
     frozen_diff: float = 0.5  # ours: mean abs grey-level change below which two samples are the same picture
     border_level: int = 24  # ours: rows/columns darker than this (max over the clip) are letterbox bars
-    text_frames: int = 2  # ours: frames given to the OCR text detector
+    text_frames: int = 3  # ours: frames given to the OCR text detector (overlay text must recur in them)
     text_max_side: int = 640  # ours: the detector sees frames at most this long side
     text_box_score: float = 0.5  # PP-OCR's default box threshold (rapidocr config)
+    text_min_frames: int = 2  # ours: a text box must sit at one place in this many of the text frames
+    text_min_score: float = 0.8  # ours: recogniser confidence floor for a line to count as text
     aesthetic: AestheticConfig = field(default_factory=AestheticConfig)
 
 
@@ -175,7 +177,13 @@ class MeasuredCaptionConfig:
     mono_saturation: float = 0.06  # ... below which the clip is nearly black and white
     border_level: int = 24  # rows/columns never brighter than this are letterbox bars
     border_min: float = 0.04  # share of the frame the bars must take to be mentioned
-    text_min_area: float = 0.004  # share of the frame covered by persistent text-like blobs to mention text
+    text_min_area: float = 0.004  # share of the frame covered by confirmed overlay text to mention it
+    text_short_side: int = 360  # clips are decoded at this short side for the OCR (and shrunk for the rest)
+    text_frames: int = 3  # frames given to the OCR (overlay text must recur in text_min_frames of them)
+    text_min_frames: int = 2
+    text_max_side: int = 640  # long side the OCR detector sees
+    text_box_score: float = 0.5  # PP-OCR's default box threshold (rapidocr config)
+    text_min_score: float = 0.8  # recogniser confidence floor for a line to count as text
 
 
 @dataclass(frozen=True, kw_only=True)

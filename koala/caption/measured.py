@@ -10,6 +10,7 @@ nothing rather than guess.
 from __future__ import annotations
 
 import math
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +23,7 @@ from koala.camera_path import fit_path
 from koala.motion import FlowEstimator, analysis_shape, residual_flow, robust_flow, to_gray
 
 BACKEND = "measured"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,8 +63,8 @@ def measure_clip(path: str, *, start: int = 0, end: int | None = None, cfg: Meas
     if end - start < 2:
         raise VideoError(path, f"clip frames {start}-{end} hold fewer than two frames; nothing to caption")
     step = sample_step(end - start, info.fps, cfg)
-    decode_side = max(cfg.short_side, cfg.face_short_side)
-    dh, dw = analysis_shape(info.height, info.width, decode_side)
+    decode_side = max(cfg.short_side, cfg.face_short_side, cfg.text_short_side)
+    dh, dw = analysis_shape(info.height, info.width, min(decode_side, info.height, info.width))
     frames = read_all(path, height=dh, width=dw, start=start, end=end, step=step, info=info)  # (K, dh, dw, 3)
     return measure_frames(frames, fps=info.fps / step, cfg=cfg, metrics=metrics)
 
@@ -80,11 +82,8 @@ def measure_frames(frames: np.ndarray, *, fps: float, cfg: MeasuredCaptionConfig
     """
     if len(frames) < 2:
         raise ValueError(f"{len(frames)} frame(s): a clip needs at least two to measure")
-    dh, dw = analysis_shape(*frames.shape[1:3], max(cfg.short_side, cfg.face_short_side))
-    if (dh, dw) != frames.shape[1:3]:
-        frames = np.stack([_resize(f, dw, dh) for f in frames])  # (K, dh, dw, 3)
-    h, w = analysis_shape(dh, dw, cfg.short_side)
-    small = frames if (h, w) == (dh, dw) else np.stack([_resize(f, w, h) for f in frames])  # (K, h, w, 3)
+    h, w = analysis_shape(*frames.shape[1:3], cfg.short_side)
+    small = _shrunk(frames, h, w)  # (K, h, w, 3) flow, colour, bars
     times = np.arange(len(frames)) / fps
 
     gray = to_gray(small)
@@ -101,10 +100,13 @@ def measure_frames(frames: np.ndarray, *, fps: float, cfg: MeasuredCaptionConfig
     stats = actions.motion_stats(residuals, step=1, fps=fps, cfg=cfg)
 
     pick = np.unique(np.linspace(0, len(frames) - 1, num=min(cfg.face_frames, len(frames))).round().astype(int))
-    tracks = subjects.find_subjects(frames[pick], min_size=cfg.face_min_size)
-    vis = visual.visual_stats(small, cfg, text_frames=small[np.unique(np.linspace(0, len(small) - 1, 6).round().astype(int))])
+    tracks = subjects.find_subjects(_shrunk(frames[pick], *analysis_shape(*frames.shape[1:3], min(cfg.face_short_side, *frames.shape[1:3]))),
+                                    min_size=cfg.face_min_size)
     if metrics and np.isfinite(metrics.get("text_area", np.nan)):
-        vis = visual.VisualStats(**{**vis.__dict__, "text_area": float(metrics["text_area"])})
+        text = float(metrics["text_area"])
+    else:
+        text = overlay_area(frames, cfg)
+    vis = visual.visual_stats(small, cfg, text_area=text)
 
     faces = [t for t in tracks if t.kind == "face"]
     cam = camera.describe(phs, jitter, cfg)
@@ -118,6 +120,33 @@ def measure_frames(frames: np.ndarray, *, fps: float, cfg: MeasuredCaptionConfig
         "world_knowledge": "",  # nothing offline recognises events, works or brands
     }
     return Measurement(fields=fields, phases=phs, shake=jitter, motion=stats, visual=vis, tracks=tracks)
+
+
+def overlay_area(frames: np.ndarray, cfg: MeasuredCaptionConfig) -> float:
+    """Share of the frame covered by confirmed overlay text (koala.metrics.text) on ``cfg.text_frames`` frames.
+
+    At ``text_short_side`` (the frames are shrunk to it, never enlarged). NaN, logged, when the
+    OCR models are not installed: the caption then says nothing about text.
+    """
+    from koala.metrics.registry import Unavailable
+    from koala.metrics.text import detector, overlay_text, recogniser
+
+    pick = np.unique(np.linspace(0, len(frames) - 1, num=min(cfg.text_frames, len(frames))).round().astype(int))
+    sel = _shrunk(frames[pick], *analysis_shape(*frames.shape[1:3], min(cfg.text_short_side, *frames.shape[1:3])))
+    try:
+        det, rec = detector(cfg.text_max_side, cfg.text_box_score), recogniser()
+    except Unavailable as exc:
+        log.info("on-screen text not measured: %s", exc)
+        return float("nan")
+    return overlay_text(sel, det=det, rec=rec, max_side=cfg.text_max_side, min_frames=cfg.text_min_frames,
+                        min_score=cfg.text_min_score).area
+
+
+def _shrunk(frames: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Frames (K, H, W, 3) at (h, w) (area-averaged), or as they are when already that size."""
+    if frames.shape[1:3] == (h, w):
+        return frames
+    return np.stack([_resize(f, w, h) for f in frames])
 
 
 def _resize(frame: np.ndarray, w: int, h: int) -> np.ndarray:
