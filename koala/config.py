@@ -166,6 +166,7 @@ class MeasuredCaptionConfig:
     direction_coherence: float = 0.5  # resultant / mean length of local motion above which it has one direction
     face_frames: int = 4  # frames searched for faces
     face_min_size: float = 0.08  # smallest face searched for, as a share of the short side
+    people_model: str = "data/models/pose_detection.tflite"  # BlazePose person detector (python -m koala.caption.people fetches it); empty: no people
     palette_colours: int = 3  # colours named in the palette (k-means clusters)
     palette_min_share: float = 0.12  # a colour is named only when it covers this share of pixels
     dark_luma: float = 70.0  # mean luma (0-255) below which a clip is dark / low-key

@@ -233,12 +233,25 @@ def describe(phs: list[Phase], jitter: float, cfg: MeasuredCaptionConfig, *, max
     return text
 
 
-def shot_size(face_height: float | None) -> str:
-    """Shot size from the largest persistent face (share of frame height); nothing without a face."""
+def shot_size(face_height: float | None, people: list | None = None) -> str:
+    """Shot size from bodies and faces; nothing when neither was found.
+
+    A face filling 30 % of the frame height is a close-up whatever else is seen. Otherwise the
+    largest person's framing (koala.caption.people) names it: head and shoulders = medium
+    close-up, upper body = medium shot, a whole body = a full shot when it spans half the frame
+    height or more, else a wide shot. Without a body, the largest persistent face's height does.
+    """
+    if face_height is not None and face_height >= 0.3:
+        return "It is a close-up shot."
+    if people:
+        top = max(people, key=lambda t: t.w * t.h)
+        if top.framing == "head and shoulders":
+            return "It is a medium close-up shot."
+        if top.framing == "upper body":
+            return "It is a medium shot."
+        return "It is a full shot." if top.h >= 0.5 else "It is a wide shot."
     if face_height is None:
         return ""
-    if face_height >= 0.3:
-        return "It is a close-up shot."
     if face_height >= 0.15:
         return "It is a medium close-up shot."
     if face_height >= 0.07:

@@ -101,7 +101,7 @@ def measure_frames(frames: np.ndarray, *, fps: float, cfg: MeasuredCaptionConfig
 
     pick = np.unique(np.linspace(0, len(frames) - 1, num=min(cfg.face_frames, len(frames))).round().astype(int))
     tracks = subjects.find_subjects(_shrunk(frames[pick], *analysis_shape(*frames.shape[1:3], min(cfg.face_short_side, *frames.shape[1:3]))),
-                                    min_size=cfg.face_min_size)
+                                    min_size=cfg.face_min_size, people_model=cfg.people_model)
     if metrics and np.isfinite(metrics.get("text_area", np.nan)):
         text = float(metrics["text_area"])
     else:
@@ -110,7 +110,7 @@ def measure_frames(frames: np.ndarray, *, fps: float, cfg: MeasuredCaptionConfig
 
     faces = [t for t in tracks if t.kind == "face"]
     cam = camera.describe(phs, jitter, cfg)
-    size = camera.shot_size(faces[0].h if faces else None)
+    size = camera.shot_size(faces[0].h if faces else None, [t for t in tracks if t.kind == "person"])
     fields = {
         "subject": subjects.describe(tracks),
         "actions": actions.describe(stats, cfg),

@@ -19,6 +19,8 @@ DRIFT = 6  # ours: grey levels a bar row's median may change over the clip
 EDGE_ROWS = 3  # ours: the picture must start within this many px of the bar's end ...
 EDGE_SHARE = 0.5  # ours: ... along at least this share of the edge (a straight edge)
 MAX_BAR = 0.4  # ours: a bar covers at most this share of the height (width); a 9:16 video pillarboxed in 16:9 has 0.34
+MAX_LONE_BAR = 0.1  # ours: a bar without one on the opposite edge covers at most this share (dark furniture at the
+# bottom of a shot, under a straight table edge, is not a letterbox; bars come in pairs)
 
 
 def edge_run(dark: np.ndarray) -> int:
@@ -57,7 +59,8 @@ def bar_sizes(gray: np.ndarray, level: float) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) bar thickness in px for gray frames (N, H, W).
 
     A bar is a run of :func:`bar_lines` at the frame's edge, at most MAX_BAR of it, that ends in a
-    :func:`straight_edge` (a dark shot with one bright corner is not a 90 % bar).
+    :func:`straight_edge` (a dark shot with one bright corner is not a 90 % bar); a bar with none
+    on the opposite edge must be thin (MAX_LONE_BAR).
     When every row (or column) is bar-like the clip is dark, not letterboxed: that axis has no bars.
     """
     out = []
@@ -66,10 +69,14 @@ def bar_sizes(gray: np.ndarray, level: float) -> tuple[int, int, int, int]:
         if lines.all():
             out += [0, 0]
             continue
+        pair = []
         for flip in (False, True):
             f = frames[:, ::-1] if flip else frames
             n = edge_run(lines[::-1] if flip else lines)
-            out.append(n if n <= MAX_BAR * len(lines) and straight_edge(f, n, level) else 0)
+            pair.append(n if n <= MAX_BAR * len(lines) and straight_edge(f, n, level) else 0)
+        if min(pair) == 0 and max(pair) > MAX_LONE_BAR * len(lines):
+            pair = [0, 0]
+        out += pair
     return tuple(out)
 
 
