@@ -63,7 +63,9 @@ def measure_clip(path: str, *, start: int = 0, end: int | None = None, cfg: Meas
     if end - start < 2:
         raise VideoError(path, f"clip frames {start}-{end} hold fewer than two frames; nothing to caption")
     step = sample_step(end - start, info.fps, cfg)
-    decode_side = max(cfg.short_side, cfg.face_short_side, cfg.text_short_side)
+    has_text = bool(metrics) and np.isfinite(metrics.get("text_area", np.nan))
+    # the OCR needs a larger picture; when the score stage measured text already, 180p suffices
+    decode_side = max(cfg.short_side, cfg.face_short_side, 0 if has_text else cfg.text_short_side)
     dh, dw = analysis_shape(info.height, info.width, min(decode_side, info.height, info.width))
     frames = read_all(path, height=dh, width=dw, start=start, end=end, step=step, info=info)  # (K, dh, dw, 3)
     return measure_frames(frames, fps=info.fps / step, cfg=cfg, metrics=metrics)
