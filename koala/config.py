@@ -139,6 +139,7 @@ class ScoreConfig:
     text_box_score: float = 0.5  # PP-OCR's default box threshold (rapidocr config)
     text_min_frames: int = 2  # ours: a text box must sit at one place in this many of the text frames
     text_min_score: float = 0.8  # ours: recogniser confidence floor for a line to count as text
+    text_min_span_sec: float = 0.5  # ours: ... and stay at its place at least this long (overlay text lasts)
     aesthetic: AestheticConfig = field(default_factory=AestheticConfig)
 
 
@@ -185,6 +186,7 @@ class MeasuredCaptionConfig:
     text_max_side: int = 640  # long side the OCR detector sees
     text_box_score: float = 0.5  # PP-OCR's default box threshold (rapidocr config)
     text_min_score: float = 0.8  # recogniser confidence floor for a line to count as text
+    text_min_span_sec: float = 0.5  # a text box must stay at its place at least this long
 
 
 @dataclass(frozen=True, kw_only=True)

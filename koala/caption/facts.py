@@ -16,12 +16,22 @@ _MOVES = {k: v for k, v in VERBS.items() if k != "static"}
 _GERUND = {k: v.replace("pans", "panning").replace("tilts", "tilting").replace("zooms", "zooming") for k, v in _MOVES.items()}
 _WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 
-# For each true camera label, the camera claims that do not contradict it.
+# For each true camera label, the camera claims that do not contradict it. ``moving`` (a compound
+# move that is none of the named ones) allows only what the truth's ``camera_ok`` lists.
 ALLOWED = {
     "static": {"static"},
     "handheld": {"handheld", "pan_left", "pan_right", "tilt_up", "tilt_down"},  # a handheld camera wanders
+    "moving": set(),
     **{m: {m, "handheld"} for m in _MOVES},
 }
+
+
+def allowed_claims(camera: str, camera_ok=()) -> set[str]:
+    """Camera claims that the truth ``camera`` (and its ``camera_ok`` alternatives) does not contradict."""
+    out = set(ALLOWED.get(camera, {camera}))
+    for alt in camera_ok or ():
+        out |= ALLOWED.get(alt, {alt})
+    return out
 
 
 def camera_claims(text: str) -> set[str]:
@@ -59,14 +69,14 @@ def contradictions(truth: dict, fields: dict[str, str]) -> list[str]:
     """Claims of a caption's ``fields`` that the shot's ``truth`` contradicts (empty: no false fact).
 
     Args:
-        truth: a shot of the truth file; ``camera``, ``overlay_text`` and ``people`` are checked
-            when present and not None.
+        truth: a shot of the truth file; ``camera`` (with ``camera_ok``, the other answers that
+            are not false), ``overlay_text`` and ``people`` are checked when present and not None.
         fields: the six caption fields (subject, visual_language, camera_language, ...).
     """
     bad = []
     cam = truth.get("camera")
     if cam is not None:
-        wrong = camera_claims(fields.get("camera_language", "")) - ALLOWED[cam]
+        wrong = camera_claims(fields.get("camera_language", "")) - allowed_claims(cam, truth.get("camera_ok"))
         if wrong:
             bad.append(f"camera: says {sorted(wrong)} but the shot is {cam}")
     if truth.get("overlay_text") is False and text_claim(fields.get("visual_language", "")):

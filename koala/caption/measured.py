@@ -62,7 +62,7 @@ def measure_clip(path: str, *, start: int = 0, end: int | None = None, cfg: Meas
     start = max(0, int(start))
     if end - start < 2:
         raise VideoError(path, f"clip frames {start}-{end} hold fewer than two frames; nothing to caption")
-    step = sample_step(end - start, info.fps, cfg)
+    step = max(1, min(sample_step(end - start, info.fps, cfg), end - start - 1))  # a very short clip keeps two frames
     has_text = bool(metrics) and np.isfinite(metrics.get("text_area", np.nan))
     # the OCR needs a larger picture; when the score stage measured text already, 180p suffices
     decode_side = max(cfg.short_side, cfg.face_short_side, 0 if has_text else cfg.text_short_side)
@@ -107,7 +107,7 @@ def measure_frames(frames: np.ndarray, *, fps: float, cfg: MeasuredCaptionConfig
     if metrics and np.isfinite(metrics.get("text_area", np.nan)):
         text = float(metrics["text_area"])
     else:
-        text = overlay_area(frames, cfg)
+        text = overlay_area(frames, cfg, fps=fps)
     vis = visual.visual_stats(small, cfg, text_area=text)
 
     faces = [t for t in tracks if t.kind == "face"]
@@ -124,8 +124,10 @@ def measure_frames(frames: np.ndarray, *, fps: float, cfg: MeasuredCaptionConfig
     return Measurement(fields=fields, phases=phs, shake=jitter, motion=stats, visual=vis, tracks=tracks)
 
 
-def overlay_area(frames: np.ndarray, cfg: MeasuredCaptionConfig) -> float:
+def overlay_area(frames: np.ndarray, cfg: MeasuredCaptionConfig, *, fps: float) -> float:
     """Share of the frame covered by confirmed overlay text (koala.metrics.text) on ``cfg.text_frames`` frames.
+
+    ``fps``: samples per second of ``frames`` (overlay text must stay ``text_min_span_sec``).
 
     At ``text_short_side`` (the frames are shrunk to it, never enlarged). NaN, logged, when the
     OCR models are not installed: the caption then says nothing about text.
@@ -141,7 +143,7 @@ def overlay_area(frames: np.ndarray, cfg: MeasuredCaptionConfig) -> float:
         log.info("on-screen text not measured: %s", exc)
         return float("nan")
     return overlay_text(sel, det=det, rec=rec, max_side=cfg.text_max_side, min_frames=cfg.text_min_frames,
-                        min_score=cfg.text_min_score).area
+                        min_score=cfg.text_min_score, times=pick / fps, min_span=cfg.text_min_span_sec).area
 
 
 def _shrunk(frames: np.ndarray, h: int, w: int) -> np.ndarray:

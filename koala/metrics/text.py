@@ -174,10 +174,13 @@ class OverlayText:
     detected: int  # text boxes the detector found in all frames (scene text and textures included)
 
 
-def overlay_text(frames: np.ndarray, *, det, rec, max_side: int, min_frames: int, min_score: float) -> OverlayText:
+def overlay_text(frames: np.ndarray, *, det, rec, max_side: int, min_frames: int, min_score: float,
+                 times: np.ndarray | None = None, min_span: float = 0.0) -> OverlayText:
     """Overlay text on frames (K, H, W, 3) RGB: detected, persistent at one place, and read with confidence.
 
-    Detection runs on the frames (shrunk to ``max_side``), stopping early when no box has been found
+    ``times`` (seconds of each frame) and ``min_span``: a box must recur over at least that long
+    (a two-frame title card photographed on a table cannot show that it stays put; overlay text
+    lasts). Detection runs on the frames (shrunk to ``max_side``), stopping early when no box has been found
     and too few frames are left for one to recur in; recognition only on the persistent candidates
     (one crop per candidate and frame, at most three frames), so it costs little.
     """
@@ -189,6 +192,8 @@ def overlay_text(frames: np.ndarray, *, det, rec, max_side: int, min_frames: int
         if not any(boxes) and len(small) - done < need:
             break  # no box so far and too few frames left to recur in: the rest cannot change the answer
     groups = persistent_groups(boxes, need)
+    if times is not None and min_span > 0:
+        groups = [g for g in groups if np.ptp([times[i] for i, _ in g]) >= min_span]
     confirmed, lines = [], []
     for g in groups:
         picks = [g[k] for k in np.unique(np.linspace(0, len(g) - 1, min(3, len(g))).round().astype(int))]
@@ -219,7 +224,8 @@ def _detect_order(n: int) -> list[int]:
 ))
 def text_area(clip, cfg) -> float:
     det = detector(cfg.text_max_side, cfg.text_box_score)
-    frames = clip.frames[evenly(clip.n, cfg.text_frames)]
-    found = overlay_text(frames, det=det, rec=recogniser(), max_side=cfg.text_max_side,
-                         min_frames=cfg.text_min_frames, min_score=cfg.text_min_score)
+    pick = evenly(clip.n, cfg.text_frames)
+    found = overlay_text(clip.frames[pick], det=det, rec=recogniser(), max_side=cfg.text_max_side,
+                         min_frames=cfg.text_min_frames, min_score=cfg.text_min_score,
+                         times=clip.index[pick] / clip.fps, min_span=cfg.text_min_span_sec)
     return found.area

@@ -19,15 +19,20 @@ def burn(frames, text, org, scale):
     return out
 
 
+EVERY = np.arange(4) * 15  # samples half a second apart at 30 fps: overlay text must last 0.5 s
+
+
 def test_burned_in_subtitle_raises_text_area(clip_of):
     frames = (pan(4, 360, 640, dx=2.0, seed=7).astype(np.float32) * 0.5 + 40).astype(np.uint8)
-    plain = clip_of(frames)
-    sub = clip_of(burn(frames, "SUBSCRIBE NOW 2024", (90, 320), 1.4))
-    big = clip_of(burn(burn(frames, "SUBSCRIBE NOW 2024", (90, 320), 1.4), "BREAKING NEWS", (60, 80), 2.2))
+    plain = clip_of(frames, index=EVERY)
+    sub = clip_of(burn(frames, "SUBSCRIBE NOW 2024", (90, 320), 1.4), index=EVERY)
+    big = clip_of(burn(burn(frames, "SUBSCRIBE NOW 2024", (90, 320), 1.4), "BREAKING NEWS", (60, 80), 2.2), index=EVERY)
     a, b, c = (text_area(x, x.cfg) for x in (plain, sub, big))
     assert a < 0.01
     assert 0.03 < b < 0.25  # one subtitle line: a few percent of the frame
     assert c > b + 0.02
+    brief = clip_of(burn(frames, "SUBSCRIBE NOW 2024", (90, 320), 1.4))  # four frames in 0.1 s: too brief to tell
+    assert text_area(brief, brief.cfg) == 0.0
 
 
 def test_setup_installs_the_pinned_detector_without_its_opencv():
@@ -68,7 +73,7 @@ def test_real_frames_without_text_make_no_claim_and_burned_in_subtitles_are_foun
     same frames (as a player burns them: white with a dark outline, at the bottom): found in every clip.
     J3JqVnOGfYA_3 is a screen recording full of interface text, which is text on the screen."""
     for name, frames in sample_frames(sample_dir).items():
-        plain = clip_of(frames, text_frames=3)
+        plain = clip_of(frames, text_frames=3, index=EVERY[:3])
         if name == "J3JqVnOGfYA_3":
             assert text_area(plain, plain.cfg) > 0.01
             continue
@@ -77,7 +82,7 @@ def test_real_frames_without_text_make_no_claim_and_burned_in_subtitles_are_foun
         for f, line in zip(subbed, SUBTITLES):
             x = (f.shape[1] - cv2.getTextSize(line, cv2.FONT_HERSHEY_DUPLEX, 0.8, 1)[0][0]) // 2
             f[:] = burn(f[None], line, (x, f.shape[0] - 24), 0.8)[0]
-        sub = clip_of(subbed, text_frames=3)
+        sub = clip_of(subbed, text_frames=3, index=EVERY[:3])
         assert 0.005 < text_area(sub, sub.cfg) < 0.1, name
 
 
@@ -86,7 +91,7 @@ def test_text_that_moves_with_the_scene_is_not_overlay(clip_of):
     frames = (pan(3, 360, 640, dx=0.0, seed=7).astype(np.float32) * 0.5 + 40).astype(np.uint8)
     for k, f in enumerate(frames):
         f[:] = burn(f[None], "HOTEL PARADISE", (60 + 150 * k, 120 + 60 * k), 1.2)[0]
-    clip = clip_of(frames, text_frames=3)
+    clip = clip_of(frames, text_frames=3, index=EVERY[:3])
     assert text_area(clip, clip.cfg) == 0.0
 
 
