@@ -12,6 +12,12 @@ upper-body circle (MediaPipe's pose_detection graph). Decoding follows that grap
 anchors (strides 8, 16, 32, 32, 32 on a 224 px input, fixed size), sigmoid scores above 0.5,
 weighted non-maximum suppression at IoU 0.3, letterbox padding removed. Written here because no
 installed library decodes it.
+
+Each detection is then checked by the pose landmark model from the same wheel
+(``pose_landmark_full.tflite``): the body's region, rotated upright from the hip and shoulder
+keypoints, goes through it and its pose-presence score must reach 0.5 (MediaPipe's tracking
+graph does the same). The detector alone fires on some plants and posters; the landmark model
+seldom does.
 """
 
 from __future__ import annotations
@@ -31,8 +37,13 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 WHEEL = "mediapipe==0.10.14"
-MEMBER = "mediapipe/modules/pose_detection/pose_detection.tflite"
+MEMBERS = {  # file name in the model folder -> member of the wheel
+    "pose_detection.tflite": "mediapipe/modules/pose_detection/pose_detection.tflite",
+    "pose_landmark_full.tflite": "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+}
 INPUT = 224
+LANDMARK_INPUT = 256
+MIN_PRESENCE = 0.5  # MediaPipe's pose landmark graph: below this the landmark model finds no body
 MIN_SCORE = 0.5  # MediaPipe's pose_detection graph
 NMS_IOU = 0.3  # MediaPipe's pose_detection graph
 
@@ -94,6 +105,8 @@ def anchors() -> np.ndarray:
 def fetch_model(dest: str | Path) -> Path:
     """Download the mediapipe wheel (no dependencies, from PyPI) and extract the person detector to ``dest``.
 
+    The pose landmark model (the detector's check) goes beside it, as ``pose_landmark_full.tflite``.
+
     Raises:
         RuntimeError: pip could not download the wheel (no network, no PyPI).
     """
@@ -106,9 +119,11 @@ def fetch_model(dest: str | Path) -> Path:
         if res.returncode != 0 or not wheels:
             raise RuntimeError(f"could not download {WHEEL} from PyPI for its person detector: {res.stderr.strip()[-300:]}")
         with zipfile.ZipFile(wheels[0]) as zf:
-            part = dest.with_suffix(".part")
-            part.write_bytes(zf.read(MEMBER))
-            part.replace(dest)
+            for name, member in MEMBERS.items():
+                out = dest if name == "pose_detection.tflite" else dest.with_name(name)
+                part = out.with_suffix(".part")
+                part.write_bytes(zf.read(member))
+                part.replace(out)
     return dest
 
 
@@ -124,6 +139,34 @@ class PersonDetector:
         outs = sorted(self.interp.get_output_details(), key=lambda d: d["shape"][-1], reverse=True)
         self.reg, self.cls = outs[0]["index"], outs[1]["index"]  # (1, 2254, 12) boxes+keypoints, (1, 2254, 1) scores
         self.anchors = anchors()
+        landmark = Path(model_path).with_name("pose_landmark_full.tflite")
+        self.check = None
+        if landmark.is_file():
+            self.check = Interpreter(model_path=str(landmark), num_threads=1)
+            self.check.allocate_tensors()
+            self.check_in = self.check.get_input_details()[0]["index"]
+            self.presence = next(d["index"] for d in self.check.get_output_details() if list(d["shape"]) == [1, 1])
+        else:
+            log.info("person detections are not checked: no pose landmark model beside %s", model_path)
+
+    def presence_of(self, rgb: np.ndarray, p: "Person") -> float:
+        """The landmark model's pose-presence score (0-1) for the body region of detection ``p``.
+
+        The region is a square of 2.5 body radii about the hip centre, turned so that the
+        shoulders are straight above the hips (MediaPipe's detection-to-ROI rule), at 256 px.
+        """
+        h, w = rgb.shape[:2]
+        hip = np.array([p.hip[0] * w, p.hip[1] * h])
+        up = np.array([p.shoulder[0] * w, p.shoulder[1] * h]) - hip
+        turn = np.pi / 2 - np.arctan2(-up[1], up[0])  # radians that bring hip->shoulder to point up
+        a = 2.5 * p.radius * h / LANDMARK_INPUT  # input px per crop px
+        c, s = np.cos(turn), np.sin(turn)
+        m = np.array([[a * c, -a * s, 0.0], [a * s, a * c, 0.0]])
+        m[:, 2] = hip - m[:, :2] @ np.array([LANDMARK_INPUT / 2, LANDMARK_INPUT / 2])
+        crop = cv2.warpAffine(rgb, m, (LANDMARK_INPUT, LANDMARK_INPUT), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
+        self.check.set_tensor(self.check_in, (crop.astype(np.float32) / 255.0)[None])
+        self.check.invoke()
+        return float(self.check.get_tensor(self.presence).ravel()[0])
 
     def __call__(self, rgb: np.ndarray) -> list[Person]:
         """People in one RGB frame (H, W, 3) uint8."""
@@ -159,6 +202,8 @@ class PersonDetector:
             radius = float(np.hypot((body[0] - hip[0]) * w / h, body[1] - hip[1]))  # in frame heights
             out.append(Person(float(wts.max()), tuple(map(float, b)), (float(hip[0]), float(hip[1])), radius,
                               (float(shoulder[0]), float(shoulder[1]))))
+        if self.check is not None:
+            out = [p for p in out if self.presence_of(rgb, p) >= MIN_PRESENCE]
         return out
 
 

@@ -113,7 +113,7 @@ def skin_share(rgb: np.ndarray, box: tuple) -> float:
 
 
 def find_subjects(frames: np.ndarray, *, min_size: float, people_model: str = "") -> list[Track]:
-    """Faces and people that recur in at least 40 % of ``frames`` (N, H, W, 3).
+    """Faces that recur at one place, and people seen, in at least 40 % of ``frames`` (N, H, W, 3).
 
     People come from the BlazePose person detector (koala.caption.people) when its model is at
     ``people_model``; otherwise only faces are looked for.
@@ -129,10 +129,29 @@ def find_subjects(frames: np.ndarray, *, min_size: float, people_model: str = ""
     tracks = persistent(faces, (h, w), kind="face", min_frames=min_frames)
     people = person_detector(people_model)
     if people is not None:
-        found = [people(f) for f in frames]
-        tracks += persistent([[p.box for p in ps] for ps in found], (1000, 1000), kind="person", min_frames=min_frames,
-                             labels=[[p.framing for p in ps] for ps in found])
+        tracks += people_tracks([people(f) for f in frames])
     return tracks
+
+
+def people_tracks(found: list[list], *, min_share: float = 0.4) -> list[Track]:
+    """How many people a shot shows, and where: from per-frame detections (koala.caption.people.Person).
+
+    People walk and ride through a shot, so they are counted per frame, not followed by place: the
+    count is the largest n such that at least ``min_share`` of the frames show n or more people (a
+    one-frame false alarm does not count; a cyclist crossing the frame does). The frame showing n
+    people with the highest scores gives their places and framing.
+    """
+    counts = [len(ps) for ps in found]
+    n = max((c for c in range(1, max(counts, default=0) + 1) if np.mean([k >= c for k in counts]) >= min_share), default=0)
+    if n == 0:
+        return []
+    best = max((ps for ps in found if len(ps) >= n), key=lambda ps: sum(sorted((p.score for p in ps), reverse=True)[:n]))
+    seen = sum(k >= n for k in counts)
+    out = []
+    for p in sorted(best, key=lambda p: -p.score)[:n]:
+        x0, y0, x1, y1 = p.extent()
+        out.append(Track("person", x0, y0, x1 - x0, y1 - y0, seen, p.framing))
+    return sorted(out, key=lambda t: -t.w * t.h)
 
 
 _COUNT = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five"}

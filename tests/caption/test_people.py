@@ -56,3 +56,17 @@ def test_people_on_the_real_samples(sample_dir):
         for i in np.linspace(0, info.num_frames - 1, 4).round().astype(int):
             frame = read_all(p, height=360, width=640, start=int(i), end=int(i) + 1, info=info)[0]
             assert len(det(frame)) == n, (name, i)
+
+
+def test_people_are_counted_per_frame_not_followed_by_place():
+    from koala.caption.subjects import people_tracks
+
+    def at(x):
+        return Person(0.8, (x - 0.02, 0.2, x + 0.02, 0.25), (x, 0.5), 0.3, (x, 0.35))
+
+    crossing = [[at(0.2)], [], [], [at(0.8)]]  # a cyclist rides through: two frames of four, two places
+    assert len(people_tracks(crossing)) == 1
+    group = [[at(0.1), at(0.5), at(0.9)], [at(0.1), at(0.5)], [at(0.5)], [at(0.1), at(0.5), at(0.9)]]
+    tracks = people_tracks(group)
+    assert len(tracks) == 3 and {t.framing for t in tracks} == {"full body"}
+    assert people_tracks([[at(0.5)], [], [], [], []]) == []  # one frame of five: a false alarm
