@@ -156,9 +156,10 @@ class MeasuredCaptionConfig:
     tilt_min: float = 0.03  # frame heights per second, for tilts
     zoom_min: float = 0.015  # relative scale change per second, for zooms (a 2 %/s zoom is named)
     fast_move: float = 0.25  # frame sizes (or scale) per second above which a move is "quick"
-    shake_min: float = 0.006  # share of the short side (RMS): jitter of the accumulated camera path above this is handheld
+    shake_min: float = 0.0068  # share of the short side (RMS): jitter of the accumulated camera path above this is handheld
     shake_sec: float = 1.0  # the camera path's local trend is fitted over this long; what departs from it is shake
     move_consistency: float = 0.7  # share of a move's sample pairs that must go its way (else a subject pulled the fit)
+    min_reliable: float = 0.5  # share of sample pairs that must show the camera's motion for the caption to name it
     phase_min_sec: float = 0.5  # camera phases shorter than this merge into their neighbours
     smooth_sec: float = 0.7  # camera rates are averaged over this long before labelling
     min_shift: float = 0.05  # a camera move must shift (or scale) the picture by this share of the frame to be named

@@ -73,6 +73,22 @@ def smooth_rates(rates: np.ndarray, window: int) -> np.ndarray:
     return np.where(den > 0, num / np.maximum(den, 1e-9), 0.0)
 
 
+def fill_gaps(smooth: np.ndarray, rates: np.ndarray, window: int) -> np.ndarray:
+    """Smoothed rates where a whole window was unreliable, interpolated from the pairs around it.
+
+    A run of pairs that say nothing (a fast zoom that defeats the flow for a few samples) must
+    not split one camera move in two, nor read as a still camera in the middle of it.
+    """
+    told = np.convolve(np.isfinite(rates).all(axis=1).astype(float), np.ones(max(1, min(window, len(rates)))), mode="same") > 0
+    if told.all() or not told.any():
+        return smooth
+    idx = np.arange(len(smooth))
+    out = smooth.copy()
+    for j in range(smooth.shape[1]):
+        out[~told, j] = np.interp(idx[~told], idx[told], smooth[told, j])
+    return out
+
+
 def phase_labels(smooth: np.ndarray, cfg: MeasuredCaptionConfig, *, aspect: float = 16 / 9) -> list[str]:
     """One label per pair from smoothed rates: static below every threshold, else the main move.
 
@@ -100,6 +116,15 @@ def phase_labels(smooth: np.ndarray, cfg: MeasuredCaptionConfig, *, aspect: floa
 _COMPONENT = {"pan": 0, "tilt": 1, "zoom": 2}
 
 
+MIN_MOVE_PAIRS = 2  # ours: a camera move shows in at least this many sample pairs that go its way (one jump is no move)
+
+
+def _agreeing(r: np.ndarray, mean: float, least: float) -> int:
+    """Pairs whose rate goes the phase's way by at least ``least`` (half the move's threshold)."""
+    r = r[np.isfinite(r)]
+    return int(np.sum((np.sign(r) == np.sign(mean)) & (np.abs(r) >= least))) if mean != 0 else 0
+
+
 def consistency(rates: np.ndarray, sign: float) -> float:
     """Share of the (finite) per-pair rates of a phase that move the way the phase does.
 
@@ -123,7 +148,7 @@ def phases(rates: np.ndarray, times: np.ndarray, cfg: MeasuredCaptionConfig, *, 
         return []
     per_sec = 1.0 / max(float(np.median(np.diff(times))), 1e-6)
     window = max(1, int(round(cfg.smooth_sec * per_sec)) | 1)  # odd, about smooth_sec long
-    smooth = smooth_rates(rates, window)
+    smooth = fill_gaps(smooth_rates(rates, window), rates, window)
     labels = phase_labels(smooth, cfg, aspect=aspect)
     runs: list[list] = []  # [label, first pair, last pair]
     for i, lab in enumerate(labels):
@@ -160,6 +185,9 @@ def phases(rates: np.ndarray, times: np.ndarray, cfg: MeasuredCaptionConfig, *, 
             lab, speed = "static", 0.0  # moves the picture by too little to see
         elif comp is not None and consistency(rates[a : b + 1, comp], np.sign(smooth[a : b + 1, comp].mean())) < cfg.move_consistency:
             lab, speed = "static", 0.0  # the sign flips from pair to pair: a subject pulling the fit, not a move
+        elif comp is not None and _agreeing(rates[a : b + 1, comp], smooth[a : b + 1, comp].mean(),
+                                            (cfg.pan_min, cfg.tilt_min, cfg.zoom_min)[comp] / 2) < MIN_MOVE_PAIRS:
+            lab, speed = "static", 0.0  # carried by a jump or two (a splice, a passing car), not a steady move
         if out and out[-1].label == lab:
             prev = out.pop()
             out.append(Phase(lab, prev.start_sec, float(times[b + 1]), max(prev.speed, speed)))
@@ -169,8 +197,12 @@ def phases(rates: np.ndarray, times: np.ndarray, cfg: MeasuredCaptionConfig, *, 
 
 
 def window_of(seconds: float, rate: float) -> int:
-    """An odd number of samples spanning about ``seconds`` at ``rate`` samples per second (at least 3)."""
-    return max(3, int(round(seconds * rate)) | 1)
+    """An odd number of samples spanning about ``seconds`` at ``rate`` samples per second (at least 5).
+
+    Five is the least a quadratic trend can be fitted to and still leave jitter over (three
+    samples are fitted exactly).
+    """
+    return max(5, int(round(seconds * rate)) | 1)
 
 
 def shake(fits: list[PairFit], *, height: int, width: int, window: int) -> float:
@@ -187,8 +219,11 @@ def shake(fits: list[PairFit], *, height: int, width: int, window: int) -> float
 def shot_label(phs: list[Phase], jitter: float, cfg: MeasuredCaptionConfig) -> str:
     """One camera label for a shot (the truth file's vocabulary): its longest move, handheld, or static.
 
-    A shot whose phases are all static is ``handheld`` when its path jitters, else ``static``.
+    A shot whose phases are all static is ``handheld`` when its path jitters, else ``static``; ""
+    when there are no phases (the camera's motion could not be told).
     """
+    if not phs:
+        return ""  # the camera's motion was not told (too few pairs showed it)
     moves = [p for p in phs if p.label != "static"]
     if moves:
         totals: dict[str, float] = {}

@@ -27,11 +27,13 @@ ALLOWED = {
 
 
 def allowed_claims(camera: str, camera_ok=()) -> set[str]:
-    """Camera claims that the truth ``camera`` (and its ``camera_ok`` alternatives) does not contradict."""
-    out = set(ALLOWED.get(camera, {camera}))
-    for alt in camera_ok or ():
-        out |= ALLOWED.get(alt, {alt})
-    return out
+    """Camera claims that the truth ``camera`` does not contradict, plus its ``camera_ok`` alternatives as listed.
+
+    The alternatives are taken literally (``static`` with ``camera_ok: [handheld]`` allows a
+    shaky-camera claim, not a pan); only a shot whose own label is handheld lets its drift be
+    named as a pan or tilt.
+    """
+    return set(ALLOWED.get(camera, {camera})) | set(camera_ok or ())
 
 
 def camera_claims(text: str) -> set[str]:

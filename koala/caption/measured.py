@@ -111,7 +111,10 @@ def measure_frames(frames: np.ndarray, *, fps: float, cfg: MeasuredCaptionConfig
     vis = visual.visual_stats(small, cfg, text_area=text)
 
     faces = [t for t in tracks if t.kind == "face"]
-    cam = camera.describe(phs, jitter, cfg)
+    # When most pairs cannot tell the camera's motion (bubbles, flashes, a busy scene), say nothing of it
+    cam = camera.describe(phs, jitter, cfg) if reliable.mean() >= cfg.min_reliable else ""
+    if not cam:
+        phs = []
     size = camera.shot_size(faces[0].h if faces else None, [t for t in tracks if t.kind == "person"])
     fields = {
         "subject": subjects.describe(tracks),
