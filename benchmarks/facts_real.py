@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from koala.caption import camera
-from koala.caption.facts import contradictions, people_claim, text_claim
+from koala.caption.facts import contradictions, people_claim, shot_truth, text_claim
 from koala.caption.measured import measure_clip
 from koala.config import MeasuredCaptionConfig, load_params
 from koala.io.errors import VideoError
@@ -31,20 +31,10 @@ def _count_word(n: int | None) -> str:
     return "many" if n >= 3 else str(n)
 
 
-def truth_of(row) -> dict:
-    """A shots-table row as the truth dict :func:`koala.caption.facts.contradictions` reads (NaN/None: not labelled)."""
-    def val(x):
-        return None if x is None or (isinstance(x, float) and np.isnan(x)) else x
-
-    ok = row.camera_ok
-    return {"camera": val(row.camera), "camera_ok": list(ok) if ok is not None else [], "overlay_text": val(row.overlay_text),
-            "people": val(row.people), "letterbox": val(row.letterbox)}
-
-
 def evaluate(shots: pd.DataFrame, root: Path, cfg: MeasuredCaptionConfig) -> pd.DataFrame:
     rows = []
     for r in shots.itertuples():
-        t = truth_of(r)
+        t = shot_truth(r._asdict())
         if all(t[k] is None for k in ("camera", "overlay_text", "people", "letterbox")) or r.end_frame - r.start_frame < 2:
             continue
         try:

@@ -8,6 +8,7 @@ hand-checked truth of the shot (``koala/corpus/real_truth.json`` schema) contrad
 
 from __future__ import annotations
 
+import math
 import re
 
 from koala.caption.camera import VERBS
@@ -88,3 +89,18 @@ def contradictions(truth: dict, fields: dict[str, str]) -> list[str]:
     if people is not None and claim is not None and not _people_ok(claim, str(people)):
         bad.append(f"people: says {claim} but the shot has {people}")
     return bad
+
+
+def shot_truth(row: dict) -> dict:
+    """A row of the real corpus's shots table (data/corpus/real_shots.parquet) as a truth dict.
+
+    NaN and None mean "not labelled" (None here); ``camera_ok`` becomes a list.
+    """
+    def val(x):
+        return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+
+    ok = row.get("camera_ok")
+    return {"shot_id": row.get("shot_id"), "camera": val(row.get("camera")),
+            "camera_ok": [] if ok is None or (isinstance(ok, float) and math.isnan(ok)) else list(ok),
+            "overlay_text": val(row.get("overlay_text")), "people": val(row.get("people")),
+            "letterbox": val(row.get("letterbox"))}
