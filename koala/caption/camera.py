@@ -1,9 +1,10 @@
-"""Camera language from the camera's measured global motion: static, pans, tilts, zooms, shake.
+"""Camera language from the camera's measured path: static, pans, tilts, zooms, shake.
 
 Directions are the camera's own (DESIGN.md, CLI contract): content sliding right across the frame
 means the camera pans left; content sliding down means it tilts up; content growing means it zooms
-in. :mod:`koala.motion` fits the similarity motion per frame pair; here the series is turned into
-phases (runs of one kind of move) and words. Thresholds are in frame sizes per second, so they do
+in. :mod:`koala.camera_path` fits the similarity motion per frame pair on the background; here the
+series is turned into phases (runs of one kind of move that last, keep their sign and show in at
+least two pairs) and words. Thresholds are in frame sizes per second, so they do
 not depend on the resolution or the frame rate (caption.measured in params.yaml, all ours).
 """
 
@@ -13,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from koala.config import MeasuredCaptionConfig
 from koala.camera_path import STILL, PairFit, path_shake, trajectory
+from koala.config import MeasuredCaptionConfig
 from koala.motion import GlobalMotion
 
 # Words for each phase label; the keys are what :func:`phase_labels` returns.

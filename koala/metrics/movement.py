@@ -1,8 +1,9 @@
 """Motion sub-metrics from the shared optical flow: how much moves, where, and how the camera moves.
 
-All four read :attr:`DecodedClip.flows` / :attr:`DecodedClip.motions` (DIS flow and the similarity
-fit of :mod:`koala.motion`, the same the measured captions use), so a caption's "pans left" and
-``camera_motion`` agree. Speeds are in motion-score units: px per 1/3 s at a 320-px short side
+All four read :attr:`DecodedClip.flows` / :attr:`DecodedClip.camera_fits` (DIS flow of
+:mod:`koala.motion` and the camera path of :mod:`koala.camera_path`, the same the measured
+captions use), so a caption's "pans left" and ``camera_motion`` agree; the two camera metrics are
+measured on the accumulated path (a moving subject is not in it). Speeds are in motion-score units: px per 1/3 s at a 320-px short side
 (Open-Sora's flow score computes UniMatch flow between frames 10 apart at 320x576); the release's
 motion_score spans 0.01-267 (digest §5), the same order of magnitude.
 """
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from koala.metrics.registry import MetricSpec, Unavailable, metric
 from koala.camera_path import STILL, path_shake, trajectory
+from koala.metrics.registry import MetricSpec, Unavailable, metric
 from koala.motion import GlobalMotion
 
 MOTION_UNIT = "px per 1/3 s at 320p"
