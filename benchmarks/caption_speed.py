@@ -3,6 +3,9 @@
 Target (issue #5): captioning adds under 1 s per clip on CPU. Prints, per clip and in total, the
 time to decode the sampled frames alone (the floor every pixel method pays), the whole measured
 backend (decode, flow, camera fit, detectors, words), their ratio, and the verdict against 1 s.
+Without a metrics row the backend reads overlay text itself (OCR on frames decoded at
+``text_short_side``); ``--with-metrics`` passes a score-stage text_area instead, as the caption
+stage does when metrics.parquet exists.
 
     python benchmarks/caption_speed.py [VIDEO...]      # default: the sample clips (data/samples)
 """
@@ -37,6 +40,7 @@ def main() -> None:
     ap.add_argument("videos", nargs="*", help="videos (whole files are one clip each)")
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--repeats", type=int, default=3, help="best of this many runs")
+    ap.add_argument("--with-metrics", action="store_true", help="pass a text_area as the caption stage does")
     args = ap.parse_args()
     cfg = load_params(args.params).caption.measured if Path(args.params).exists() else MeasuredCaptionConfig()
     videos = args.videos or sorted(str(p) for p in Path("data/samples").glob("*.mp4"))
@@ -44,13 +48,15 @@ def main() -> None:
         raise SystemExit("no videos: pass some, or run the corpus stage (koala corpus samples) first")
     print(f"{'clip':<24}{'frames':>7}{'decode s':>10}{'caption s':>11}{'x decode':>10}{'< 1 s':>7}")
     tot_dec = tot_cap = 0.0
-    measure_clip(videos[0], cfg=cfg)  # warm-up: imports, detector load
+    metrics = {"text_area": 0.0} if args.with_metrics else None
+    side = max(cfg.short_side, cfg.face_short_side, 0 if metrics else cfg.text_short_side)
+    measure_clip(videos[0], cfg=cfg, metrics=metrics)  # warm-up: imports, detector load
     for v in videos:
         info = probe(v)
         step = sample_step(info.num_frames, info.fps, cfg)
-        h, w = analysis_shape(info.height, info.width, max(cfg.short_side, cfg.face_short_side))
+        h, w = analysis_shape(info.height, info.width, min(side, info.height, info.width))
         dec = best_of(lambda: read_all(v, height=h, width=w, step=step, info=info), args.repeats)
-        cap = best_of(lambda: measure_clip(v, cfg=cfg), args.repeats)
+        cap = best_of(lambda: measure_clip(v, cfg=cfg, metrics=metrics), args.repeats)
         tot_dec, tot_cap = tot_dec + dec, tot_cap + cap
         print(f"{Path(v).stem[:23]:<24}{info.num_frames:>7}{dec:>10.3f}{cap:>11.3f}{cap / dec:>10.2f}{'yes' if cap < TARGET_SEC else 'NO':>7}")
     n = len(videos)

@@ -167,12 +167,15 @@ class ScoreConfig:
     reference_frames: float = 10.0  # Open-Sora's flow score: frames 10 apart ...
     reference_fps: float = 30.0  # ... at a 30 fps source
     moving_threshold: float = 5.0  # ours: motion (score units) above which a pixel counts as moving
-    shake_window: int = 5  # ours: samples in the median filter that separates shake from smooth camera moves
+    shake_sec: float = 1.0  # ours: the camera path's local trend is fitted over this long; what departs from it is shake
     frozen_diff: float = 0.5  # ours: mean abs grey-level change below which two samples are the same picture
     border_level: int = 24  # ours: rows/columns darker than this (max over the clip) are letterbox bars
-    text_frames: int = 2  # ours: frames given to the OCR text detector
+    text_frames: int = 3  # ours: frames given to the OCR text detector (overlay text must recur in them)
     text_max_side: int = 640  # ours: the detector sees frames at most this long side
     text_box_score: float = 0.5  # PP-OCR's default box threshold (rapidocr config)
+    text_min_frames: int = 2  # ours: a text box must sit at one place in this many of the text frames
+    text_min_score: float = 0.8  # ours: recogniser confidence floor for a line to count as text
+    text_min_span_sec: float = 0.5  # ours: ... and stay at its place at least this long (overlay text lasts)
     aesthetic: AestheticConfig = field(default_factory=AestheticConfig)
 
 
@@ -187,9 +190,12 @@ class MeasuredCaptionConfig:
     flow_preset: str = "fast"  # OpenCV DIS preset
     pan_min: float = 0.03  # frame widths per second: slower horizontal camera motion is not a pan
     tilt_min: float = 0.03  # frame heights per second, for tilts
-    zoom_min: float = 0.05  # relative scale change per second, for zooms
+    zoom_min: float = 0.015  # relative scale change per second, for zooms (a 2 %/s zoom is named)
     fast_move: float = 0.25  # frame sizes (or scale) per second above which a move is "quick"
-    shake_min: float = 0.006  # frame sizes per step: jitter of the camera path above this is handheld shake
+    shake_min: float = 0.0068  # share of the short side (RMS): jitter of the accumulated camera path above this is handheld
+    shake_sec: float = 1.0  # the camera path's local trend is fitted over this long; what departs from it is shake
+    move_consistency: float = 0.7  # share of a move's sample pairs that must go its way (else a subject pulled the fit)
+    min_reliable: float = 0.5  # share of sample pairs that must show the camera's motion for the caption to name it
     phase_min_sec: float = 0.5  # camera phases shorter than this merge into their neighbours
     smooth_sec: float = 0.7  # camera rates are averaged over this long before labelling
     min_shift: float = 0.05  # a camera move must shift (or scale) the picture by this share of the frame to be named
@@ -198,6 +204,7 @@ class MeasuredCaptionConfig:
     direction_coherence: float = 0.5  # resultant / mean length of local motion above which it has one direction
     face_frames: int = 4  # frames searched for faces
     face_min_size: float = 0.08  # smallest face searched for, as a share of the short side
+    people_model: str = "data/models/pose_detection.tflite"  # BlazePose person detector (python -m koala.caption.people fetches it); empty: no people
     palette_colours: int = 3  # colours named in the palette (k-means clusters)
     palette_min_share: float = 0.12  # a colour is named only when it covers this share of pixels
     dark_luma: float = 70.0  # mean luma (0-255) below which a clip is dark / low-key
@@ -209,7 +216,14 @@ class MeasuredCaptionConfig:
     mono_saturation: float = 0.06  # ... below which the clip is nearly black and white
     border_level: int = 24  # rows/columns never brighter than this are letterbox bars
     border_min: float = 0.04  # share of the frame the bars must take to be mentioned
-    text_min_area: float = 0.004  # share of the frame covered by persistent text-like blobs to mention text
+    text_min_area: float = 0.004  # share of the frame covered by confirmed overlay text to mention it
+    text_short_side: int = 360  # clips are decoded at this short side for the OCR (and shrunk for the rest)
+    text_frames: int = 3  # frames given to the OCR (overlay text must recur in text_min_frames of them)
+    text_min_frames: int = 2
+    text_max_side: int = 640  # long side the OCR detector sees
+    text_box_score: float = 0.5  # PP-OCR's default box threshold (rapidocr config)
+    text_min_score: float = 0.8  # recogniser confidence floor for a line to count as text
+    text_min_span_sec: float = 0.5  # a text box must stay at its place at least this long
 
 
 @dataclass(frozen=True, kw_only=True)

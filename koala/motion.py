@@ -1,7 +1,8 @@
 """Dense optical flow at one analysis size, and the camera's global motion fitted to it.
 
-Shared by the motion sub-metrics (issue 4) and the measured captions' camera language (issue 5),
-so a clip's "pans left" and its ``camera_motion`` number come from the same fit.
+Shared by the motion sub-metrics (issue 4) and the measured captions' camera language (issue 5)
+through :mod:`koala.camera_path` (the camera's robust per-pair fit and its path over the clip), so
+a clip's "pans left" and its ``camera_motion`` number come from the same estimate.
 
 Conventions (image coordinates: x to the right, y down; flow is in pixels per frame step at the
 analysis size):
@@ -239,49 +240,3 @@ def global_field(gm: GlobalMotion, height: int, width: int) -> np.ndarray:
 def residual_flow(flow: np.ndarray, gm: GlobalMotion) -> np.ndarray:
     """Local motion (subjects moving in the scene) after removing the camera's."""
     return flow - global_field(gm, flow.shape[0], flow.shape[1])
-
-
-STILL = GlobalMotion(0.0, 0.0, 0.0, 0.0, 1.0, 0.0)
-
-
-def choose_motion(flow: np.ndarray, gray: np.ndarray, gm: GlobalMotion, *, tol_px: float = 1.0, rel_tol: float = 0.3,
-                  margin: float = 0.05, min_support: float = 0.2, grid: int = 8,
-                  weights: np.ndarray | None = None) -> tuple[GlobalMotion, bool]:
-    """Keep the fitted camera motion only when it explains the frame better than a still camera.
-
-    A subject filling much of the frame can pull the similarity fit off a still background; a
-    still camera leaves many textured points motionless. Both hypotheses are scored by the share
-    of (texture-weighted) grid points they explain, as RANSAC compares models: within ``tol_px``
-    for the still camera, within ``tol_px`` or ``rel_tol`` of the predicted displacement for the
-    moving one (flow errs in proportion to the motion). The still camera wins ties within ``margin``.
-
-    Returns:
-        (motion, reliable): the chosen motion, and False when neither hypothesis explains even
-        ``min_support`` of the frame (a content change, a flash, a flat frame); such pairs say
-        nothing about the camera.
-    """
-    h, w = flow.shape[:2]
-    if weights is None:
-        weights = texture_weights(gray, grid)
-    if weights.sum() < 1e-6:
-        return STILL, False
-    ys, xs, design = _grid(h, w, grid)
-    f = flow[ys, xs]  # (P, 2)
-    g = (design @ np.array([gm.tx, gm.ty, gm.zoom, gm.rotation])).reshape(2, -1).T  # (P, 2) the camera's field
-    tol = np.maximum(tol_px, rel_tol * np.hypot(g[:, 0], g[:, 1]))
-    still = float((weights * (np.hypot(f[:, 0], f[:, 1]) < tol_px)).sum() / weights.sum())
-    moved = float((weights * (np.hypot(*(f - g).T) < tol)).sum() / weights.sum())
-    if still >= moved - margin or float(np.median(np.hypot(g[:, 0], g[:, 1]))) < tol_px:
-        # sub-pixel camera motion cannot be told from a still camera (and is not visible)
-        return STILL, still >= min_support
-    return gm, moved >= min_support
-
-
-def camera_motion(flow: np.ndarray, gray: np.ndarray, **kw) -> tuple[GlobalMotion, bool]:
-    """The camera's motion between two frames: the robust fit, kept only if it beats a still camera.
-
-    The one entry point for everything that reports camera motion (sub-metrics and captions), so
-    a clip's ``camera_motion`` number and its "pans left" come from the same decision.
-    """
-    weights = texture_weights(gray, kw.get("grid", 8))
-    return choose_motion(flow, gray, fit_global(flow, step=kw.get("grid", 8), weights=weights), weights=weights, **kw)

@@ -15,7 +15,8 @@ import pytest
 from koala.io.writer import VideoWriter
 
 # The five real Koala sample clips live beside the repository (DESIGN.md § Data).
-SAMPLES_DIR = Path(__file__).resolve().parents[1].parent / "shared/data/koala_tsa_samples"
+# A worktree elsewhere can point at them with $KOALA_SAMPLES_MIRROR (the samples stage's mirror variable).
+SAMPLES_DIR = Path(os.environ.get("KOALA_SAMPLES_MIRROR") or Path(__file__).resolve().parents[1].parent / "shared/data/koala_tsa_samples")
 
 
 # Tests write nothing into $HOME. Ray would: its session folders under /tmp/ray (RAY_TMPDIR moves

@@ -10,7 +10,6 @@ import pytest
 
 from koala.motion import (
     FlowEstimator,
-    camera_motion,
     analysis_shape,
     fit_global,
     global_field,
@@ -128,31 +127,6 @@ def test_estimator_pickles_and_checks_shapes():
         est(a, a[:-2])
     with pytest.raises(ValueError):
         FlowEstimator("slowest")
-
-
-def test_camera_motion_prefers_a_still_camera_under_a_big_subject():
-    """A subject covering ~40 % of a still shot must not become a camera move."""
-    a = texture(seed=3)
-    b = a.copy()
-    patch = texture(120, 150, seed=4)
-    a[30:150, 80:230] = patch
-    b[30:150, 86:236] = patch
-    flow = FlowEstimator("medium")(a, b)
-    gm, reliable = camera_motion(flow, a)
-    assert reliable and gm.translation == 0 and gm.zoom == 0
-
-
-def test_camera_motion_keeps_a_real_pan():
-    a = texture(seed=5)
-    gm, reliable = camera_motion(FlowEstimator("medium")(a, warp(a, tx=-3.0)), a)
-    assert reliable and gm.tx == pytest.approx(-3.0, abs=0.25)
-
-
-def test_camera_motion_on_unrelated_frames_is_unreliable():
-    """A content change (a cut) explains nothing about the camera."""
-    a, b = texture(seed=6), texture(seed=7)
-    _, reliable = camera_motion(FlowEstimator("medium")(a, b), a)
-    assert not reliable
 
 
 def test_robust_flow_tracks_a_shift_beyond_the_dis_pyramid():

@@ -1,9 +1,10 @@
-"""Camera language from the camera's measured global motion: static, pans, tilts, zooms, shake.
+"""Camera language from the camera's measured path: static, pans, tilts, zooms, shake.
 
 Directions are the camera's own (DESIGN.md, CLI contract): content sliding right across the frame
 means the camera pans left; content sliding down means it tilts up; content growing means it zooms
-in. :mod:`koala.motion` fits the similarity motion per frame pair; here the series is turned into
-phases (runs of one kind of move) and words. Thresholds are in frame sizes per second, so they do
+in. :mod:`koala.camera_path` fits the similarity motion per frame pair on the background; here the
+series is turned into phases (runs of one kind of move that last, keep their sign and show in at
+least two pairs) and words. Thresholds are in frame sizes per second, so they do
 not depend on the resolution or the frame rate (caption.measured in params.yaml, all ours).
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from koala.camera_path import STILL, PairFit, path_shake, trajectory
 from koala.config import MeasuredCaptionConfig
 from koala.motion import GlobalMotion
 
@@ -72,6 +74,22 @@ def smooth_rates(rates: np.ndarray, window: int) -> np.ndarray:
     return np.where(den > 0, num / np.maximum(den, 1e-9), 0.0)
 
 
+def fill_gaps(smooth: np.ndarray, rates: np.ndarray, window: int) -> np.ndarray:
+    """Smoothed rates where a whole window was unreliable, interpolated from the pairs around it.
+
+    A run of pairs that say nothing (a fast zoom that defeats the flow for a few samples) must
+    not split one camera move in two, nor read as a still camera in the middle of it.
+    """
+    told = np.convolve(np.isfinite(rates).all(axis=1).astype(float), np.ones(max(1, min(window, len(rates)))), mode="same") > 0
+    if told.all() or not told.any():
+        return smooth
+    idx = np.arange(len(smooth))
+    out = smooth.copy()
+    for j in range(smooth.shape[1]):
+        out[~told, j] = np.interp(idx[~told], idx[told], smooth[told, j])
+    return out
+
+
 def phase_labels(smooth: np.ndarray, cfg: MeasuredCaptionConfig, *, aspect: float = 16 / 9) -> list[str]:
     """One label per pair from smoothed rates: static below every threshold, else the main move.
 
@@ -99,6 +117,27 @@ def phase_labels(smooth: np.ndarray, cfg: MeasuredCaptionConfig, *, aspect: floa
 _COMPONENT = {"pan": 0, "tilt": 1, "zoom": 2}
 
 
+MIN_MOVE_PAIRS = 2  # ours: a camera move shows in at least this many sample pairs that go its way (one jump is no move)
+
+
+def _agreeing(r: np.ndarray, mean: float, least: float) -> int:
+    """Pairs whose rate goes the phase's way by at least ``least`` (half the move's threshold)."""
+    r = r[np.isfinite(r)]
+    return int(np.sum((np.sign(r) == np.sign(mean)) & (np.abs(r) >= least))) if mean != 0 else 0
+
+
+def consistency(rates: np.ndarray, sign: float) -> float:
+    """Share of the (finite) per-pair rates of a phase that move the way the phase does.
+
+    A camera move keeps its direction from pair to pair; a subject that pulls the fit now and
+    then, or jitter, does not.
+    """
+    r = rates[np.isfinite(rates)]
+    if len(r) == 0 or sign == 0:
+        return 0.0
+    return float(np.mean(np.sign(r) == sign))
+
+
 def phases(rates: np.ndarray, times: np.ndarray, cfg: MeasuredCaptionConfig, *, aspect: float = 16 / 9) -> list[Phase]:
     """Runs of one camera move, with runs shorter than ``phase_min_sec`` merged into a neighbour.
 
@@ -110,7 +149,7 @@ def phases(rates: np.ndarray, times: np.ndarray, cfg: MeasuredCaptionConfig, *, 
         return []
     per_sec = 1.0 / max(float(np.median(np.diff(times))), 1e-6)
     window = max(1, int(round(cfg.smooth_sec * per_sec)) | 1)  # odd, about smooth_sec long
-    smooth = smooth_rates(rates, window)
+    smooth = fill_gaps(smooth_rates(rates, window), rates, window)
     labels = phase_labels(smooth, cfg, aspect=aspect)
     runs: list[list] = []  # [label, first pair, last pair]
     for i, lab in enumerate(labels):
@@ -145,6 +184,11 @@ def phases(rates: np.ndarray, times: np.ndarray, cfg: MeasuredCaptionConfig, *, 
         speed = float(np.mean(np.abs(smooth[a : b + 1, comp]))) if comp is not None else 0.0
         if comp is not None and speed * (times[b + 1] - times[a]) < cfg.min_shift:
             lab, speed = "static", 0.0  # moves the picture by too little to see
+        elif comp is not None and consistency(rates[a : b + 1, comp], np.sign(smooth[a : b + 1, comp].mean())) < cfg.move_consistency:
+            lab, speed = "static", 0.0  # the sign flips from pair to pair: a subject pulling the fit, not a move
+        elif comp is not None and _agreeing(rates[a : b + 1, comp], smooth[a : b + 1, comp].mean(),
+                                            (cfg.pan_min, cfg.tilt_min, cfg.zoom_min)[comp] / 2) < MIN_MOVE_PAIRS:
+            lab, speed = "static", 0.0  # carried by a jump or two (a splice, a passing car), not a steady move
         if out and out[-1].label == lab:
             prev = out.pop()
             out.append(Phase(lab, prev.start_sec, float(times[b + 1]), max(prev.speed, speed)))
@@ -153,18 +197,41 @@ def phases(rates: np.ndarray, times: np.ndarray, cfg: MeasuredCaptionConfig, *, 
     return out
 
 
-def shake(motions: list[GlobalMotion], *, height: int, width: int, window: int = 5) -> float:
-    """Typical jitter of the camera path: median distance of each step's translation from its running mean.
+def window_of(seconds: float, rate: float) -> int:
+    """An odd number of samples spanning about ``seconds`` at ``rate`` samples per second (at least 5).
 
-    In frame sizes per step. A tripod or a smooth move gives ~0; a handheld camera's small jolts
-    stay above the running mean throughout the clip. The median (not the mean) keeps one jerky
-    event, such as a quick zoom, from reading as shake.
+    Five is the least a quadratic trend can be fitted to and still leave jitter over (three
+    samples are fitted exactly).
     """
-    if len(motions) < 3:
-        return 0.0
-    t = np.array([[gm.tx / width, gm.ty / height] for gm in motions])  # (P, 2)
-    smooth = smooth_rates(t, window)
-    return float(np.median(np.hypot(*(t - smooth).T)))
+    return max(5, int(round(seconds * rate)) | 1)
+
+
+def shake(fits: list[PairFit], *, height: int, width: int, window: int) -> float:
+    """Jitter of the accumulated camera path, as a share of the frame's short side (RMS).
+
+    Only the camera's path counts (koala.camera_path.path_shake): a subject moving in front of a
+    still camera is not in it. Pairs that say nothing of the camera (content changes) add no motion.
+    """
+    motions = [f.motion if f.reliable else STILL for f in fits]
+    path = trajectory(motions, height=height, width=width)
+    return path_shake(path, window) / min(height, width)
+
+
+def shot_label(phs: list[Phase], jitter: float, cfg: MeasuredCaptionConfig) -> str:
+    """One camera label for a shot (the truth file's vocabulary): its longest move, handheld, or static.
+
+    A shot whose phases are all static is ``handheld`` when its path jitters, else ``static``; ""
+    when there are no phases (the camera's motion could not be told).
+    """
+    if not phs:
+        return ""  # the camera's motion was not told (too few pairs showed it)
+    moves = [p for p in phs if p.label != "static"]
+    if moves:
+        totals: dict[str, float] = {}
+        for p in moves:
+            totals[p.label] = totals.get(p.label, 0.0) + p.seconds
+        return max(totals, key=totals.get)
+    return "handheld" if jitter >= cfg.shake_min else "static"
 
 
 def _speed_word(p: Phase, cfg: MeasuredCaptionConfig) -> str:
@@ -202,12 +269,25 @@ def describe(phs: list[Phase], jitter: float, cfg: MeasuredCaptionConfig, *, max
     return text
 
 
-def shot_size(face_height: float | None) -> str:
-    """Shot size from the largest persistent face (share of frame height); nothing without a face."""
+def shot_size(face_height: float | None, people: list | None = None) -> str:
+    """Shot size from bodies and faces; nothing when neither was found.
+
+    A face filling 30 % of the frame height is a close-up whatever else is seen. Otherwise the
+    largest person's framing (koala.caption.people) names it: head and shoulders = medium
+    close-up, upper body = medium shot, a whole body = a full shot when it spans half the frame
+    height or more, else a wide shot. Without a body, the largest persistent face's height does.
+    """
+    if face_height is not None and face_height >= 0.3:
+        return "It is a close-up shot."
+    if people:
+        top = max(people, key=lambda t: t.w * t.h)
+        if top.framing == "head and shoulders":
+            return "It is a medium close-up shot."
+        if top.framing == "upper body":
+            return "It is a medium shot."
+        return "It is a full shot." if top.h >= 0.5 else "It is a wide shot."
     if face_height is None:
         return ""
-    if face_height >= 0.3:
-        return "It is a close-up shot."
     if face_height >= 0.15:
         return "It is a medium close-up shot."
     if face_height >= 0.07:

@@ -10,6 +10,7 @@ nothing rather than guess.
 from __future__ import annotations
 
 import math
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,9 +19,11 @@ from koala.caption import actions, camera, subjects, visual
 from koala.config import MeasuredCaptionConfig
 from koala.io.errors import VideoError
 from koala.io.video import probe, read_all
-from koala.motion import FlowEstimator, analysis_shape, camera_motion, residual_flow, robust_flow, to_gray
+from koala.camera_path import fit_path
+from koala.motion import FlowEstimator, analysis_shape, residual_flow, robust_flow, to_gray
 
 BACKEND = "measured"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -59,39 +62,60 @@ def measure_clip(path: str, *, start: int = 0, end: int | None = None, cfg: Meas
     start = max(0, int(start))
     if end - start < 2:
         raise VideoError(path, f"clip frames {start}-{end} hold fewer than two frames; nothing to caption")
-    step = sample_step(end - start, info.fps, cfg)
-    decode_side = max(cfg.short_side, cfg.face_short_side)
-    dh, dw = analysis_shape(info.height, info.width, decode_side)
+    step = max(1, min(sample_step(end - start, info.fps, cfg), end - start - 1))  # a very short clip keeps two frames
+    has_text = bool(metrics) and np.isfinite(metrics.get("text_area", np.nan))
+    # the OCR needs a larger picture; when the score stage measured text already, 180p suffices
+    decode_side = max(cfg.short_side, cfg.face_short_side, 0 if has_text else cfg.text_short_side)
+    dh, dw = analysis_shape(info.height, info.width, min(decode_side, info.height, info.width))
     frames = read_all(path, height=dh, width=dw, start=start, end=end, step=step, info=info)  # (K, dh, dw, 3)
-    h, w = analysis_shape(info.height, info.width, cfg.short_side)
-    small = frames if (h, w) == (dh, dw) else np.stack([_resize(f, w, h) for f in frames])  # (K, h, w, 3)
-    times = (np.arange(len(frames)) * step) / info.fps
+    return measure_frames(frames, fps=info.fps / step, cfg=cfg, metrics=metrics)
+
+
+def measure_frames(frames: np.ndarray, *, fps: float, cfg: MeasuredCaptionConfig, metrics: dict | None = None) -> Measurement:
+    """Measure a clip's sampled frames and word its six fields (the core of :func:`measure_clip`).
+
+    Args:
+        frames: (K, H, W, 3) uint8 RGB samples, ``fps`` of them per second of the clip; any size
+            (shrunk to the analysis size here).
+        metrics: as :func:`measure_clip`.
+
+    Raises:
+        ValueError: fewer than two frames.
+    """
+    if len(frames) < 2:
+        raise ValueError(f"{len(frames)} frame(s): a clip needs at least two to measure")
+    h, w = analysis_shape(*frames.shape[1:3], cfg.short_side)
+    small = _shrunk(frames, h, w)  # (K, h, w, 3) flow, colour, bars
+    times = np.arange(len(frames)) / fps
 
     gray = to_gray(small)
-    flow = FlowEstimator(cfg.flow_preset)
-    motions, residuals, reliable = [], [], []
-    for a, b in zip(gray[:-1], gray[1:]):
-        f = robust_flow(flow, a, b)
-        gm, ok = camera_motion(f, a)
-        motions.append(gm)
-        reliable.append(ok)
-        residuals.append(residual_flow(f, gm))
-    rates = camera.camera_rates(motions, step=step, fps=info.fps, height=h, width=w)
-    rates[~np.asarray(reliable, bool)] = np.nan  # a pair that explains nothing says nothing of the camera
+    est = FlowEstimator(cfg.flow_preset)
+    flows = [robust_flow(est, a, b) for a, b in zip(gray[:-1], gray[1:])]
+    fits = fit_path(gray, flows)
+    motions = [f.motion for f in fits]
+    reliable = np.array([f.reliable for f in fits], bool)
+    residuals = [residual_flow(f, gm) for f, gm in zip(flows, motions)]
+    rates = camera.camera_rates(motions, step=1, fps=fps, height=h, width=w)
+    rates[~reliable] = np.nan  # a pair that explains nothing says nothing of the camera
     phs = camera.phases(rates, times, cfg, aspect=w / h)
-    window = max(3, int(round(cfg.smooth_sec * info.fps / step)) | 1)
-    jitter = camera.shake([m for m, ok in zip(motions, reliable) if ok], height=h, width=w, window=window)
-    stats = actions.motion_stats(residuals, step=step, fps=info.fps, cfg=cfg)
+    jitter = camera.shake(fits, height=h, width=w, window=camera.window_of(cfg.shake_sec, fps))
+    stats = actions.motion_stats(residuals, step=1, fps=fps, cfg=cfg)
 
     pick = np.unique(np.linspace(0, len(frames) - 1, num=min(cfg.face_frames, len(frames))).round().astype(int))
-    tracks = subjects.find_subjects(frames[pick], min_size=cfg.face_min_size)
-    vis = visual.visual_stats(small, cfg, text_frames=small[np.unique(np.linspace(0, len(small) - 1, 6).round().astype(int))])
+    tracks = subjects.find_subjects(_shrunk(frames[pick], *analysis_shape(*frames.shape[1:3], min(cfg.face_short_side, *frames.shape[1:3]))),
+                                    min_size=cfg.face_min_size, people_model=cfg.people_model)
     if metrics and np.isfinite(metrics.get("text_area", np.nan)):
-        vis = visual.VisualStats(**{**vis.__dict__, "text_area": float(metrics["text_area"])})
+        text = float(metrics["text_area"])
+    else:
+        text = overlay_area(frames, cfg, fps=fps)
+    vis = visual.visual_stats(small, cfg, text_area=text)
 
     faces = [t for t in tracks if t.kind == "face"]
-    cam = camera.describe(phs, jitter, cfg)
-    size = camera.shot_size(faces[0].h if faces else None)
+    # When most pairs cannot tell the camera's motion (bubbles, flashes, a busy scene), say nothing of it
+    cam = camera.describe(phs, jitter, cfg) if reliable.mean() >= cfg.min_reliable else ""
+    if not cam:
+        phs = []
+    size = camera.shot_size(faces[0].h if faces else None, [t for t in tracks if t.kind == "person"])
     fields = {
         "subject": subjects.describe(tracks),
         "actions": actions.describe(stats, cfg),
@@ -101,6 +125,35 @@ def measure_clip(path: str, *, start: int = 0, end: int | None = None, cfg: Meas
         "world_knowledge": "",  # nothing offline recognises events, works or brands
     }
     return Measurement(fields=fields, phases=phs, shake=jitter, motion=stats, visual=vis, tracks=tracks)
+
+
+def overlay_area(frames: np.ndarray, cfg: MeasuredCaptionConfig, *, fps: float) -> float:
+    """Share of the frame covered by confirmed overlay text (koala.metrics.text) on ``cfg.text_frames`` frames.
+
+    ``fps``: samples per second of ``frames`` (overlay text must stay ``text_min_span_sec``).
+
+    At ``text_short_side`` (the frames are shrunk to it, never enlarged). NaN, logged, when the
+    OCR models are not installed: the caption then says nothing about text.
+    """
+    from koala.metrics.registry import Unavailable
+    from koala.metrics.text import detector, overlay_text, recogniser
+
+    pick = np.unique(np.linspace(0, len(frames) - 1, num=min(cfg.text_frames, len(frames))).round().astype(int))
+    sel = _shrunk(frames[pick], *analysis_shape(*frames.shape[1:3], min(cfg.text_short_side, *frames.shape[1:3])))
+    try:
+        det, rec = detector(cfg.text_max_side, cfg.text_box_score), recogniser()
+    except Unavailable as exc:
+        log.info("on-screen text not measured: %s", exc)
+        return float("nan")
+    return overlay_text(sel, det=det, rec=rec, max_side=cfg.text_max_side, min_frames=cfg.text_min_frames,
+                        min_score=cfg.text_min_score, times=pick / fps, min_span=cfg.text_min_span_sec).area
+
+
+def _shrunk(frames: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Frames (K, H, W, 3) at (h, w) (area-averaged), or as they are when already that size."""
+    if frames.shape[1:3] == (h, w):
+        return frames
+    return np.stack([_resize(f, w, h) for f in frames])
 
 
 def _resize(frame: np.ndarray, w: int, h: int) -> np.ndarray:

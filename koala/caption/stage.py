@@ -93,7 +93,7 @@ def build_items(clips: pd.DataFrame, cfg: CaptionConfig, backend: str, metrics: 
     order = list(F.check_order(cfg.order))
     if backend == "measured":
         m = to_dict(cfg.measured)
-        code = code_version("koala.caption", "koala.motion", "koala.io")
+        code = code_version("koala.caption", "koala.motion", "koala.camera_path", "koala.metrics.text", "koala.metrics.layout", "koala.io")
         return [{"key": r.clip_id, "path": r.path, "start": int(r.start), "end": int(r.end), "measured": m,
                  "order": order, "metrics": metrics.get(r.clip_id, {}), "code": code} for r in clips.itertuples()]
     prompts = F.load_prompts(cfg.prompts_file).fields

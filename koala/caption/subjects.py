@@ -1,12 +1,12 @@
-"""Subjects from the detectors that ship offline: OpenCV's frontal-face cascade and HOG people detector.
+"""Subjects from detectors that ship offline: MediaPipe's person detector and OpenCV's face cascade.
 
-opencv-python-headless 5.0 (pinned here) no longer builds the Haar/LBP cascade classifier or the HOG
-people detector into its main modules, and its ``cv2.data`` folder is empty. So faces use OpenCV's
-LBP frontal-face cascade file that scikit-image bundles, run by scikit-image's cascade (or by
-``cv2.CascadeClassifier`` where the installed OpenCV still has it, e.g. 4.x or a contrib build);
-people use ``cv2.HOGDescriptor``'s default detector only where OpenCV provides it, and are
-otherwise not looked for (logged once). A detection counts only when it recurs at the same place
-in several sampled frames, so a one-frame false alarm never reaches a caption.
+People: BlazePose's person detector (koala.caption.people; its model ships in the mediapipe wheel,
+run by LiteRT), which finds people facing away too and tells how much of each body the frame
+holds. Faces: opencv-python-headless 5.0 (pinned here) no longer builds the cascade classifier
+or the HOG people detector, so faces use OpenCV's LBP frontal-face cascade file that
+scikit-image bundles, run by scikit-image's cascade (or by ``cv2.CascadeClassifier`` where the
+installed OpenCV still has it). A detection counts only when it recurs at the same place in
+several sampled frames, so a one-frame false alarm never reaches a caption.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from koala.caption.actions import region_words
+from koala.caption.people import person_detector
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class Track:
     w: float
     h: float
     frames: int  # sampled frames it was found in
+    framing: str = ""  # people: full body | upper body | head and shoulders (the commonest over its frames)
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -65,43 +67,33 @@ def face_detector():
     return "lbp-frontalface (skimage)", detect
 
 
-@functools.lru_cache(maxsize=1)
-def people_detector():
-    """detect(rgb) -> boxes with OpenCV's default HOG people detector, or None where it is absent."""
-    if not hasattr(cv2, "HOGDescriptor"):
-        log.info("people are not looked for: this OpenCV build (%s) has no HOG people detector", cv2.__version__)
-        return None
-    hog = cv2.HOGDescriptor()
-    hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+def persistent(boxes_per_frame: list[list[tuple]], size: tuple[int, int], *, kind: str, min_frames: int,
+               labels: list[list[str]] | None = None) -> list[Track]:
+    """Group boxes across frames by centre distance; keep groups seen in at least ``min_frames`` frames.
 
-    def detect(rgb):
-        boxes, weights = hog.detectMultiScale(rgb, winStride=(8, 8), padding=(8, 8), scale=1.1)
-        return [tuple(map(int, b)) for b, wt in zip(boxes, np.ravel(weights)) if wt > 0.5]
-
-    return detect
-
-
-def persistent(boxes_per_frame: list[list[tuple]], size: tuple[int, int], *, kind: str, min_frames: int) -> list[Track]:
-    """Group boxes across frames by centre distance; keep groups seen in at least ``min_frames`` frames."""
+    ``labels`` (one per box, optional) give each track the commonest label of its boxes (framing).
+    """
     h, w = size
     groups: list[list[tuple]] = []
-    for boxes in boxes_per_frame:
-        for (x, y, bw, bh) in boxes:
+    for k, boxes in enumerate(boxes_per_frame):
+        for j, (x, y, bw, bh) in enumerate(boxes):
+            lab = labels[k][j] if labels else ""
             cx, cy = x + bw / 2, y + bh / 2
             for g in groups:
                 gx = np.mean([b[0] + b[2] / 2 for b in g])
                 gy = np.mean([b[1] + b[3] / 2 for b in g])
                 gw = np.mean([b[2] for b in g])
                 if np.hypot(cx - gx, cy - gy) < 0.6 * max(gw, bw):
-                    g.append((x, y, bw, bh))
+                    g.append((x, y, bw, bh, lab))
                     break
             else:
-                groups.append([(x, y, bw, bh)])
+                groups.append([(x, y, bw, bh, lab)])
     tracks = []
     for g in groups:
         if len(g) >= min_frames:
-            a = np.mean(np.array(g, float), axis=0)
-            tracks.append(Track(kind, a[0] / w, a[1] / h, a[2] / w, a[3] / h, len(g)))
+            a = np.mean(np.array([b[:4] for b in g], float), axis=0)
+            labs = [b[4] for b in g]
+            tracks.append(Track(kind, a[0] / w, a[1] / h, a[2] / w, a[3] / h, len(g), max(set(labs), key=labs.count)))
     return sorted(tracks, key=lambda t: -t.w * t.h)
 
 
@@ -120,8 +112,12 @@ def skin_share(rgb: np.ndarray, box: tuple) -> float:
     return float(((cr >= 135) & (cr <= 180) & (cb >= 85) & (cb <= 135)).mean())
 
 
-def find_subjects(frames: np.ndarray, *, min_size: float) -> list[Track]:
-    """Faces (and people, where OpenCV has HOG) that recur in at least 40 % of ``frames`` (N, H, W, 3)."""
+def find_subjects(frames: np.ndarray, *, min_size: float, people_model: str = "") -> list[Track]:
+    """Faces that recur at one place, and people seen, in at least 40 % of ``frames`` (N, H, W, 3).
+
+    People come from the BlazePose person detector (koala.caption.people) when its model is at
+    ``people_model``; otherwise only faces are looked for.
+    """
     if len(frames) == 0:
         return []
     h, w = frames.shape[1:3]
@@ -131,31 +127,59 @@ def find_subjects(frames: np.ndarray, *, min_size: float) -> list[Track]:
     gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
     faces = [[b for b in detect_faces(g, min_px) if skin_share(f, b) >= 0.25] for g, f in zip(gray, frames)]
     tracks = persistent(faces, (h, w), kind="face", min_frames=min_frames)
-    people = people_detector()
+    people = person_detector(people_model)
     if people is not None:
-        tracks += persistent([people(f) for f in frames], (h, w), kind="person", min_frames=min_frames)
+        tracks += people_tracks([people(f) for f in frames])
     return tracks
+
+
+def people_tracks(found: list[list], *, min_share: float = 0.4) -> list[Track]:
+    """How many people a shot shows, and where: from per-frame detections (koala.caption.people.Person).
+
+    People walk and ride through a shot, so they are counted per frame, not followed by place: the
+    count is the largest n such that at least ``min_share`` of the frames show n or more people (a
+    one-frame false alarm does not count; a cyclist crossing the frame does). The frame showing n
+    people with the highest scores gives their places and framing.
+    """
+    counts = [len(ps) for ps in found]
+    n = max((c for c in range(1, max(counts, default=0) + 1) if np.mean([k >= c for k in counts]) >= min_share), default=0)
+    if n == 0:
+        return []
+    best = max((ps for ps in found if len(ps) >= n), key=lambda ps: sum(sorted((p.score for p in ps), reverse=True)[:n]))
+    seen = sum(k >= n for k in counts)
+    out = []
+    for p in sorted(best, key=lambda p: -p.score)[:n]:
+        x0, y0, x1, y1 = p.extent()
+        out.append(Track("person", x0, y0, x1 - x0, y1 - y0, seen, p.framing))
+    return sorted(out, key=lambda t: -t.w * t.h)
 
 
 _COUNT = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five"}
 
 
 def describe(tracks: list[Track]) -> str:
-    """Subjects in words: how many faces/people, where in the frame, how large. Nothing if none."""
-    sentences = []
-    for kind, noun in (("face", "face"), ("person", "person")):
-        found = [t for t in tracks if t.kind == kind]
-        if not found:
-            continue
-        n = len(found)
-        count = _COUNT.get(n, str(n))
-        plural = noun if n == 1 else ("people" if noun == "person" else noun + "s")
-        where = [region_words(*t.centre) for t in found[:3]]
-        big = found[0].h
-        size = "filling much of the frame" if big >= 0.3 else "at a moderate size" if big >= 0.12 else "small in the frame"
-        verb = "is" if n == 1 else "are"
+    """Subjects in words: how many people (or faces, when no body is found), where, how framed. Nothing if none.
+
+    Faces are counted only when the person detector found no one (or did not run): a person
+    seen from behind has no face, and one count per caption keeps it from contradicting itself.
+    """
+    people = [t for t in tracks if t.kind == "person"]
+    found, noun = (people, "person") if people else ([t for t in tracks if t.kind == "face"], "face")
+    if not found:
+        return ""
+    n = len(found)
+    count = _COUNT.get(n, str(n))
+    plural = noun if n == 1 else ("people" if noun == "person" else noun + "s")
+    where = [region_words(*t.centre) for t in found[:3]]
+    verb = "is" if n == 1 else "are"
+    if noun == "person":
+        framing = {t.framing for t in found}
+        how = framing.pop() if len(framing) == 1 else "framed variously"
         if n == 1:
-            sentences.append(f"{count} {plural} {verb} visible {where[0]}, {size}.")
-        else:
-            sentences.append(f"{count} {plural} {verb} visible, {', '.join(where)}; the largest is {size}.")
-    return " ".join(sentences)
+            return f"{count} {plural} {verb} visible {where[0]}, {how}."
+        return f"{count} {plural} {verb} visible, {', '.join(where)}; {how}."
+    big = found[0].h
+    size = "filling much of the frame" if big >= 0.3 else "at a moderate size" if big >= 0.12 else "small in the frame"
+    if n == 1:
+        return f"{count} {plural} {verb} visible {where[0]}, {size}."
+    return f"{count} {plural} {verb} visible, {', '.join(where)}; the largest is {size}."

@@ -1,5 +1,8 @@
 """Visual language from pixel statistics: lighting, contrast, colour palette, saturation, bars, text.
 
+Bars and overlay text come from the score stage's own measures (koala.metrics.layout,
+koala.metrics.text), so the caption and the metrics table never disagree.
+
 Each measure is a small function of uint8 RGB frames (N, H, W, 3) at analysis size. Colour names
 come from a short table of basic colour terms matched in CIELAB (written here: no installed library
 names colours); the palette itself is k-means (OpenCV) over pixels of the sampled frames.
@@ -13,6 +16,8 @@ import cv2
 import numpy as np
 
 from koala.config import MeasuredCaptionConfig
+from koala.metrics.layout import bar_sizes
+from koala.motion import to_gray
 
 # Basic colour terms and a representative sRGB value each (ours, after the CSS/X11 names).
 COLOUR_NAMES: dict[str, tuple[int, int, int]] = {
@@ -49,7 +54,7 @@ class VisualStats:
     warmth: float  # mean CIELAB b* (+ yellow/warm, - blue/cool)
     palette: tuple[tuple[str, float], ...]  # (colour name, pixel share), largest first
     bars: tuple[float, float, float, float]  # top, bottom, left, right bar share of the frame
-    text_area: float  # share of the frame covered by persistent text-like regions
+    text_area: float  # share of the frame covered by confirmed overlay text (koala.metrics.text); NaN: not measured
 
 
 def palette(frames: np.ndarray, *, k: int = 5, samples: int = 6000, seed: int = 0) -> list[tuple[str, float]]:
@@ -73,60 +78,18 @@ def palette(frames: np.ndarray, *, k: int = 5, samples: int = 6000, seed: int = 
 
 
 def border_bars(frames: np.ndarray, level: int) -> tuple[float, float, float, float]:
-    """Top, bottom, left, right shares of the frame that stay darker than ``level`` in every frame."""
-    luma = frames.max(axis=(0, 3))  # (H, W) brightest value each pixel reaches
-    rows, cols = luma.max(axis=1) < level, luma.max(axis=0) < level
-    h, w = luma.shape
+    """Top, bottom, left, right shares of the frame covered by letterbox/pillarbox bars.
 
-    def run(flags):
-        n = 0
-        for f in flags:
-            if not f:
-                break
-            n += 1
-        return n
-
-    if rows.all():  # an all-dark clip has no bars, it is dark
-        return (0.0, 0.0, 0.0, 0.0)
-    return (run(rows) / h, run(rows[::-1]) / h, run(cols) / w, run(cols[::-1]) / w)
-
-
-def text_mask(gray: np.ndarray) -> np.ndarray:
-    """Text-like regions of one gray frame: dense, high-contrast strokes in line-shaped blobs.
-
-    The classic morphological recipe (gradient, Otsu, horizontal closing, shape tests); written
-    here because OpenCV's text detectors need model files that do not ship offline.
+    The score stage's test (koala.metrics.layout.bar_sizes): dark, uniform and constant edge rows
+    ending in a straight edge, so crushed shadows are not bars.
     """
-    h, w = gray.shape
-    grad = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
-    _, bw = cv2.threshold(grad, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    bw[grad < 48] = 0  # weak edges are texture, not lettering
-    closed = cv2.morphologyEx(bw, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, w // 60), 1)))
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
-    keep = np.zeros(n, bool)
-    for i in range(1, n):
-        x, y, bw_, bh, area = stats[i]
-        if 4 <= bh <= h / 6 and bw_ >= 2.5 * bh and area >= 0.45 * bw_ * bh and bw_ < 0.95 * w:
-            keep[i] = True
-    return keep[lab]
+    h, w = frames.shape[1:3]
+    top, bottom, left, right = bar_sizes(to_gray(frames), level)
+    return (top / h, bottom / h, left / w, right / w)
 
 
-def text_area(frames: np.ndarray, *, persist: float = 0.6) -> float:
-    """Share of the frame where text-like regions stay in place in most sampled frames.
-
-    Overlaid text (subtitles, captions, logos) does not move with the scene; requiring the same
-    pixels in ``persist`` of the frames rejects most passing texture.
-    """
-    if len(frames) == 0:
-        return 0.0
-    gray = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
-    masks = np.stack([text_mask(g) for g in gray])
-    stable = masks.mean(axis=0) >= persist
-    return float(stable.mean())
-
-
-def visual_stats(frames: np.ndarray, cfg: MeasuredCaptionConfig, *, text_frames: np.ndarray | None = None) -> VisualStats:
-    """All visual measures of a clip's sampled frames (N, H, W, 3)."""
+def visual_stats(frames: np.ndarray, cfg: MeasuredCaptionConfig, *, text_area: float) -> VisualStats:
+    """All visual measures of a clip's sampled frames (N, H, W, 3); ``text_area`` is the overlay text measured apart."""
     luma = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]).astype(np.float32)
     hsv = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2HSV) for f in frames])
     sat = hsv[..., 1].astype(np.float32) / 255.0
@@ -144,7 +107,7 @@ def visual_stats(frames: np.ndarray, cfg: MeasuredCaptionConfig, *, text_frames:
         warmth=float(lab[:, 2].mean()),
         palette=tuple(palette(inner[:: max(1, len(inner) // 6)])),
         bars=bars,
-        text_area=text_area(text_frames if text_frames is not None else frames),
+        text_area=text_area,
     )
 
 
@@ -171,7 +134,7 @@ def describe(v: VisualStats, cfg: MeasuredCaptionConfig) -> str:
     elif max(v.bars) >= cfg.border_min:
         side = ["top", "bottom", "left", "right"][int(np.argmax(v.bars))]
         sentences.append(f"A black band covers the {side} edge of the frame.")
-    if v.text_area >= cfg.text_min_area:
+    if np.isfinite(v.text_area) and v.text_area >= cfg.text_min_area:
         sentences.append(f"On-screen text covers about {max(1, round(100 * v.text_area))}% of the frame.")
     return " ".join(sentences)
 

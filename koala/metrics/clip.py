@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from koala.config import ScoreConfig
+from koala.camera_path import fit_path
 from koala.motion import FlowEstimator, GlobalMotion, analysis_shape, robust_flow, to_gray
-from koala.motion import camera_motion as camera_motion_of
 
 
 def evenly(n: int, k: int) -> np.ndarray:
@@ -120,20 +120,25 @@ class DecodedClip:
         return out
 
     @cached_property
-    def camera(self) -> list[tuple[GlobalMotion, bool]]:
-        """The camera's motion per sample pair, per source frame, and whether the pair can tell it.
+    def camera_fits(self) -> list:
+        """The camera's fit per sample pair (koala.camera_path.fit_path), in px per pair.
 
-        :func:`koala.motion.camera_motion` decides on each pair's own displacement (the same call
-        the measured captions make), then the motion is divided by the frames between the samples.
+        The same estimate the measured captions use: a robust similarity fit on the background,
+        each pair avoiding the previous pair's subject.
         """
         pair_flows = self.pair_flows
         t = time.perf_counter()
-        out = []
-        for i, f in enumerate(pair_flows):
-            gm, reliable = camera_motion_of(f, self.small[i])
-            g = float(self.gaps[i])
-            out.append((replace(gm, tx=gm.tx / g, ty=gm.ty / g, zoom=gm.zoom / g, rotation=gm.rotation / g), reliable))
+        out = fit_path(self.small, pair_flows)
         self.timings["global_motion"] = self.timings.get("global_motion", 0.0) + (time.perf_counter() - t) * 1000
+        return out
+
+    @cached_property
+    def camera(self) -> list[tuple[GlobalMotion, bool]]:
+        """The camera's motion per sample pair, per source frame, and whether the pair can tell it."""
+        out = []
+        for fit, g in zip(self.camera_fits, self.gaps):
+            gm, g = fit.motion, float(g)
+            out.append((replace(gm, tx=gm.tx / g, ty=gm.ty / g, zoom=gm.zoom / g, rotation=gm.rotation / g), fit.reliable))
         return out
 
     @property

@@ -1,8 +1,9 @@
 """Motion sub-metrics from the shared optical flow: how much moves, where, and how the camera moves.
 
-All four read :attr:`DecodedClip.flows` / :attr:`DecodedClip.motions` (DIS flow and the similarity
-fit of :mod:`koala.motion`, the same the measured captions use), so a caption's "pans left" and
-``camera_motion`` agree. Speeds are in motion-score units: px per 1/3 s at a 320-px short side
+All four read :attr:`DecodedClip.flows` / :attr:`DecodedClip.camera_fits` (DIS flow of
+:mod:`koala.motion` and the camera path of :mod:`koala.camera_path`, the same the measured
+captions use), so a caption's "pans left" and ``camera_motion`` agree; the two camera metrics are
+measured on the accumulated path (a moving subject is not in it). Speeds are in motion-score units: px per 1/3 s at a 320-px short side
 (Open-Sora's flow score computes UniMatch flow between frames 10 apart at 320x576); the release's
 motion_score spans 0.01-267 (digest §5), the same order of magnitude.
 """
@@ -10,8 +11,8 @@ motion_score spans 0.01-267 (digest §5), the same order of magnitude.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import median_filter
 
+from koala.camera_path import STILL, path_shake, trajectory
 from koala.metrics.registry import MetricSpec, Unavailable, metric
 from koala.motion import GlobalMotion
 
@@ -44,23 +45,18 @@ def moving_fraction(speeds: np.ndarray, scale: float, threshold: float) -> float
     return float((speeds > threshold / scale).mean())
 
 
-def camera_vectors(motions: list[GlobalMotion], height: int, width: int) -> np.ndarray:
-    """(P, 4) camera velocity per pair: pan, tilt, and zoom and roll as px at the mean radius."""
-    radius = 0.38 * np.hypot(height, width)  # the mean distance of a pixel from the centre (as GlobalMotion.speed)
-    return np.array([[m.tx, m.ty, radius * m.zoom, radius * m.rotation] for m in motions], dtype=np.float64)
+def path_shake_px(clip, seconds: float) -> float:
+    """Jitter of the clip's accumulated camera path (koala.camera_path.path_shake), px at the analysis size.
 
-
-def shake(vectors: np.ndarray, window: int) -> float:
-    """RMS of the camera velocity's fast part: velocity minus its running median.
-
-    A steady pan or zoom is smooth and leaves nothing; handheld jitter alternates direction from
-    sample to sample and remains.
+    Pairs that cannot tell the camera's motion add none; the trend is fitted over ``seconds``.
     """
-    if len(vectors) < 3:
-        raise Unavailable(f"{len(vectors)} sample pair(s): shake needs at least 3")
-    w = max(3, min(int(window), len(vectors) | 1))
-    smooth = median_filter(vectors, size=(w, 1), mode="nearest")
-    return float(np.sqrt(np.mean(np.sum((vectors - smooth) ** 2, axis=1))))
+    fits = clip.camera_fits
+    if sum(f.reliable for f in fits) < 3:
+        raise Unavailable(f"only {sum(f.reliable for f in fits)} of {len(fits)} sample pairs show the camera's motion; shake needs 3")
+    h, w = clip.small.shape[1:3]
+    path = trajectory([f.motion if f.reliable else STILL for f in fits], height=h, width=w)
+    rate = clip.fps / float(np.median(clip.gaps))  # samples per second
+    return path_shake(path, max(5, int(round(seconds * rate)) | 1))
 
 
 @metric(MetricSpec(
@@ -84,24 +80,37 @@ def moving_area(clip, cfg) -> float:
 
 
 @metric(MetricSpec(
-    name="camera_motion", unit=MOTION_UNIT, lo=0.0, hi=float("inf"), direction="neutral", version=1,
-    description="mean speed of the camera's global (similarity) motion: pan/tilt plus zoom and roll at the mean radius",
-    reference="koala.motion.fit_global; digest §2.2 camera language",
+    name="camera_motion", unit=MOTION_UNIT, lo=0.0, hi=float("inf"), direction="neutral", version=2,
+    description="mean speed of the camera's accumulated path over ~1 s spans: pan/tilt plus zoom and roll at the mean radius",
+    reference="koala.camera_path.fit_pair (RANSAC on the background); digest §2.2 camera language",
 ))
 def camera_motion(clip, cfg) -> float:
     _need_pairs(clip)
-    motions = _reliable(clip, 1)
+    _reliable(clip, 1)
     h, w = clip.small.shape[1:3]
-    return float(np.mean([m.speed(h, w) for m in motions]) * clip.flow_scale)
+    path = trajectory([f.motion if f.reliable else STILL for f in clip.camera_fits], height=h, width=w)
+    return path_speed(path, clip.index, window=max(1, int(round(cfg.shake_sec * clip.fps / float(np.median(clip.gaps)))))) * clip.flow_scale
+
+
+def path_speed(path: np.ndarray, index: np.ndarray, *, window: int) -> float:
+    """Mean speed (px per source frame) of the camera path (N, 4) over spans of ``window`` samples.
+
+    Pan/tilt plus zoom and roll at the mean radius (as GlobalMotion.speed). Measured over spans
+    (about a second), not pair by pair: sub-pixel fit noise and handheld jitter cancel there (the
+    jitter is ``camera_shake``), a steady move does not.
+    """
+    k = max(1, min(int(window), len(path) - 1))
+    d = path[k:] - path[:-k]  # (N - k, 4)
+    frames = (np.asarray(index[k:]) - np.asarray(index[:-k])).astype(np.float64)
+    speed = np.hypot(d[:, 0], d[:, 1]) + np.hypot(d[:, 2], d[:, 3])
+    return float(np.mean(speed / np.maximum(frames, 1.0)))
 
 
 @metric(MetricSpec(
-    name="camera_shake", unit=MOTION_UNIT, lo=0.0, hi=float("inf"), direction="lower_better", version=1,
-    description="RMS of the camera velocity minus its running median (jitter of the global motion)",
-    reference="digest §2.4: irregular amateur camera shake is penalised",
+    name="camera_shake", unit="px at 320p (RMS)", lo=0.0, hi=float("inf"), direction="lower_better", version=2,
+    description="robust RMS of the accumulated camera path minus its local quadratic trend (~1 s): jitter of the camera alone",
+    reference="digest §2.4: irregular amateur camera shake is penalised; koala.camera_path.path_shake",
 ))
 def camera_shake(clip, cfg) -> float:
     _need_pairs(clip, 3)
-    motions = _reliable(clip, 3)
-    h, w = clip.small.shape[1:3]
-    return shake(camera_vectors(motions, h, w), cfg.shake_window) * clip.flow_scale
+    return path_shake_px(clip, cfg.shake_sec) * cfg.reference_short_side / min(clip.small.shape[1:3])

@@ -76,7 +76,7 @@ def video_items(clips: pd.DataFrame, cfg: ScoreConfig) -> list[dict]:
             "clips": [{"clip_id": str(r.clip_id), "start": int(r.start_frame), "end": int(r.end_frame)}
                       for r in group.sort_values("start_frame").itertuples()],
             "cfg": conf,
-            "code": code_version("koala.metrics", "koala.motion", "koala.io"),
+            "code": code_version("koala.metrics", "koala.motion", "koala.camera_path", "koala.io"),
         })
     return items
 

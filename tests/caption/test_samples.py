@@ -30,7 +30,7 @@ TRUTH = {
     "-KuN4XkUQBI_1": (["static"], MOVES + ["handheld", "shaky"]),
     "0psDrM3mxx0_155": (["static"], MOVES + ["handheld", "shaky"]),
     "J3JqVnOGfYA_3": (["static", "zooms in"], ["pans", "tilts", "zooms out", "handheld", "shaky"]),
-    "RIeEULN2r2U_18": (["handheld", "shaky", "tilts"], ["zooms", "pans", "is static"]),
+    "RIeEULN2r2U_18": (["handheld", "shaky", "tilt"], ["zoom", "pan", "is static"]),
     "rKn-vWDMkwQ_33": (["static"], MOVES + ["handheld", "shaky"]),
 }
 

@@ -49,3 +49,47 @@ def test_subtitles_inside_the_bar_do_not_shrink_it(clip_of):
         cv2.putText(f, "a subtitle in the letterbox", (120, 345), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255, 255, 255), 2)
     clip = clip_of(frames)
     assert border_fraction(clip, clip.cfg) == pytest.approx(90 / 360, abs=0.02)
+
+
+CRUSH = np.clip((np.arange(256) - 70) * 255 / 185, 0, 255).astype(np.uint8)  # grade: everything under 70 -> black
+
+
+def test_crushed_blacks_are_not_a_letterbox_but_real_bars_under_them_are():
+    """A dark top region with a ragged outline (shadows crushed in post) vs a straight, flat bar."""
+    frames = pan(6, 180, 320, dx=1.0)
+    gray = frames.mean(axis=3).astype(np.uint8)
+    yy, xx = np.mgrid[0:180, 0:320]
+    outline = 50 + 25 * np.sin(xx / 17.0) + 15 * np.sin(xx / 5.3)  # the scene's own dark shape
+    dark = gray.copy()
+    dark[:, yy < outline] = (dark[:, yy < outline] * 0.2).astype(np.uint8)
+    assert bar_sizes(CRUSH[dark], 24) == (0, 0, 0, 0)
+    boxed = gray.copy()
+    boxed[:, :30] = 4
+    boxed[:, -30:] = 4
+    assert bar_sizes(CRUSH[np.maximum(boxed, 0)], 24)[:2] == (30, 30)
+
+
+def test_a_fade_or_a_bar_that_changes_is_not_a_bar():
+    g = np.full((4, 90, 160), 120, np.uint8)
+    for k in range(4):
+        g[k, :20] = 4 * k * 5  # the top band brightens over the clip: 0, 20, 40, 60
+    assert bar_sizes(g, 24)[0] == 0
+
+
+def test_real_frames_darkened_in_post_have_no_bars_and_letterboxed_ones_do(sample_dir):
+    """The five samples: as they are, and graded darker (x0.6, blacks crushed): no bars; with 45 px
+    bars added (codec-like noise in them): 45 px found."""
+    from koala.io.video import probe, read_all
+    from koala.motion import to_gray
+
+    rng = np.random.default_rng(0)
+    for p in sorted(sample_dir.glob("*.mp4")):
+        info = probe(p)
+        gray = to_gray(read_all(p, height=360, width=640, step=max(1, info.num_frames // 6), info=info)[:6])
+        graded = CRUSH[(gray * 0.6).astype(np.uint8)]
+        assert bar_sizes(gray, 24) == (0, 0, 0, 0), p.name
+        assert bar_sizes(graded, 24) == (0, 0, 0, 0), p.name
+        boxed = gray.copy()
+        boxed[:, :45] = rng.integers(0, 10, size=boxed[:, :45].shape)
+        boxed[:, -45:] = rng.integers(0, 10, size=boxed[:, -45:].shape)
+        assert bar_sizes(boxed, 24)[:2] == (45, 45), p.name

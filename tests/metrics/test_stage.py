@@ -130,7 +130,7 @@ def test_items_carry_the_metric_code_version(make_video, params):
 
     v = make_video("v.mp4", n=10, width=96, height=64)
     items = video_items(clips_table([{"clip_id": "a", "video_id": "v", "start_frame": 0, "end_frame": 10, "video": str(v)}]), params.score)
-    assert items[0]["code"] == code_version("koala.metrics", "koala.motion", "koala.io")
+    assert items[0]["code"] == code_version("koala.metrics", "koala.motion", "koala.camera_path", "koala.io")
 
 
 def test_configured_paths_are_the_dvc_stage_deps_and_outs():

@@ -1,0 +1,247 @@
+"""People from MediaPipe's BlazePose person detector, run offline by LiteRT.
+
+The detector (``pose_detection.tflite``, Apache-2.0) ships inside the mediapipe 0.10.14 wheel on
+PyPI. mediapipe itself cannot be installed beside our pins (it needs protobuf < 5 and the
+non-headless OpenCV), so :func:`fetch_model` downloads the wheel without its dependencies and
+takes the model out of it; LiteRT (``ai-edge-litert``, pinned) runs it. OpenCV's own TFLite
+importer cannot (the model uses the DENSIFY op).
+
+The model finds a person by the head and predicts four body keypoints: the mid-hip centre, a
+point on the circle that holds the whole body, the mid-shoulder centre and a point on the
+upper-body circle (MediaPipe's pose_detection graph). Decoding follows that graph: 2254 SSD
+anchors (strides 8, 16, 32, 32, 32 on a 224 px input, fixed size), sigmoid scores above 0.5,
+weighted non-maximum suppression at IoU 0.3, letterbox padding removed. Written here because no
+installed library decodes it.
+
+Each detection is then checked by the pose landmark model from the same wheel
+(``pose_landmark_full.tflite``): the body's region, rotated upright from the hip and shoulder
+keypoints, goes through it and its pose-presence score must reach 0.5 (MediaPipe's tracking
+graph does the same). The detector alone fires on some plants and posters; the landmark model
+seldom does.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+WHEEL = "mediapipe==0.10.14"
+MEMBERS = {  # file name in the model folder -> member of the wheel
+    "pose_detection.tflite": "mediapipe/modules/pose_detection/pose_detection.tflite",
+    "pose_landmark_full.tflite": "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+}
+INPUT = 224
+LANDMARK_INPUT = 256
+MIN_PRESENCE = 0.5  # MediaPipe's pose landmark graph: below this the landmark model finds no body
+MIN_SCORE = 0.5  # MediaPipe's pose_detection graph
+NMS_IOU = 0.3  # MediaPipe's pose_detection graph
+
+
+@dataclass(frozen=True)
+class Person:
+    """One detected person in 0-1 frame coordinates (x right, y down)."""
+
+    score: float
+    head: tuple[float, float, float, float]  # x0, y0, x1, y1 of the detection box (the head)
+    hip: tuple[float, float]  # mid-hip centre
+    radius: float  # radius of the circle that holds the whole body, in frame heights
+    shoulder: tuple[float, float]  # mid-shoulder centre
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """(x, y, w, h) of the visible body in per-mille of the frame (for tracking across frames)."""
+        x0, y0, x1, y1 = self.extent()
+        return (int(1000 * x0), int(1000 * y0), int(1000 * (x1 - x0)), int(1000 * (y1 - y0)))
+
+    def extent(self) -> tuple[float, float, float, float]:
+        """The body's box clipped to the frame: head top to the body circle's bottom, a body's width."""
+        top = min(self.head[1], self.hip[1] - self.radius)
+        bottom = self.hip[1] + self.radius
+        half = max(0.5 * (self.head[2] - self.head[0]), 0.35 * self.radius)
+        cx = self.hip[0]
+        return (max(0.0, cx - half), max(0.0, top), min(1.0, cx + half), min(1.0, bottom))
+
+    @property
+    def framing(self) -> str:
+        """How much of the body the frame holds: ``full body``, ``upper body`` or ``head and shoulders``.
+
+        Full body: the whole body circle (head to feet) is inside the frame, give or take 5 %;
+        upper body: the hips are in the frame, the feet are not; else head and shoulders.
+        """
+        if self.hip[1] + self.radius <= 1.05 and self.hip[1] - self.radius >= -0.05:
+            return "full body"
+        return "upper body" if self.hip[1] <= 1.0 else "head and shoulders"
+
+
+def anchors() -> np.ndarray:
+    """(2254, 2) SSD anchor centres (x, y) in 0-1 of the 224 px input (MediaPipe SsdAnchorsCalculator)."""
+    out = []
+    strides = [8, 16, 32, 32, 32]
+    i = 0
+    while i < len(strides):
+        j = i
+        while j < len(strides) and strides[j] == strides[i]:
+            j += 1
+        per_cell = 2 * (j - i)  # aspect ratio 1 and the interpolated scale, per layer of this stride
+        fm = int(np.ceil(INPUT / strides[i]))
+        for y in range(fm):
+            for x in range(fm):
+                out += [((x + 0.5) / fm, (y + 0.5) / fm)] * per_cell
+        i = j
+    return np.asarray(out, np.float32)
+
+
+def fetch_model(dest: str | Path) -> Path:
+    """Download the mediapipe wheel (no dependencies, from PyPI) and extract the person detector to ``dest``.
+
+    The pose landmark model (the detector's check) goes beside it, as ``pose_landmark_full.tflite``.
+
+    Raises:
+        RuntimeError: pip could not download the wheel (no network, no PyPI).
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        res = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", WHEEL, "-d", tmp],
+                             capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("mediapipe-*.whl"))
+        if res.returncode != 0 or not wheels:
+            raise RuntimeError(f"could not download {WHEEL} from PyPI for its person detector: {res.stderr.strip()[-300:]}")
+        with zipfile.ZipFile(wheels[0]) as zf:
+            for name, member in MEMBERS.items():
+                out = dest if name == "pose_detection.tflite" else dest.with_name(name)
+                part = out.with_suffix(".part")
+                part.write_bytes(zf.read(member))
+                part.replace(out)
+    return dest
+
+
+class PersonDetector:
+    """BlazePose's person detector on RGB frames; built from a local .tflite file."""
+
+    def __init__(self, model_path: str | Path):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interp = Interpreter(model_path=str(model_path), num_threads=1)
+        self.interp.allocate_tensors()
+        self.inp = self.interp.get_input_details()[0]["index"]
+        outs = sorted(self.interp.get_output_details(), key=lambda d: d["shape"][-1], reverse=True)
+        self.reg, self.cls = outs[0]["index"], outs[1]["index"]  # (1, 2254, 12) boxes+keypoints, (1, 2254, 1) scores
+        self.anchors = anchors()
+        landmark = Path(model_path).with_name("pose_landmark_full.tflite")
+        self.check = None
+        if landmark.is_file():
+            self.check = Interpreter(model_path=str(landmark), num_threads=1)
+            self.check.allocate_tensors()
+            self.check_in = self.check.get_input_details()[0]["index"]
+            self.presence = next(d["index"] for d in self.check.get_output_details() if list(d["shape"]) == [1, 1])
+        else:
+            log.info("person detections are not checked: no pose landmark model beside %s", model_path)
+
+    def presence_of(self, rgb: np.ndarray, p: "Person") -> float:
+        """The landmark model's pose-presence score (0-1) for the body region of detection ``p``.
+
+        The region is a square of 2.5 body radii about the hip centre, turned so that the
+        shoulders are straight above the hips (MediaPipe's detection-to-ROI rule), at 256 px.
+        """
+        h, w = rgb.shape[:2]
+        hip = np.array([p.hip[0] * w, p.hip[1] * h])
+        up = np.array([p.shoulder[0] * w, p.shoulder[1] * h]) - hip
+        turn = np.pi / 2 - np.arctan2(-up[1], up[0])  # radians that bring hip->shoulder to point up
+        a = 2.5 * p.radius * h / LANDMARK_INPUT  # input px per crop px
+        c, s = np.cos(turn), np.sin(turn)
+        m = np.array([[a * c, -a * s, 0.0], [a * s, a * c, 0.0]])
+        m[:, 2] = hip - m[:, :2] @ np.array([LANDMARK_INPUT / 2, LANDMARK_INPUT / 2])
+        crop = cv2.warpAffine(rgb, m, (LANDMARK_INPUT, LANDMARK_INPUT), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
+        self.check.set_tensor(self.check_in, (crop.astype(np.float32) / 255.0)[None])
+        self.check.invoke()
+        return float(self.check.get_tensor(self.presence).ravel()[0])
+
+    def __call__(self, rgb: np.ndarray) -> list[Person]:
+        """People in one RGB frame (H, W, 3) uint8."""
+        h, w = rgb.shape[:2]
+        s = INPUT / max(h, w)
+        nh, nw = int(round(h * s)), int(round(w * s))
+        py, px = (INPUT - nh) // 2, (INPUT - nw) // 2
+        canvas = np.zeros((INPUT, INPUT, 3), np.float32)
+        canvas[py : py + nh, px : px + nw] = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA).astype(np.float32) / 127.5 - 1.0
+        self.interp.set_tensor(self.inp, canvas[None])
+        self.interp.invoke()
+        raw = self.interp.get_tensor(self.reg)[0]  # (2254, 12)
+        score = 1.0 / (1.0 + np.exp(-np.clip(self.interp.get_tensor(self.cls)[0, :, 0].astype(np.float64), -100, 100)))
+        keep = score >= MIN_SCORE
+        if not keep.any():
+            return []
+        a = self.anchors[keep]
+        r = raw[keep] / INPUT
+        cx, cy = r[:, 0] + a[:, 0], r[:, 1] + a[:, 1]
+        boxes = np.stack([cx - r[:, 2] / 2, cy - r[:, 3] / 2, cx + r[:, 2] / 2, cy + r[:, 3] / 2], axis=1)
+        kps = r[:, 4:12].reshape(-1, 4, 2) + a[:, None, :]
+        # undo the letterbox: padded input coordinates -> 0-1 frame coordinates
+        scale = np.array([INPUT / nw, INPUT / nh], np.float32)
+        off = np.array([px / INPUT, py / INPUT], np.float32)
+        boxes = ((boxes.reshape(-1, 2, 2) - off) * scale).reshape(-1, 4)
+        kps = (kps - off) * scale
+        out = []
+        for idx in weighted_nms(boxes, score[keep]):
+            group, wts = idx
+            b = np.average(boxes[group], axis=0, weights=wts)
+            k = np.average(kps[group], axis=0, weights=wts)  # (4, 2)
+            hip, body, shoulder = k[0], k[1], k[2]
+            radius = float(np.hypot((body[0] - hip[0]) * w / h, body[1] - hip[1]))  # in frame heights
+            out.append(Person(float(wts.max()), tuple(map(float, b)), (float(hip[0]), float(hip[1])), radius,
+                              (float(shoulder[0]), float(shoulder[1]))))
+        if self.check is not None:
+            out = [p for p in out if self.presence_of(rgb, p) >= MIN_PRESENCE]
+        return out
+
+
+def weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU) -> list[tuple[np.ndarray, np.ndarray]]:
+    """MediaPipe's weighted NMS: each group is the top box and all boxes overlapping it by ``iou``."""
+    order = np.argsort(-scores)
+    left = list(order)
+    groups = []
+    while left:
+        top = left[0]
+        ious = _iou(boxes[top], boxes[left])
+        members = [left[i] for i in range(len(left)) if ious[i] >= iou]
+        groups.append((np.asarray(members), scores[members]))
+        left = [left[i] for i in range(len(left)) if ious[i] < iou]
+    return groups
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    x0, y0 = np.maximum(a[0], b[:, 0]), np.maximum(a[1], b[:, 1])
+    x1, y1 = np.minimum(a[2], b[:, 2]), np.minimum(a[3], b[:, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area = (a[2] - a[0]) * (a[3] - a[1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
+    return inter / np.maximum(area, 1e-9)
+
+
+@functools.lru_cache(maxsize=2)
+def person_detector(model_path: str):
+    """The detector for ``model_path``, or None (logged once) when the model or LiteRT is missing."""
+    if not model_path or not Path(model_path).is_file():
+        log.info("people are not looked for: no person-detector model at %r (python -m koala.caption.people %s fetches it)",
+                 model_path, model_path or "data/models/pose_detection.tflite")
+        return None
+    try:
+        return PersonDetector(model_path)
+    except ImportError as exc:
+        log.info("people are not looked for: LiteRT is not installed (%s); pip install ai-edge-litert==2.3.0", exc)
+        return None
+
+
+if __name__ == "__main__":  # python -m koala.caption.people DEST.tflite
+    print(fetch_model(sys.argv[1] if len(sys.argv) > 1 else "data/models/pose_detection.tflite"))
