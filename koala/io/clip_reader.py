@@ -27,7 +27,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Hashable, Iterator, Sequence
+from typing import Callable, Hashable, Iterator, Sequence
 
 import av
 import numpy as np
@@ -51,12 +51,17 @@ class ClipRequest:
         key: any hashable value, handed back with the frames (e.g. ``("score", clip_id)``).
         frames: wanted frame numbers (counted from 0 in decode order); sorted and de-duplicated here.
         height, width: output size as in :func:`koala.io.video.output_size`; neither = full size.
+        sink: when given, each frame is passed to ``sink(frame_number, frame)`` as it is converted
+            instead of being kept (a consumer that reduces frames as they pass, e.g. into VTSS
+            fragment mosaics, then holds only its reduction); the handed-over
+            :class:`ClipFrames` then has no ``frames``, only the ``index`` of those delivered.
     """
 
     key: Hashable
     frames: np.ndarray
     height: int | None = None
     width: int | None = None
+    sink: Callable[[int, np.ndarray], None] | None = None
 
 
 @dataclass
@@ -66,7 +71,7 @@ class ClipFrames:
     key: Hashable
     wanted: np.ndarray  # (n,) int64, the sorted wanted frame numbers
     index: np.ndarray  # (k,) int64, the ones decoded (k < n only when the stream ended early)
-    frames: np.ndarray  # (k, H, W, 3) uint8 RGB, upright
+    frames: np.ndarray  # (k, H, W, 3) uint8 RGB, upright; (0, H, W, 3) for a request with a sink
 
     @property
     def complete(self) -> bool:
@@ -125,10 +130,13 @@ class _Slot:
         self.got: list[int] = []
 
     def put(self, i: int, arr: np.ndarray) -> None:
+        self.got.append(i)
+        if self.req.sink is not None:
+            self.req.sink(i, arr)
+            return
         if self.buf is None:
             self.buf = np.empty((len(self.wanted), *arr.shape), np.uint8)  # (n, H, W, 3)
         self.buf[self.pos[i]] = arr
-        self.got.append(i)
 
     def done(self) -> ClipFrames:
         idx = np.asarray(self.got, np.int64)

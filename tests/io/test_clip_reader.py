@@ -109,3 +109,11 @@ def test_info_is_reused(make_video):
     info = probe(path)
     (c,) = read_clips(path, [ClipRequest("a", np.arange(10))], info=info)
     assert c.complete
+
+
+def test_sink_receives_frames_instead_of_a_buffer(make_video):
+    path = make_video(n=30)
+    seen = []
+    (c,) = read_clips(path, [ClipRequest("s", np.array([3, 9, 27]), height=24, sink=lambda i, f: seen.append((i, f.shape)))])
+    assert seen == [(3, (24, 32, 3)), (9, (24, 32, 3)), (27, (24, 32, 3))]
+    assert c.index.tolist() == [3, 9, 27] and c.frames.shape[0] == 0
