@@ -13,9 +13,9 @@ no conversion: the floor every pixel method pays). Printed per stage:
 Inputs: two videos and their clips. By default the corpus's long videos
 (``data/corpus/long/long_5min.mp4`` and ``long_20min.mp4``, clips cut at the truth of
 ``data/corpus/long.parquet``); when they are missing, or with ``--build``, two videos of
-``--minutes`` and 4x that are built under ``--work`` by chaining the five sample clips
-(``$KOALA_SAMPLES`` or ``/work/shared/data/koala_tsa_samples``) with hard cuts at 720p, 25 fps, with
-one clip per chained piece (the cuts are known, so the clips table is exact).
+``--minutes`` and 4x that are built under ``--work`` from 3-second pieces of the five sample clips
+(``$KOALA_SAMPLES`` or ``/work/shared/data/koala_tsa_samples``) taken in turn and joined with hard
+cuts at 720p, 25 fps, one clip per piece (the cuts are known, so the clips table is exact).
 
 VTSS uses ``--checkpoint`` (a trained TSA, or the released ``infer.pth``); without it, a randomly
 initialised TSA of the ``tiny`` size (timing only: its scores mean nothing).
@@ -43,43 +43,43 @@ SAMPLES = Path(os.environ.get("KOALA_SAMPLES", "/work/shared/data/koala_tsa_samp
 DEFAULT_VIDEOS = ("data/corpus/long/long_5min.mp4", "data/corpus/long/long_20min.mp4")
 
 
-def build_long_video(out: Path, *, seconds: float, fps: int = 25, width: int = 1280, height: int = 720) -> pd.DataFrame:
-    """Chain the sample clips with hard cuts until ``seconds`` are filled; returns the clips table (one clip per piece)."""
-    import cv2
-
+def build_long_video(out: Path, *, seconds: float, piece_sec: float = 3.0, fps: int = 25, width: int = 1280,
+                     height: int = 720) -> pd.DataFrame:
+    """Pieces of ``piece_sec`` taken in turn from the sample clips (each sample read on from where its
+    last piece ended, wrapping), joined with hard cuts, until ``seconds`` are filled; written at 720p,
+    ``fps``. Returns the clips table, one clip per piece (consecutive pieces come from different
+    samples, so every boundary is a true cut). Cached: an existing video and clips table are reused.
+    """
     from koala.io.video import probe, read_all
     from koala.io.writer import VideoWriter
 
+    clips_path = out.with_suffix(".clips.parquet")
+    if out.exists() and clips_path.exists():
+        return pd.read_parquet(clips_path)
     sources = sorted(SAMPLES.glob("*.mp4"))
     if not sources:
         raise SystemExit(f"no sample clips in {SAMPLES}: set KOALA_SAMPLES or pass two videos")
-    total = int(round(seconds * fps))
+    lengths = [probe(s).num_frames for s in sources]
+    total, piece = int(round(seconds * fps)), int(round(piece_sec * fps))
+    pos = [0] * len(sources)
     rows, start, k = [], 0, 0
-    clips_path = out.with_suffix(".clips.parquet")
-    cached = out.exists() and clips_path.exists()
-    if not cached:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        writer = VideoWriter(out, fps=fps, width=width, height=height, preset="veryfast", crf=20).__enter__()
-    try:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with VideoWriter(out, fps=fps, width=width, height=height, preset="veryfast", crf=20) as writer:
         while start < total:
-            src = sources[k % len(sources)]
-            n = min(probe(src).num_frames, total - start)
-            if not cached:
-                frames = read_all(src, end=n)
-                for f in frames:
-                    writer.write(f if f.shape[:2] == (height, width) else cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA))
+            s = k % len(sources)
+            n = min(piece, total - start)
+            if pos[s] + n > lengths[s]:  # wrap to the sample's start
+                pos[s] = 0
+            writer.write(read_all(sources[s], height=height, width=width, start=pos[s], end=pos[s] + n))  # (n, 720, 1280, 3)
+            pos[s] += n
             rows.append({"clip_id": f"{out.stem}-{k:04d}", "video_id": out.stem, "clip_index": k, "start_frame": start,
                          "end_frame": start + n, "start_sec": start / fps, "end_sec": (start + n) / fps, "fps": float(fps),
                          "method": "truth", "video": str(out)})
             start += n
             k += 1
-    finally:
-        if not cached:
-            writer.__exit__(None, None, None)
     clips = pd.DataFrame(rows)
-    if not cached:
-        clips.to_parquet(clips_path)
-    return pd.read_parquet(clips_path)
+    clips.to_parquet(clips_path)
+    return clips
 
 
 def clips_for(video: Path) -> pd.DataFrame:

@@ -296,6 +296,22 @@ def run_predict(cfg: VtssConfig, engine: EngineConfig, *, clips_path: str | Path
         CheckpointError, NoTrainedModel: no usable model (before any video is touched).
         ValueError: the clips table lacks the split stage's columns.
     """
+    res = predict_clips(read_table(clips_path), cfg, engine, checkpoint=checkpoint, score=score)
+    write_table(res.table, out, VTSS_TABLE)
+    write_errors(res.errors, errors_path)
+    if metrics_path:
+        write_json(metrics_path, res.metrics)
+    return res
+
+
+def predict_clips(clips: pd.DataFrame, cfg: VtssConfig, engine: EngineConfig, *, checkpoint: str | Path | None = None,
+                  score: ScoreConfig | None = None) -> PredictResult:
+    """Score every clip of an in-memory clips table (the split stage's schema); see :func:`run_predict`.
+
+    Raises:
+        CheckpointError, NoTrainedModel: no usable model (before any video is touched).
+        ValueError: the clips table lacks the split stage's columns.
+    """
     to_label_scale(0.0, cfg.scale)  # an unknown scale or precision fails before any work
     resolve_precision(cfg.precision, resolve_device(cfg.device))
     ckpt, model = resolve_checkpoint(cfg, checkpoint)
@@ -304,14 +320,11 @@ def run_predict(cfg: VtssConfig, engine: EngineConfig, *, clips_path: str | Path
         tsa_model(ckpt, resolve_device(cfg.device))  # a bad model file: one clear error here, not one per video
     else:
         released_model(ckpt, resolve_device(cfg.device))
-    clips = read_table(clips_path)
     items = clip_items(clips, cfg, ckpt, model, score)
     t0 = time.perf_counter()
     res = map_items(predict_video_tsa if tsa else predict_video, items, stage="vtss", cfg=engine, desc="vtss")
     seconds = time.perf_counter() - t0
     table = res.table if len(res.table) else pd.DataFrame(columns=VTSS_TABLE.names)
-    write_table(table, out, VTSS_TABLE)
-    write_errors(res.errors, errors_path)
     metrics = {
         "clips": int(len(table)),
         "videos": len(items),
@@ -322,8 +335,6 @@ def run_predict(cfg: VtssConfig, engine: EngineConfig, *, clips_path: str | Path
         "vtss_raw_mean": float(table["vtss_raw"].mean()) if len(table) else math.nan,
         "seconds": seconds,  # includes videos reused from the cache
     }
-    if metrics_path:
-        write_json(metrics_path, metrics)
     log.info("vtss: scored %d clips of %d videos with %s (%d errors, %d videos reused)",
              len(table), len(items), model, len(res.errors), res.n_reused)
     return PredictResult(table=table, errors=res.errors, metrics=metrics)
