@@ -83,9 +83,13 @@ def build_long_video(out: Path, *, seconds: float, piece_sec: float = 3.0, fps: 
 
 
 def clips_for(video: Path) -> pd.DataFrame:
-    """Clips of a given video: cut at its truth in data/corpus/long.parquet, else 4-second pieces."""
+    """Clips of a given video: its ``.clips.parquet`` beside it (a built video), else cut at its truth in
+    data/corpus/long.parquet, else 4-second pieces."""
     from koala.io.video import probe
     from koala.metrics.stage import clips_from_truth
+
+    if video.with_suffix(".clips.parquet").exists():
+        return pd.read_parquet(video.with_suffix(".clips.parquet"))
 
     truth = Path("data/corpus/long.parquet")
     if truth.exists():
@@ -245,7 +249,7 @@ def main() -> None:
             clips_for(v).to_parquet(c)
             clip_files.append(c)
     if not args.checkpoint:
-        args.checkpoint = str(random_tsa(work / "random_tiny_tsa.pt", load_params(args.params).vtss.decode_short_side))
+        args.checkpoint = str(random_tsa(work / "random_tiny_tsa.pt", load_params(args.params).vtss.proxy.decode_short_side))
     infos = [probe(v) for v in videos]
     stages = [s for s in args.stages.split(",") if s]
     if "decode" not in stages:
