@@ -244,7 +244,7 @@ def main() -> None:
     else:
         clip_files = []
         for v in videos:
-            c = work / f"{v.stem}.clips.parquet"
+            c = work / f"{v.stem}.given.clips.parquet"
             work.mkdir(parents=True, exist_ok=True)
             clips_for(v).to_parquet(c)
             clip_files.append(c)
