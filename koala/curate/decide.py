@@ -5,7 +5,7 @@ VTSS comes from :func:`koala.stage.vtss` (:func:`koala.vtss.predict.predict_clip
 sub-metrics); when there is none, every clip's VTSS is NaN and the
 reason says what to provide, and no clip is kept: a clip without a suitability score is not
 shown as suitable. The threshold (:func:`koala.filter.threshold.choose_threshold`, over every
-chunk's VTSS), the per-clip decision (:func:`koala.filter.stage.filter_clips`) and the release
+chunk's VTSS), the per-clip decision at it (:func:`koala.filter.stage.apply_threshold`) and the release
 rows (:func:`koala.filter.release.release_table`) are the filter stage's; a clip that a stage could
 not process (its video failed scoring, say) is rejected with that stage's reason as well.
 """
@@ -85,19 +85,15 @@ def choose(vtss_parts: Iterable[np.ndarray], params: Params):
 def apply(table: pd.DataFrame, rule, params: Params) -> pd.DataFrame:
     """The filter stage's decision for one chunk, at the run's threshold; a failed stage rejects too.
 
-    :func:`koala.filter.stage.filter_clips` decides (``kept``, ``reason``, ``vtss_kept``,
-    ``manual_kept``, ...). It would choose a threshold from the chunk alone, so it is given the
-    run's threshold, chosen over every chunk's VTSS, as a fixed one (the manual rule needs none).
+    :func:`koala.filter.stage.apply_threshold` decides (``kept``, ``reason``, ``vtss_kept``,
+    ``manual_kept``, ...) at the run's threshold, chosen once over every chunk's VTSS (:func:`choose`).
     """
-    import dataclasses
-
-    from koala.filter.stage import filter_clips
+    from koala.filter.stage import apply_threshold
 
     if not len(table):
         return table.assign(kept=pd.Series(dtype=bool), reason=pd.Series(dtype=object), threshold=pd.Series(dtype=float),
                             rule=pd.Series(dtype=object))
-    cfg = params.filter if rule.method == "manual" else dataclasses.replace(params.filter, rule="fixed", fixed_threshold=float(rule.value))
-    out = filter_clips(table, cfg).table
+    out = apply_threshold(table, rule, params.filter).table
     failed = out["failed"].astype(str)
     kept = out["kept"].to_numpy(bool) & (failed == "").to_numpy()
     reason = ["; ".join(p for p in (r, f) if p) for r, f in zip(out["reason"], failed)]
