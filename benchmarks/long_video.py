@@ -178,9 +178,22 @@ def run_stage(stage: str, video: str, clips_path: str, work: str, params_file: s
     seconds = time.perf_counter() - t
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime - cpu0
+    # ru_maxrss survives exec (a child starts with its parent's peak), so this process's own peak is
+    # read from /proc (VmHWM, reset at exec); the workers' figure can only be inflated up to it.
+    own = _vm_hwm_mb()
     return {"stage": stage, "video": video, "seconds": seconds, "cpu_seconds": cpu, "items": int(n),
-            "peak_mb": max(me.ru_maxrss, kids.ru_maxrss) / 1024, "peak_mb_main": me.ru_maxrss / 1024,
-            "peak_mb_workers": kids.ru_maxrss / 1024}
+            "peak_mb": max(own, kids.ru_maxrss / 1024), "peak_mb_main": own, "peak_mb_workers": kids.ru_maxrss / 1024}
+
+
+def _vm_hwm_mb() -> float:
+    """This process's peak resident memory in MB (Linux /proc; getrusage elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(stage: str, video: Path, clips: Path, work: Path, args) -> dict:
