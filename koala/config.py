@@ -187,6 +187,7 @@ class MeasuredCaptionConfig:
     face_short_side: int = 180  # faces are looked for at this size, on `face_frames` frames
     pairs_per_sec: float = 10.0  # flow pairs per second of clip
     max_pairs: int = 48  # cap per clip (long clips sample sparser)
+    clips_per_item: int = 8  # clips of one video per work item, read in one decode pass (ours)
     flow_preset: str = "fast"  # OpenCV DIS preset
     pan_min: float = 0.03  # frame widths per second: slower horizontal camera motion is not a pan
     tilt_min: float = 0.03  # frame heights per second, for tilts

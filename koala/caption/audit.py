@@ -62,7 +62,8 @@ def measure(path: str, start: int, end: int, *, measured_cfg: MeasuredCaptionCon
     Raises:
         VideoError: the video cannot be read or the range holds fewer than two frames.
     """
-    from koala.caption import measured, subjects
+    from koala.caption import measured
+    from koala.caption.people import person_detector
     from koala.io.video import probe, read_all
     from koala.metrics.clip import DecodedClip
     from koala.metrics.scorer import score
@@ -90,7 +91,7 @@ def measure(path: str, start: int, end: int, *, measured_cfg: MeasuredCaptionCon
         "moving_area": float(m.motion.area) if m.motion else float("nan"),
         "moving_active": float(m.motion.active) if m.motion else float("nan"),
         "faces": len(faces),
-        "persons": len(persons) if subjects.people_detector() is not None else float("nan"),
+        "persons": len(persons) if person_detector(measured_cfg.people_model) is not None else float("nan"),
         "motion_score": scores.values["motion_score"],
         "text_area": scores.values["text_area"],
         "nan_reasons": "; ".join(f"{k}: {v}" for k, v in scores.reasons.items()),
@@ -146,7 +147,7 @@ def check(claim: Claim, meas: dict, cfg: AuditConfig) -> tuple[str, str]:
         return (CONTRADICTED, ev) if text >= cfg.text_some_min else (CONSISTENT if text < cfg.text_none_max else UNVERIFIED, ev)
     faces, persons = meas.get("faces", 0), meas.get("persons", float("nan"))
     found = int(max(faces, persons if np.isfinite(persons) else 0))
-    ev = f"{faces} persistent face(s)" + (f", {int(persons)} person(s)" if np.isfinite(persons) else " (no people detector in this OpenCV build)")
+    ev = f"{faces} persistent face(s)" + (f", {int(persons)} person(s)" if np.isfinite(persons) else " (no person-detector model: python -m koala.caption.people fetches it)")
     if claim.kind == "people_none":
         return (CONTRADICTED, ev) if found >= 1 else (UNVERIFIED, ev)
     if claim.kind == "people_count":

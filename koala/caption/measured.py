@@ -12,11 +12,13 @@ from __future__ import annotations
 import math
 import logging
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 
 from koala.caption import actions, camera, subjects, visual
 from koala.config import MeasuredCaptionConfig
+from koala.io.clip_reader import ClipRequest, read_clips
 from koala.io.errors import VideoError
 from koala.io.video import probe, read_all
 from koala.camera_path import fit_path
@@ -46,9 +48,46 @@ def sample_step(n_frames: int, fps: float, cfg: MeasuredCaptionConfig) -> int:
     return step
 
 
+@dataclass(frozen=True)
+class ClipPlan:
+    """Which frames of a clip the measured backend reads, and at what size."""
+
+    frames: np.ndarray  # (K,) frame numbers in the video: start, start + step, ... < end
+    step: int
+    height: int  # decode size (the larger of the flow and face sizes)
+    width: int
+
+
+def _has_text(metrics: dict | None) -> bool:
+    """Whether the score stage measured the clip's on-screen text already."""
+    return bool(metrics) and bool(np.isfinite(metrics.get("text_area", np.nan)))
+
+
+def plan_clip(info, start: int, end: int | None, cfg: MeasuredCaptionConfig, path: str = "", *,
+              has_text: bool = False) -> ClipPlan:
+    """The frames and decode size of clip ``start:end`` of a video described by ``info`` (a probe result).
+
+    ``has_text``: the score stage measured the clip's text, so the OCR's larger picture is not needed.
+
+    Raises:
+        VideoError: the clip range holds fewer than two frames.
+    """
+    end = info.num_frames if end is None else min(int(end), info.num_frames)
+    start = max(0, int(start))
+    if end - start < 2:
+        raise VideoError(path or info.path, f"clip frames {start}-{end} hold fewer than two frames; nothing to caption")
+    step = max(1, min(sample_step(end - start, info.fps, cfg), end - start - 1))  # a very short clip keeps two frames
+    # the OCR needs a larger picture; when the score stage measured text already, 180p suffices
+    decode_side = max(cfg.short_side, cfg.face_short_side, 0 if has_text else cfg.text_short_side)
+    dh, dw = analysis_shape(info.height, info.width, min(decode_side, info.height, info.width))
+    return ClipPlan(frames=np.arange(start, end, step, dtype=np.int64), step=step, height=dh, width=dw)
+
+
 def measure_clip(path: str, *, start: int = 0, end: int | None = None, cfg: MeasuredCaptionConfig,
                  metrics: dict | None = None) -> Measurement:
     """Measure one clip (frames ``start:end`` of ``path``) and word its six fields.
+
+    For many clips of one video, :func:`measure_video` reads the video once instead.
 
     Args:
         metrics: the clip's row of the score stage's table, when present; its ``text_area``
@@ -58,17 +97,43 @@ def measure_clip(path: str, *, start: int = 0, end: int | None = None, cfg: Meas
         VideoError: the video cannot be read, or the clip range holds fewer than two frames.
     """
     info = probe(path)
+    plan = plan_clip(info, start, end, cfg, path, has_text=_has_text(metrics))
     end = info.num_frames if end is None else min(int(end), info.num_frames)
-    start = max(0, int(start))
-    if end - start < 2:
-        raise VideoError(path, f"clip frames {start}-{end} hold fewer than two frames; nothing to caption")
-    step = max(1, min(sample_step(end - start, info.fps, cfg), end - start - 1))  # a very short clip keeps two frames
-    has_text = bool(metrics) and np.isfinite(metrics.get("text_area", np.nan))
-    # the OCR needs a larger picture; when the score stage measured text already, 180p suffices
-    decode_side = max(cfg.short_side, cfg.face_short_side, 0 if has_text else cfg.text_short_side)
-    dh, dw = analysis_shape(info.height, info.width, min(decode_side, info.height, info.width))
-    frames = read_all(path, height=dh, width=dw, start=start, end=end, step=step, info=info)  # (K, dh, dw, 3)
-    return measure_frames(frames, fps=info.fps / step, cfg=cfg, metrics=metrics)
+    frames = read_all(path, height=plan.height, width=plan.width, start=max(0, int(start)), end=end, step=plan.step, info=info)
+    return measure_frames(frames, fps=info.fps / plan.step, cfg=cfg, metrics=metrics)
+
+
+def measure_video(path: str, clips: list[dict], cfg: MeasuredCaptionConfig) -> Iterator[tuple[str, Measurement | Exception]]:
+    """Measure many clips of one video from one decode pass (:func:`koala.io.clip_reader.read_clips`).
+
+    Args:
+        clips: dicts with ``clip_id``, ``start``, ``end`` and optionally ``metrics`` (see :func:`measure_clip`).
+
+    Yields:
+        (clip_id, its Measurement, or the exception that kept it from being captioned), each clip
+        as soon as the pass has decoded its last sampled frame.
+
+    Raises:
+        VideoError: the video itself cannot be read.
+    """
+    info = probe(path)
+    plans, requests = {}, []
+    for c in clips:
+        try:
+            plans[c["clip_id"]] = plan = plan_clip(info, c["start"], c["end"], cfg, path, has_text=_has_text(c.get("metrics")))
+        except VideoError as exc:
+            yield c["clip_id"], exc
+            continue
+        requests.append(ClipRequest(c["clip_id"], plan.frames, height=plan.height, width=plan.width))
+    by_id = {c["clip_id"]: c for c in clips}
+    for got in read_clips(path, requests, info=info):
+        if not len(got.index):
+            yield got.key, VideoError(path, "no frames in the requested range")
+            continue
+        try:
+            yield got.key, measure_frames(got.frames, fps=info.fps / plans[got.key].step, cfg=cfg, metrics=by_id[got.key].get("metrics"))
+        except Exception as exc:  # one clip's failure is that clip's error row; the video's other clips go on
+            yield got.key, exc
 
 
 def measure_frames(frames: np.ndarray, *, fps: float, cfg: MeasuredCaptionConfig, metrics: dict | None = None) -> Measurement:

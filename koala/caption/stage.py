@@ -1,9 +1,11 @@
 """The caption stage: clips table in, captions table (six fields + one paragraph) out.
 
 Per-clip work goes through :func:`koala.engine.map_items`, so a killed run resumes and a bad video
-lands in the errors table while the rest goes on. The measured backend runs one item per clip on
-the process pool; the VLM backend runs items of ``clips_per_item`` clips in this process, so the
-model loads once and its batches span clips.
+lands in the errors table while the rest goes on. The measured backend runs items of up to
+``measured.clips_per_item`` clips of one video on the process pool, each read in one decode pass
+(:mod:`koala.io.clip_reader`, which seeks to the item's first frame), so the cost grows with the
+video, not with clips x video; a clip that fails is its own errors row. The VLM backend runs items
+of ``vlm.clips_per_item`` clips in this process, so the model loads once and its batches span clips.
 """
 
 from __future__ import annotations
@@ -70,12 +72,20 @@ def metrics_rows(path: str | Path | None) -> dict[str, dict]:
     return {str(r["clip_id"]): {k: float(r[k]) for k in keep} for r in table[["clip_id"] + keep].to_dict("records")}
 
 
-def measured_item(item: dict) -> dict:
-    """One clip through the measured backend (module level: it runs in worker processes)."""
+def measured_item(item: dict) -> list[dict]:
+    """Clips of one video through the measured backend, from one decode pass (module level: it runs
+    in worker processes). A clip that fails carries its reason in ``error`` and ``error_type``."""
     cfg = build(MeasuredCaptionConfig, item["measured"])
-    m = measured.measure_clip(item["path"], start=item["start"], end=item["end"], cfg=cfg, metrics=item.get("metrics"))
-    return {"clip_id": item["key"], **m.fields, "caption": F.merge_template(m.fields, tuple(item["order"])),
-            "backend": measured.BACKEND, "model": "koala-measured"}
+    rows = []
+    for clip_id, m in measured.measure_video(item["path"], item["clips"], cfg):
+        if isinstance(m, Exception):
+            rows.append({"clip_id": clip_id, **{f: "" for f in CAPTION_FIELDS}, "caption": "", "backend": measured.BACKEND,
+                         "model": "koala-measured", "error": str(m) or type(m).__name__, "error_type": type(m).__name__})
+            continue
+        rows.append({"clip_id": clip_id, **m.fields, "caption": F.merge_template(m.fields, tuple(item["order"])),
+                     "backend": measured.BACKEND, "model": "koala-measured", "error": "", "error_type": ""})
+    order = {c["clip_id"]: k for k, c in enumerate(item["clips"])}
+    return sorted(rows, key=lambda r: order[r["clip_id"]])
 
 
 def vlm_item(item: dict) -> list[dict]:
@@ -94,8 +104,16 @@ def build_items(clips: pd.DataFrame, cfg: CaptionConfig, backend: str, metrics: 
     if backend == "measured":
         m = to_dict(cfg.measured)
         code = code_version("koala.caption", "koala.motion", "koala.camera_path", "koala.metrics.text", "koala.metrics.layout", "koala.io")
-        return [{"key": r.clip_id, "path": r.path, "start": int(r.start), "end": int(r.end), "measured": m,
-                 "order": order, "metrics": metrics.get(r.clip_id, {}), "code": code} for r in clips.itertuples()]
+        items = []
+        n = max(1, cfg.measured.clips_per_item)
+        for path, group in clips.groupby("path", sort=False):  # one decode pass per item; the clips in start order
+            recs = [{"clip_id": r.clip_id, "start": int(r.start), "end": int(r.end), "metrics": metrics.get(r.clip_id, {})}
+                    for r in group.sort_values(["start", "clip_id"]).itertuples()]
+            for i in range(0, len(recs), n):
+                part = recs[i : i + n]
+                items.append({"key": f"{part[0]['clip_id']}+{len(part)}-{item_fingerprint({'c': part})}", "path": path,
+                              "clips": part, "measured": m, "order": order, "code": code})
+        return items
     prompts = F.load_prompts(cfg.prompts_file).fields
     v = to_dict(cfg.vlm)
     recs = [{"clip_id": r.clip_id, "path": r.path, "start": int(r.start), "end": int(r.end)} for r in clips.itertuples()]
@@ -106,6 +124,15 @@ def build_items(clips: pd.DataFrame, cfg: CaptionConfig, backend: str, metrics: 
         items.append({"key": f"{group[0]['clip_id']}+{len(group)}-{item_fingerprint({'c': group})}", "clips": group,
                       "vlm": v, "prompts": prompts, "order": order, "code": code_version("koala.caption", "koala.io")})
     return items
+
+
+def per_clip_errors(errors: pd.DataFrame, items: list[dict]) -> pd.DataFrame:
+    """An item that failed as a whole (an unreadable video) as one errors row per clip it held."""
+    if not len(errors):
+        return errors
+    clips_of = {it["key"]: [c["clip_id"] for c in it["clips"]] for it in items}
+    rows = [{**e, "key": cid} for e in errors.to_dict("records") for cid in clips_of.get(e["key"], [e["key"]])]
+    return pd.DataFrame(rows, columns=ERRORS.names)
 
 
 def caption_clips(clips: pd.DataFrame, cfg: CaptionConfig, engine: EngineConfig, *, backend: str | None = None,
@@ -126,7 +153,18 @@ def caption_clips(clips: pd.DataFrame, cfg: CaptionConfig, engine: EngineConfig,
     items = build_items(clips, cfg, backend, metrics or {})
     if backend == "measured":
         res = map_items(measured_item, items, stage="caption", cfg=engine, cache_dir=cache_dir, desc="captions (measured)")
-        table, errors = res.table, res.errors
+        table, errors = res.table, per_clip_errors(res.errors, items)
+        if len(table):
+            table = table.assign(path=table["clip_id"].map(dict(zip(clips["clip_id"], clips["path"]))))
+            bad = table["error"].astype(str) != ""
+            if bad.any():
+                extra = pd.DataFrame({"stage": "caption", "key": table.loc[bad, "clip_id"], "path": table.loc[bad, "path"],
+                                      "error_type": table.loc[bad, "error_type"], "message": table.loc[bad, "error"]})
+                errors = pd.concat([errors, extra], ignore_index=True)[ERRORS.names]
+            table = table[~bad]
+        if len(table):  # rows in the clips table's order, as when items were single clips
+            pos = dict(zip(clips["clip_id"], range(len(clips))))
+            table = table.iloc[np.argsort(table["clip_id"].map(pos).to_numpy(), kind="stable")]
     else:
         solo = dataclasses.replace(engine, kind="local", workers=1)  # one model in this process
         res = map_items(vlm_item, items, stage="caption", cfg=solo, cache_dir=cache_dir, desc="captions (vlm)")

@@ -1,11 +1,11 @@
 """VTSS and the keep decision for a curate run, through the vtss and filter stages' own functions.
 
-VTSS comes from :func:`koala.vtss.predict.run_predict` with the configured model (the released
+VTSS comes from :func:`koala.stage.vtss` (:func:`koala.vtss.predict.predict_clips`) with the configured model (the released
 ``infer.pth``, else the pipeline's trained TSA, whose label branch sees the ``score`` section's
 sub-metrics); when there is none, every clip's VTSS is NaN and the
 reason says what to provide, and no clip is kept: a clip without a suitability score is not
 shown as suitable. The threshold (:func:`koala.filter.threshold.choose_threshold`, over every
-chunk's VTSS), the per-clip decision (:func:`koala.filter.stage.filter_clips`) and the release
+chunk's VTSS), the per-clip decision at it (:func:`koala.filter.stage.apply_threshold`) and the release
 rows (:func:`koala.filter.release.release_table`) are the filter stage's; a clip that a stage could
 not process (its video failed scoring, say) is rejected with that stage's reason as well.
 """
@@ -29,14 +29,13 @@ def vtss_checkpoint(params: Params) -> str | None:
     return params.curate.vtss_checkpoint or params.vtss.released_checkpoint or None
 
 
-def vtss_scores(clips_path: Path, *, params: Params, engine: EngineConfig, work: Path,
-                n_clips: int) -> tuple[pd.DataFrame | None, str, pd.DataFrame]:
-    """The vtss stage's table for a chunk (``run_predict``), or None and the reason no model could score it.
+def vtss_scores(clips: pd.DataFrame, *, params: Params, engine: EngineConfig) -> tuple[pd.DataFrame | None, str, pd.DataFrame]:
+    """The vtss stage's table for a chunk's clips (:func:`koala.stage.vtss`), or None and the reason no model could score it.
 
     Returns:
         (VTSS table or None, note for clips without a VTSS row, errors table).
     """
-    if not n_clips:
+    if not len(clips):
         return None, "", empty_frame(ERRORS)
     checkpoint = vtss_checkpoint(params)
     if checkpoint is None and not Path(params.vtss.model_path).is_file():  # nothing to load: skip importing torch
@@ -44,12 +43,12 @@ def vtss_scores(clips_path: Path, *, params: Params, engine: EngineConfig, work:
                   "(set curate.vtss_checkpoint or pass --checkpoint infer.pth)")
         log.warning("curate: VTSS is NaN for every clip: %s", reason)
         return None, reason, empty_frame(ERRORS)
-    from koala.vtss.predict import NoTrainedModel, run_predict
+    from koala.stage import vtss
+    from koala.vtss.predict import NoTrainedModel
     from koala.vtss.released import CheckpointError
 
     try:
-        res = run_predict(params.vtss, engine, clips_path=clips_path, out=work / "vtss.parquet",
-                          errors_path=work / "vtss.errors.parquet", checkpoint=checkpoint, score=params.score)
+        res = vtss(clips, params, engine)
     except (NoTrainedModel, CheckpointError) as exc:
         reason = f"no VTSS model: {exc}"
         log.warning("curate: VTSS is NaN for every clip: %s", reason)
@@ -91,19 +90,15 @@ def choose(vtss_parts: Iterable[np.ndarray], params: Params):
 def apply(table: pd.DataFrame, rule, params: Params) -> pd.DataFrame:
     """The filter stage's decision for one chunk, at the run's threshold; a failed stage rejects too.
 
-    :func:`koala.filter.stage.filter_clips` decides (``kept``, ``reason``, ``vtss_kept``,
-    ``manual_kept``, ...). It would choose a threshold from the chunk alone, so it is given the
-    run's threshold, chosen over every chunk's VTSS, as a fixed one (the manual rule needs none).
+    :func:`koala.filter.stage.apply_threshold` decides (``kept``, ``reason``, ``vtss_kept``,
+    ``manual_kept``, ...) at the run's threshold, chosen once over every chunk's VTSS (:func:`choose`).
     """
-    import dataclasses
-
-    from koala.filter.stage import filter_clips
+    from koala.filter.stage import apply_threshold
 
     if not len(table):
         return table.assign(kept=pd.Series(dtype=bool), reason=pd.Series(dtype=object), threshold=pd.Series(dtype=float),
                             rule=pd.Series(dtype=object))
-    cfg = params.filter if rule.method == "manual" else dataclasses.replace(params.filter, rule="fixed", fixed_threshold=float(rule.value))
-    out = filter_clips(table, cfg).table
+    out = apply_threshold(table, rule, params.filter).table
     failed = out["failed"].astype(str)
     kept = out["kept"].to_numpy(bool) & (failed == "").to_numpy()
     reason = ["; ".join(p for p in (r, f) if p) for r, f in zip(out["reason"], failed)]

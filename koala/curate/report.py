@@ -34,25 +34,29 @@ CARD_METRICS = ("clarity_score", "aesthetic_score", "motion_score")
 
 
 def poster_video(item: dict) -> list[dict]:
-    """Engine item: the middle frame of each clip of one video, saved as a JPEG at poster height."""
+    """Engine item: the middle frame of each clip of one video, saved as a JPEG at poster height.
+
+    One pass over the video (:func:`koala.io.clip_reader.read_clips`), seeking between posters
+    that lie far apart.
+    """
     from PIL import Image
 
-    from koala.io.video import probe, read_frames
+    from koala.io.clip_reader import ClipRequest, read_clips
+    from koala.io.video import probe
 
     info = probe(item["path"])
-    want = {int(c["mid"]): [] for c in item["clips"]}
-    for c in item["clips"]:
-        want[int(c["mid"])].append(c)
-    first, last = min(want), max(want)
+    by_id = {c["clip_id"]: c for c in item["clips"]}
+    requests = [ClipRequest(c["clip_id"], np.array([int(c["mid"])]), height=item["height"]) for c in item["clips"]]
     rows = []
-    for batch in read_frames(item["path"], height=item["height"], start=first, end=last + 1, info=info):
-        for i, frame in zip(batch.index.tolist(), batch.frames):
-            for c in want.get(int(i), []):
-                Path(c["out"]).parent.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(frame).save(c["out"], quality=85)
-                rows.append({"clip_id": c["clip_id"], "poster": c["rel"]})
-    missing = sorted({c["clip_id"] for cs in want.values() for c in cs} - {r["clip_id"] for r in rows})
-    rows += [{"clip_id": cid, "poster": ""} for cid in missing]  # frame counted but not decodable: no poster
+    for got in read_clips(item["path"], requests, info=info):
+        c = by_id[got.key]
+        if not len(got.index):  # frame counted but not decodable: no poster
+            continue
+        Path(c["out"]).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(got.frames[0]).save(c["out"], quality=85)
+        rows.append({"clip_id": c["clip_id"], "poster": c["rel"]})
+    done = {r["clip_id"] for r in rows}
+    rows += [{"clip_id": c["clip_id"], "poster": ""} for c in sorted(item["clips"], key=lambda c: c["clip_id"]) if c["clip_id"] not in done]
     return rows
 
 

@@ -1,7 +1,7 @@
 """`koala curate`: split, score, caption, VTSS and filter over your own videos, outside DVC.
 
-A thin driver over the same stage functions the notebooks call (``split_videos``,
-``score_clips``, ``caption_clips``, ``run_predict``, the filter), with every per-item result
+A thin driver: ``split_videos``, then the per-clip stages through one seam (:data:`koala.stage.STAGES`:
+score, caption, VTSS, posters; tables pass in memory), then the filter, with every per-item result
 cached under ``OUT/cache`` by :mod:`koala.engine`: a killed run started again computes only what
 is missing and, from the same cached rows, writes a byte-identical ``koala.csv``; a finished
 run started again is a no-op.
@@ -40,7 +40,7 @@ from koala.curate import inputs as I
 from koala.engine import code_version, item_fingerprint
 from koala.engine.core import write_errors
 from koala.io.atomic import atomic_path, write_json
-from koala.io.tables import CAPTIONS, CLIPS, ERRORS, empty_frame, failures, read_table, write_table
+from koala.io.tables import ERRORS, empty_frame, failures, read_table, write_table
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +118,11 @@ def _with_engine(params: Params, engine: EngineConfig) -> Params:
 
 def run_chunk(paths: list[str], ids: list[str], *, params: Params, out_dir: Path, clock: StageClock, k: int) -> tuple[Path, Path]:
     """Every stage over one chunk of videos; returns its table and errors paths under ``OUT/work``."""
-    from koala.caption.stage import caption_clips, clips_frame, metrics_rows
     from koala.filter.stage import join_tables
-    from koala.metrics.stage import METRICS_TABLE, score_clips
     from koala.split.stage import split_videos
+    from koala.stage import STAGES, StageResult
 
+    params = dataclasses.replace(params, curate=dataclasses.replace(params.curate, out_dir=str(out_dir)))  # posters go here
     cfg = params.curate
     work = out_dir / "work" / f"chunk-{k:05d}"
     work.mkdir(parents=True, exist_ok=True)
@@ -133,40 +133,29 @@ def run_chunk(paths: list[str], ids: list[str], *, params: Params, out_dir: Path
                              params=_with_engine(params, stage_engine(params, cfg, out_dir, "split")),
                              video_ids=ids, desc=f"split ({params.split.method})")
         clips = split.clips.reset_index(drop=True)
-        write_table(clips, work / "clips.parquet", CLIPS)
         errors.append(split.errors)
         durations = split.detections[["video_id", "num_frames", "fps"]] if len(split.detections) else pd.DataFrame(columns=["video_id", "num_frames", "fps"])
         write_table(durations.assign(duration_sec=durations["num_frames"] / durations["fps"]), work / "videos.parquet")
 
+    def run(name: str, engine_name: str, table: pd.DataFrame) -> StageResult:
+        res = STAGES[name](table, params, stage_engine(params, cfg, out_dir, engine_name))
+        errors.append(res.errors)
+        return res
+
     with clock("score"):
-        if len(clips):
-            scored = score_clips(clips, params.score, _with_engine(params, stage_engine(params, cfg, out_dir, "score")), desc="score")
-            metrics, score_errors = scored.table, scored.errors
-        else:
-            metrics, score_errors = METRICS_TABLE.empty_table().to_pandas(), empty_frame(ERRORS)
-        write_table(metrics, work / "metrics.parquet", METRICS_TABLE)
-        errors.append(score_errors)
-
-    with clock("caption"):
-        if len(clips):
-            captions, caption_errors = caption_clips(clips_frame(clips), params.caption, stage_engine(params, cfg, out_dir, "caption"),
-                                                     metrics=metrics_rows(work / "metrics.parquet"))
-        else:
-            captions, caption_errors = empty_frame(CAPTIONS), empty_frame(ERRORS)
-        errors.append(caption_errors)
-
+        metrics = run("score", "score", clips).table
+    with clock("caption"):  # the score stage's text and letterbox measures travel as columns of the clips table
+        extra = [c for c in ("text_area", "border_fraction") if c in metrics.columns]
+        captions = run("caption", "caption", clips.merge(metrics[["clip_id"] + extra], on="clip_id", how="left")
+                       if extra and len(clips) else clips).table
     with clock("vtss"):
-        vtss, note, vtss_errors = decide.vtss_scores(work / "clips.parquet", params=params, engine=stage_engine(params, cfg, out_dir, "vtss"),
-                                                     work=work, n_clips=len(clips))
+        vtss, note, vtss_errors = decide.vtss_scores(clips, params=params, engine=stage_engine(params, cfg, out_dir, "vtss"))
         errors.append(vtss_errors)
 
     table = join_tables(clips, metrics, captions, vtss, vtss_missing=note)  # the filter stage's join: its column names
     with clock("poster"):
         if cfg.report and len(clips):
-            from koala.curate.report import make_posters
-
-            posters, poster_errors = make_posters(clips, out_dir=out_dir, cfg=cfg, engine=stage_engine(params, cfg, out_dir, "poster"))
-            errors.append(poster_errors)
+            posters = run("posters", "poster", clips).table
             table = table.merge(posters, on="clip_id", how="left")
         else:
             table = table.assign(poster=pd.Series([""] * len(table), dtype=object))

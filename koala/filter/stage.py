@@ -124,7 +124,19 @@ def filter_clips(table: pd.DataFrame, cfg: FilterConfig) -> FilterResult:
     Raises:
         ValueError: an unknown rule, or manual thresholds on metrics the table lacks.
     """
-    th = choose_threshold(table["vtss"].to_numpy(dtype=float), cfg)
+    return apply_threshold(table, choose_threshold(table["vtss"].to_numpy(dtype=float), cfg), cfg)
+
+
+def apply_threshold(table: pd.DataFrame, th: Threshold, cfg: FilterConfig) -> FilterResult:
+    """Decide every clip of a joined table at a threshold already chosen (:func:`choose_threshold`).
+
+    Choosing and applying are apart so that a caller can choose once over many tables (``koala
+    curate`` chooses over every chunk's VTSS) and apply the one threshold to each. ``th.method ==
+    "manual"`` applies the manual multi-threshold baseline; otherwise ``th.value`` is the VTSS cut.
+
+    Raises:
+        ValueError: manual thresholds on metrics the table lacks.
+    """
     notes = table["vtss_note"].tolist() if "vtss_note" in table.columns else None
     vt = th.value if th.method != "manual" else cfg.fixed_threshold  # the manual rule still reports VTSS at 2.5
     vtss_kept, vtss_reasons = vtss_decisions(table["vtss"].to_numpy(dtype=float), vt, nan_reasons=notes)
@@ -132,7 +144,7 @@ def filter_clips(table: pd.DataFrame, cfg: FilterConfig) -> FilterResult:
     man = manual_decisions(table, rules, missing=cfg.manual_missing)
     captions = table["caption"] if "caption" in table.columns else pd.Series([None] * len(table))
     has_caption = (captions.astype("string").fillna("").str.strip() != "").to_numpy()
-    chosen_kept, chosen_reasons = (man.kept, man.reasons) if cfg.rule == "manual" else (vtss_kept, vtss_reasons)
+    chosen_kept, chosen_reasons = (man.kept, man.reasons) if th.method == "manual" else (vtss_kept, vtss_reasons)
     short, short_reason = too_short(table, cfg.min_clip_sec)
     kept = chosen_kept & (has_caption | (not cfg.require_caption)) & ~short
     reasons = [_join(s, r, "" if (c or not cfg.require_caption) else "no caption")

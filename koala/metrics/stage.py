@@ -1,10 +1,10 @@
 """The score stage: every clip of a clips table scored from one decode, through the engine.
 
 Work is mapped per source video (one item = one video and its clips): the video is decoded once,
-front to back, at the reduced size, and each clip's sampled frames are routed to it as they
-stream past, so a video with many clips is not decoded once per clip (decoding must start at the
-beginning anyway: seeks land on keyframes). A clip is scored and its frames dropped as soon as
-the stream passes its end, so memory holds one clip's samples. A bad video goes to the errors
+at the reduced size, through :func:`koala.io.clip_reader.read_clips`, which routes each clip's
+sampled frames to it as they stream past (seeking over long gaps), so a video with many clips is
+not decoded once per clip. A clip is scored and its frames dropped as soon as the stream passes
+its last sample, so memory holds the samples of the clips in flight. A bad video goes to the errors
 table with its path; the other videos go on; a killed run resumes per video.
 """
 
@@ -26,7 +26,8 @@ from koala.engine.core import ItemOutput, write_errors
 from koala.io.atomic import write_json
 from koala.io.errors import VideoError
 from koala.io.tables import CLIPS, failures, read_table, write_table
-from koala.io.video import probe, read_frames
+from koala.io.clip_reader import ClipRequest, read_clips
+from koala.io.video import probe
 from koala.metrics.clip import DecodedClip, evenly
 from koala.metrics.registry import METRIC_NAMES
 from koala.metrics.scorer import score
@@ -144,41 +145,19 @@ def score_video(item: dict) -> "list[dict] | ItemOutput":
         if c["start"] >= info.num_frames:
             raise VideoError(path, f"clip {c['clip_id']} starts at frame {c['start']} but the video has {info.num_frames}")
     plan = decode_plan(clips, info, cfg)
-    wanted, spans = plan.wanted, plan.spans
-    # Each clip's samples go straight into an array of their final size (no second copy at 720p).
-    slots = {cid: {int(f): k for k, f in enumerate(w)} for cid, w in wanted.items()}
-    buffers = {cid: np.empty((len(w), plan.height, plan.width, 3), np.uint8) for cid, w in wanted.items()}
-    got: dict[str, list[int]] = {cid: [] for cid in wanted}
-    ends = {cid: e for cid, (_, e) in spans.items()}
+    requests = [ClipRequest(cid, w, height=plan.height, width=plan.width) for cid, w in plan.wanted.items()]
     rows: list[dict] = []
-
-    def finish(cid: str) -> None:
-        frames, idx = buffers.pop(cid), got.pop(cid)
-        if not idx:
+    for got in read_clips(path, requests, info=info):  # each clip scored, and its frames dropped, as soon as it is read
+        cid = got.key
+        if not len(got.index):
             raise VideoError(path, f"clip {cid}: no frames decoded in its range")
-        keep = [slots[cid][i] for i in idx]
-        frames = frames if len(keep) == len(frames) else frames[keep]  # the stream ended early
-        clip = DecodedClip(frames=frames, index=np.asarray(idx, np.int64), fps=float(info.fps), cfg=cfg,
+        clip = DecodedClip(frames=got.frames, index=got.index, fps=float(info.fps), cfg=cfg,
                            source_size=(info.height, info.width), path=path)
         res = score(clip)
         row = {"clip_id": cid, "video_id": item["key"], **res.values, "frames_scored": clip.n,
                "nan_reasons": "; ".join(f"{k}: {v}" for k, v in res.reasons.items())}
         row.update({TIMING_PREFIX + k: v for k, v in res.ms.items()})
         rows.append(row)
-
-    last_wanted = {cid: int(w[-1]) for cid, w in wanted.items()}
-    for batch in read_frames(path, height=plan.height, width=plan.width, start=plan.start, end=plan.stop, step=plan.step, info=info):
-        for i, frame in zip(batch.index.tolist(), batch.frames):
-            for cid in buffers:
-                k = slots[cid].get(i)
-                if k is not None:
-                    buffers[cid][k] = frame
-                    got[cid].append(i)
-        last = int(batch.index[-1])
-        for cid in [c for c in buffers if ends[c] - 1 <= last or last_wanted[c] <= last]:
-            finish(cid)
-    for cid in list(buffers):  # the stream ended early (frames counted but not decodable)
-        finish(cid)
     order = {c["clip_id"]: k for k, c in enumerate(clips)}
     rows = sorted(rows, key=lambda r: order[r["clip_id"]])
     return ItemOutput(rows, [("PartialVideo", f"{path}: {info.missing}")]) if info.missing else rows

@@ -16,10 +16,11 @@ used as is, clipped to 1-5 (``vtss_raw`` keeps the unclipped value). It sees eac
 its training clips (:mod:`koala.vtss.inputs`): frames decoded at the model's ``decode_short_side``,
 its fragment size, and the sub-metrics computed on them by the project's scorer.
 
-Work is mapped per source video: one decode pass serves all of its clips, at native resolution
-(fragments are native-resolution patches) but only over the sampled frame range, and each clip's
-fragments are scored and dropped as soon as the stream passes them, so memory holds only
-mosaics. A bad video goes to the errors table; the rest goes on; a killed run resumes per video.
+Work is mapped per source video: one decode pass (:func:`koala.io.clip_reader.read_clips`, which
+seeks over long gaps) serves all of its clips, at native resolution for the released model
+(fragments are native-resolution patches: each frame goes straight into its clip's mosaics, so
+memory holds only mosaics) and at the model's decode size for the trained TSA; each clip is scored
+as soon as the stream passes its last sampled frame. A bad video goes to the errors table; the rest goes on; a killed run resumes per video.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import multiprocessing as mp
 import time
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache, reduce
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,8 @@ from koala.engine.core import write_errors
 from koala.io.atomic import write_json
 from koala.io.errors import VideoError
 from koala.io.tables import CLIPS, read_table, write_table
-from koala.io.video import probe, read_frames
+from koala.io.clip_reader import ClipRequest, read_clips
+from koala.io.video import probe
 from koala.vtss.fragments import FragmentCollector, normalise, plan_fragments
 from koala.vtss.released import CheckpointError, load_released
 
@@ -163,13 +165,6 @@ def score_fragments(model: torch.nn.Module, fragments: torch.Tensor, *, batch: i
     return torch.cat(out).numpy()
 
 
-def _step(frames: np.ndarray, first: int) -> int:
-    """The largest stride that still reaches every wanted frame from ``first`` (fewer frames to convert)."""
-    offsets = np.unique(frames - first)
-    offsets = offsets[offsets > 0]
-    return int(reduce(math.gcd, offsets.tolist(), 0)) or 1
-
-
 def predict_video(item: dict) -> list[dict]:
     """Engine item function: decode one video once and score each of its clips.
 
@@ -193,12 +188,12 @@ def predict_video(item: dict) -> list[dict]:
         plan = plan_fragments(end - start, info.height, info.width, grid=fr.grid, patch=fr.patch, clip_len=fr.clip_len,
                               interval=fr.frame_interval, num_clips=fr.num_clips, rng=clip_rng(fr.seed, c["clip_id"]))
         plans[c["clip_id"]], collectors[c["clip_id"]], offsets[c["clip_id"]] = plan, FragmentCollector(plan), start
-    wanted = np.concatenate([p.needed + offsets[cid] for cid, p in plans.items()])
-    first, last = int(wanted.min()), int(wanted.max())
-    step = _step(wanted, first)
     height, width = next(iter(plans.values())).size
     size = {} if (height, width) == (info.height, info.width) else {"height": height, "width": width}
-    last_of = {cid: int(p.needed[-1]) + offsets[cid] for cid, p in plans.items()}
+    # Each clip's frames go straight into its fragment mosaics as they are decoded (no frame is kept).
+    requests = [ClipRequest(cid, p.needed + offsets[cid], **size,
+                            sink=lambda i, frame, col=collectors[cid], off=offsets[cid]: col.add(i - off, frame))
+                for cid, p in plans.items()]
     rows: list[dict] = []
 
     def finish(cid: str) -> None:
@@ -215,15 +210,8 @@ def predict_video(item: dict) -> list[dict]:
                      "vtss_raw": raw, "vtss_raw_clips": raw_clips.tolist(),
                      "frames_sampled": int(len(plans[cid].needed)), "model": item["model"]})
 
-    for batch in read_frames(path, start=first, end=last + 1, step=step, info=info, **size):
-        for i, frame in zip(batch.index.tolist(), batch.frames):
-            for cid, col in collectors.items():
-                col.add(i - offsets[cid], frame)
-        done = int(batch.index[-1])
-        for cid in [c for c in collectors if last_of[c] <= done]:
-            finish(cid)
-    for cid in list(collectors):
-        finish(cid)
+    for got in read_clips(path, requests, info=info):
+        finish(got.key)
     order = {c["clip_id"]: k for k, c in enumerate(item["clips"])}
     return sorted(rows, key=lambda r: order[r["clip_id"]])
 
@@ -308,6 +296,22 @@ def run_predict(cfg: VtssConfig, engine: EngineConfig, *, clips_path: str | Path
         CheckpointError, NoTrainedModel: no usable model (before any video is touched).
         ValueError: the clips table lacks the split stage's columns.
     """
+    res = predict_clips(read_table(clips_path), cfg, engine, checkpoint=checkpoint, score=score)
+    write_table(res.table, out, VTSS_TABLE)
+    write_errors(res.errors, errors_path)
+    if metrics_path:
+        write_json(metrics_path, res.metrics)
+    return res
+
+
+def predict_clips(clips: pd.DataFrame, cfg: VtssConfig, engine: EngineConfig, *, checkpoint: str | Path | None = None,
+                  score: ScoreConfig | None = None) -> PredictResult:
+    """Score every clip of an in-memory clips table (the split stage's schema); see :func:`run_predict`.
+
+    Raises:
+        CheckpointError, NoTrainedModel: no usable model (before any video is touched).
+        ValueError: the clips table lacks the split stage's columns.
+    """
     to_label_scale(0.0, cfg.scale)  # an unknown scale or precision fails before any work
     resolve_precision(cfg.precision, resolve_device(cfg.device))
     ckpt, model = resolve_checkpoint(cfg, checkpoint)
@@ -316,14 +320,11 @@ def run_predict(cfg: VtssConfig, engine: EngineConfig, *, clips_path: str | Path
         tsa_model(ckpt, resolve_device(cfg.device))  # a bad model file: one clear error here, not one per video
     else:
         released_model(ckpt, resolve_device(cfg.device))
-    clips = read_table(clips_path)
     items = clip_items(clips, cfg, ckpt, model, score)
     t0 = time.perf_counter()
     res = map_items(predict_video_tsa if tsa else predict_video, items, stage="vtss", cfg=engine, desc="vtss")
     seconds = time.perf_counter() - t0
     table = res.table if len(res.table) else pd.DataFrame(columns=VTSS_TABLE.names)
-    write_table(table, out, VTSS_TABLE)
-    write_errors(res.errors, errors_path)
     metrics = {
         "clips": int(len(table)),
         "videos": len(items),
@@ -334,8 +335,6 @@ def run_predict(cfg: VtssConfig, engine: EngineConfig, *, clips_path: str | Path
         "vtss_raw_mean": float(table["vtss_raw"].mean()) if len(table) else math.nan,
         "seconds": seconds,  # includes videos reused from the cache
     }
-    if metrics_path:
-        write_json(metrics_path, metrics)
     log.info("vtss: scored %d clips of %d videos with %s (%d errors, %d videos reused)",
              len(table), len(items), model, len(res.errors), res.n_reused)
     return PredictResult(table=table, errors=res.errors, metrics=metrics)
@@ -381,20 +380,17 @@ def predict_video_tsa(item: dict) -> list[dict]:
     size = model.spec.size
     short = int(meta["decode_short_side"])
     h, w = analysis_shape(info.height, info.width, short_side=min(short, info.height, info.width))
-    plans, got, offsets = {}, {}, {}
+    plans, offsets = {}, {}
     for c in item["clips"]:
         start, end = _frame_range(c, info.num_frames, path)
         plans[c["clip_id"]] = plan_inputs(end - start, h, w, info.fps, size, score_cfg, clip_rng(cfg.fragments.seed, c["clip_id"]))
-        got[c["clip_id"]], offsets[c["clip_id"]] = {}, start
-    wanted = np.concatenate([p.needed + offsets[cid] for cid, p in plans.items()])
-    first, last = int(wanted.min()), int(wanted.max())
+        offsets[c["clip_id"]] = start
     size_kw = {} if (h, w) == (info.height, info.width) else {"height": h, "width": w}
-    last_of = {cid: int(p.needed[-1]) + offsets[cid] for cid, p in plans.items()}
-    need_sets = {cid: set((p.needed + offsets[cid]).tolist()) for cid, p in plans.items()}
+    requests = [ClipRequest(cid, p.needed + offsets[cid], **size_kw) for cid, p in plans.items()]
     rows: list[dict] = []
 
-    def finish(cid: str) -> None:
-        have, plan = got.pop(cid), plans[cid]
+    def finish(cid: str, have: dict[int, np.ndarray]) -> None:
+        plan = plans[cid]
         if not have:
             raise VideoError(path, f"clip {cid}: none of its sampled frames decoded")
         keys = np.array(sorted(have))
@@ -412,15 +408,7 @@ def predict_video_tsa(item: dict) -> list[dict]:
                      "vtss_raw": raw, "vtss_raw_clips": draws.astype(float).tolist(),
                      "frames_sampled": int(len(plan.needed)), "model": item["model"]})
 
-    for batch in read_frames(path, start=first, end=last + 1, step=_step(wanted, first), info=info, **size_kw):
-        for i, frame in zip(batch.index.tolist(), batch.frames):
-            for cid in got:
-                if i in need_sets[cid]:
-                    got[cid][i] = frame
-        done = int(batch.index[-1])
-        for cid in [c for c in got if last_of[c] <= done]:
-            finish(cid)
-    for cid in list(got):
-        finish(cid)
+    for clip in read_clips(path, requests, info=info):
+        finish(clip.key, dict(zip(clip.index.tolist(), clip.frames)))
     order = {c["clip_id"]: k for k, c in enumerate(item["clips"])}
     return sorted(rows, key=lambda r: order[r["clip_id"]])

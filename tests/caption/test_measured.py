@@ -73,3 +73,17 @@ def test_clip_range_and_bad_input(synthetic_clip, tmp_path):
 def test_sample_step_caps_pairs():
     assert sample_step(50, 25.0, CFG) == 2  # 10 pairs per second at 25 fps (rounded step)
     assert (3000 - 1) // sample_step(3000, 30.0, CFG) <= CFG.max_pairs
+
+
+def test_measure_video_reads_once_and_equals_measure_clip(synthetic_clip):
+    """Many clips of one video from one pass give the same fields as each clip measured on its own."""
+    from koala.caption.measured import measure_video
+
+    path = str(synthetic_clip("pan_right", move="pan_right"))
+    clips = [{"clip_id": "b", "start": 20, "end": 45}, {"clip_id": "a", "start": 0, "end": 25},
+             {"clip_id": "short", "start": 5, "end": 6}]
+    got = dict(measure_video(path, clips, CFG))
+    assert set(got) == {"a", "b", "short"}
+    assert isinstance(got["short"], VideoError) and "fewer than two frames" in str(got["short"])
+    for c in clips[:2]:
+        assert got[c["clip_id"]].fields == measure_clip(path, start=c["start"], end=c["end"], cfg=CFG).fields
