@@ -24,7 +24,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True, kw_only=True)
 class SamplesConfig:
-    """Where the five real Koala sample clips come from (§ Data of DESIGN.md)."""
+    """Where the five real Koala sample clips come from (§ Data of docs/DESIGN.md)."""
 
     base_url: str = (  # the official repository's sample folder (released code)
         "https://raw.githubusercontent.com/KlingAIResearch/Koala-36M/main/"
@@ -149,7 +149,7 @@ class AestheticConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class ScoreConfig:
-    """The score stage: fifteen sub-metrics per clip from one decode (issue 4, digest §2.3)."""
+    """The score stage: fifteen sub-metrics per clip from one decode (issue 4, docs/koala36m-paper.md §2.3)."""
 
     clips_table: str = "data/clips.parquet"
     metrics_table: str = "data/metrics.parquet"
@@ -261,7 +261,7 @@ class VLMCaptionConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class CaptionConfig:
-    """Structured captions: six fields from six prompts, merged into one paragraph (issue 5, digest §2.2)."""
+    """Structured captions: six fields from six prompts, merged into one paragraph (issue 5, docs/koala36m-paper.md §2.2)."""
 
     backend: str = "measured"  # measured (offline, states only what is measured) | vlm
     merge: str = "template"  # template (fields joined in `order`) | rewrite (the VLM rewrites them)
@@ -279,7 +279,7 @@ class CaptionConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class CssConfig:
-    """The paper's Color-Struct SVM rule (digest §2.1); defaults are the released code's constants."""
+    """The paper's Color-Struct SVM rule (docs/koala36m-paper.md §2.1); defaults are the released code's constants."""
 
     window: int = 8  # released code: previous conv_svm values in the temporal test
     gate: float = 0.75  # released code: the temporal test runs only below this smoothed score
@@ -327,7 +327,7 @@ class SplitTrainConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class SplitConfig:
-    """Temporal splitting (issue 3, digest §2.1, Tables 3-4)."""
+    """Temporal splitting (issue 3, docs/koala36m-paper.md §2.1, Tables 3-4)."""
 
     method: str = "auto"  # registry key: auto | css | learned | content | content_edges | adaptive | hash | histogram | transnetv2
     videos_table: str = "data/videos.parquet"
@@ -353,7 +353,7 @@ class ConditionScale:
     dim: int = 128  # ours: transformer width
     depth: int = 4  # ours: DiT blocks
     heads: int = 4  # ours: attention heads
-    latent_dim: int = 96  # ours: PCA components per frame latent (the paper: a 3D VAE, digest §2.8)
+    latent_dim: int = 96  # ours: PCA components per frame latent (the paper: a 3D VAE, docs/koala36m-paper.md §2.8)
     steps: int = 1500  # ours: optimiser steps per variant (the same budget for both)
     batch_size: int = 32  # paper §5.1: batch size 32
     lr: float = 0.001  # ours (paper §5.1: 1e-4 for a far longer schedule)
@@ -362,7 +362,7 @@ class ConditionScale:
 
 @dataclass(frozen=True, kw_only=True)
 class ConditionConfig:
-    """Metric conditioning (issue 7, digest §2.7-2.8): AdaLN metric embeddings vs metrics written in the text."""
+    """Metric conditioning (issue 7, docs/koala36m-paper.md §2.7-2.8): AdaLN metric embeddings vs metrics written in the text."""
 
     clips_table: str = "data/clips.parquet"
     captions_table: str = "data/captions.parquet"
@@ -395,7 +395,7 @@ class ConditionConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class VtssFragmentsConfig:
-    """FAST-VQA fragment sampling as the released scorer runs it (released infer.yml, digest §2.5)."""
+    """FAST-VQA fragment sampling as the released scorer runs it (released infer.yml, docs/koala36m-paper.md §2.5)."""
 
     grid: int = 7  # released infer.yml: fragments_h = fragments_w = 7
     patch: int = 32  # released infer.yml: fsize_h = fsize_w = 32 (224x224 mosaics)
@@ -454,7 +454,7 @@ class VtssProxyConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class VtssTrainConfig:
-    """TSA training and the Table 5/6 ablations (digest §2.5; released yml where it gives a value)."""
+    """TSA training and the Table 5/6 ablations (docs/koala36m-paper.md §2.5; released yml where it gives a value)."""
 
     size: str = "auto"  # ours: tiny | paper | auto (paper when CUDA is present, else tiny)
     variants: tuple[str, ...] = ("dynamic", "static", "label", "full", "dover", "label_only")  # App. C Table 5 rows; Table 6: DOVER-style, sub-metrics only (ours)
@@ -515,14 +515,14 @@ class ManualThresholdsConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class FilterConfig:
-    """Threshold and filter (issue 6 part 6; digest §2.6, Tables 1 and 8, Fig. 7, §5 release schema)."""
+    """Threshold and filter (issue 6 part 6; docs/koala36m-paper.md §2.6, Tables 1 and 8, Fig. 7, §5 release schema)."""
 
     clips_table: str = "data/clips.parquet"
     metrics_table: str = "data/metrics.parquet"
     captions_table: str = "data/captions.parquet"
     vtss_table: str = "data/vtss.parquet"
     videos_table: str = "data/videos.parquet"  # ours: source resolution for Table 1 (optional)
-    release_csv: str = "data/koala.csv"  # digest §5: the release's CSV schema, kept clips only
+    release_csv: str = "data/koala.csv"  # docs/koala36m-paper.md §5: the release's CSV schema, kept clips only
     filtered_table: str = "data/filtered.parquet"  # ours: every clip, every column, kept flag and reason
     rule: str = "valley"  # paper §4.3.2: valley of a two-Gaussian fit | fixed (2.5) | manual (the baseline decides)
     fixed_threshold: float = 2.5  # paper §4.3.2: the "decomposition value" 2.5 on the 1-5 scale

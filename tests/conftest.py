@@ -14,7 +14,7 @@ import pytest
 
 from koala.io.writer import VideoWriter
 
-# The five real Koala sample clips live beside the repository (DESIGN.md § Data).
+# The five real Koala sample clips live beside the repository (docs/DESIGN.md § Data).
 # A worktree elsewhere can point at them with $KOALA_SAMPLES_MIRROR (the samples stage's mirror variable).
 SAMPLES_DIR = Path(os.environ.get("KOALA_SAMPLES_MIRROR") or Path(__file__).resolve().parents[1].parent / "shared/data/koala_tsa_samples")
 

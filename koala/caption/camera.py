@@ -1,6 +1,6 @@
 """Camera language from the camera's measured path: static, pans, tilts, zooms, shake.
 
-Directions are the camera's own (DESIGN.md, CLI contract): content sliding right across the frame
+Directions are the camera's own (docs/DESIGN.md, CLI contract): content sliding right across the frame
 means the camera pans left; content sliding down means it tilts up; content growing means it zooms
 in. :mod:`koala.camera_path` fits the similarity motion per frame pair on the background; here the
 series is turned into phases (runs of one kind of move that last, keep their sign and show in at

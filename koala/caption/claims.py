@@ -19,7 +19,7 @@ words before the keyword, which drops the claim):
 - ``camera_move``: ``pan``/``tilt``/``zoom`` verbs with a direction: ``pans (to the) left``,
   ``pans from right to left`` (= left), ``tilts up(ward)``, ``zooms in``, ``pushes in`` (= zoom in),
   ``pulls back``/``pulls out``/``zooms out`` (= zoom out). Claim value: pan_left, pan_right,
-  tilt_up, tilt_down, zoom_in, zoom_out (the camera's own directions, as DESIGN.md's contract).
+  tilt_up, tilt_down, zoom_in, zoom_out (the camera's own directions, as docs/DESIGN.md's contract).
   A bare ``the camera moves/pans/tracks/follows`` with no direction is ``camera_moving``.
 - ``subject_motion``: a motion verb (walk, run, jog, dance, drive, fly, jump, swim, ride, wave,
   flow, spin, rotate, gallop, race, chase, throw, kick, climb, fall, sway, flutter, ski, surf,

@@ -3,7 +3,7 @@
 Koala-36M captions every clip with six separately generated parts (subject, subject actions,
 environment, visual language, camera language, world knowledge; paper §4.2) and merges them into
 one paragraph; the released captions open with the overall scene and action, then the subjects,
-the background, and end with the camera (digest §2.2). The paper does not say whether the merge
+the background, and end with the camera (docs/koala36m-paper.md §2.2). The paper does not say whether the merge
 is a rewrite by a language model or a concatenation, so both are offered (``caption.merge``).
 """
 

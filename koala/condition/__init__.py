@@ -1,4 +1,4 @@
-"""Metric conditioning (issue 7, digest §2.7-2.8): does a small generator obey the metrics, and better than text?
+"""Metric conditioning (issue 7, docs/koala36m-paper.md §2.7-2.8): does a small generator obey the metrics, and better than text?
 
 A tiny diffusion transformer over per-frame PCA latents, trained with rectified flow on short
 windows of the corpus clips, conditioned either the paper's way (each metric -> sinusoidal

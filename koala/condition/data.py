@@ -137,7 +137,7 @@ def build_windows(clips: pd.DataFrame, captions: dict[str, str], params: Params,
 class MetricScaler:
     """Maps raw metric values to about [0, 1] for the embedding: optional log1p, then the 1st-99th percentile range.
 
-    The paper does not say how scores are normalised before the frequency embedding (digest §2.7);
+    The paper does not say how scores are normalised before the frequency embedding (docs/koala36m-paper.md §2.7);
     this is ours, fitted on the training windows and saved with the model.
     """
 

@@ -1,4 +1,4 @@
-"""Timestep and metric embeddings: the paper's metric path (digest §2.7, Fig. 8).
+"""Timestep and metric embeddings: the paper's metric path (docs/koala36m-paper.md §2.7, Fig. 8).
 
 Each metric value goes through a sinusoidal (frequency) embedding and its own MLP; the results are
 added to the timestep embedding, and that sum conditions every transformer block through adaptive

@@ -5,7 +5,7 @@ training windows while every other input stays fixed; each generated clip is mea
 project's own metrics (:func:`koala.condition.data.measure`). Reported: Spearman between asked
 and measured motion (per sweep, then averaged, and pooled over all sweeps), and the drift of
 the other metrics along a sweep (their spread across motion levels, in units of their spread
-over the training windows): the paper's decoupling claim (digest §2.7, App. F, Fig. 13).
+over the training windows): the paper's decoupling claim (docs/koala36m-paper.md §2.7, App. F, Fig. 13).
 """
 
 from __future__ import annotations

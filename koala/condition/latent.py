@@ -1,6 +1,6 @@
 """A tiny latent space for the generator: a per-frame linear autoencoder (PCA) fitted on the training windows.
 
-The paper's generator works on the latents of a 3D causal VAE (digest §2.8); no VAE weights ship
+The paper's generator works on the latents of a 3D causal VAE (docs/koala36m-paper.md §2.8); no VAE weights ship
 offline, and training one does not fit the CPU budget. A PCA of whole frames is the smallest
 autoencoder that keeps what the experiment measures: reconstructing the training windows through
 96 components kept the order of their measured motion (Spearman 0.97 between a window's motion

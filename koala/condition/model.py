@@ -1,6 +1,6 @@
 """A small video diffusion transformer over frame latents, with text cross-attention and AdaLN-Zero.
 
-The paper's generator (digest §2.8) is a Sora-like transformer with text cross-attention on the
+The paper's generator (docs/koala36m-paper.md §2.8) is a Sora-like transformer with text cross-attention on the
 latents of a 3D VAE; ours keeps its conditioning structure at toy scale on the per-frame PCA
 latents of :mod:`koala.condition.latent`: one token per frame, every block has self-attention
 across the frames, cross-attention to the text encoder's tokens, and an MLP, each modulated by

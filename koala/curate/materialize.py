@@ -2,7 +2,7 @@
 
 Both releases are metadata only. Two layouts, told apart by their header:
 
-- **Koala-36M** (digest §5): one row per clip, ``videoID`` = ``<YouTube ID>_<clip index>`` (IDs
+- **Koala-36M** (docs/koala36m-paper.md §5): one row per clip, ``videoID`` = ``<YouTube ID>_<clip index>`` (IDs
   themselves hold ``_`` and ``-``), ``url`` = ``https://www.youtube.com/watch?v=<ID>``,
   ``timestamp`` = ``['H:MM:SS.fff', 'H:MM:SS.fff']``, caption, scores. Our own ``koala.csv`` has the
   same columns (its ``url`` may be a ``file://`` URI).

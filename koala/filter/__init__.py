@@ -1,4 +1,4 @@
-"""Threshold and filter (digest §2.6): the VTSS threshold, the manual baseline, the release CSV, Tables 1 and 8."""
+"""Threshold and filter (docs/koala36m-paper.md §2.6): the VTSS threshold, the manual baseline, the release CSV, Tables 1 and 8."""
 
 from koala.filter.release import RELEASE_COLUMNS, format_clock, format_timestamp, release_table
 from koala.filter.stage import FilterResult, filter_clips, join_tables, run_filter

@@ -1,6 +1,6 @@
 """Table 1: Koala-36M next to earlier text-video datasets, plus rows for the dataset this pipeline made.
 
-The published rows are the paper's (digest §3 Table 1). Our rows are computed from the filter
+The published rows are the paper's (docs/koala36m-paper.md §3 Table 1). Our rows are computed from the filter
 table (the joined clips, captions and scores with the kept flag): number of clips, total hours,
 mean caption words, how the text was made and how clips were filtered, and the median source
 height. Three rows mirror the paper's 48M -> 37M (manual) / 36M (VTSS) story: the unfiltered pool,
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# Paper Table 1 (digest §3): #videos, ATL = average text length (words), TVL = total video length (hours).
+# Paper Table 1 (docs/koala36m-paper.md §3): #videos, ATL = average text length (words), TVL = total video length (hours).
 PAPER_TABLE1 = pd.DataFrame(
     [
         ("LSMDC", "118K", 7.0, "158", "Manual", "Sub-metrics", "1080p"),

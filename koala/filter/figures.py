@@ -9,7 +9,7 @@ import pandas as pd
 from koala.filter.threshold import Threshold
 
 # The paper's Fig. 7 has no published numbers. This histogram was read off the paper's score
-# distribution by a user in KlingAIResearch/Koala-36M issue #3 (digest §2.4; the thread calls it the
+# distribution by a user in KlingAIResearch/Koala-36M issue #3 (docs/koala36m-paper.md §2.4; the thread calls it the
 # label/score distribution, "Figure 6" in v1): bin centre -> relative count, approximate.
 PAPER_FIG7_ESTIMATE = {
     1.1: 180, 1.3: 360, 1.5: 375, 1.7: 160, 1.9: 99, 2.1: 80, 2.3: 79, 2.5: 98, 2.7: 155, 2.9: 245,

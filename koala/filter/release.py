@@ -1,6 +1,6 @@
 """The Koala-36M release format: ``koala.csv`` with the released columns, in the released order.
 
-The Hugging Face release (Koala-36M/Koala-36M-v1, digest §5) is CSV metadata, one row per kept
+The Hugging Face release (Koala-36M/Koala-36M-v1, docs/koala36m-paper.md §5) is CSV metadata, one row per kept
 clip: ``videoID``, ``url``, ``timestamp`` (a two-element list of H:MM:SS.fff strings, start and
 end of the clip in its source video), ``caption``, ``clarity_score``, ``aesthetic_score``,
 ``motion_score``, ``video_training_suitability_score``. As in the release:
@@ -34,7 +34,7 @@ import pandas as pd
 
 from koala.io.atomic import atomic_path
 
-# The release's columns, in its order (digest §5).
+# The release's columns, in its order (docs/koala36m-paper.md §5).
 RELEASE_COLUMNS = (
     "videoID",
     "url",

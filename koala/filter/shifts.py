@@ -1,6 +1,6 @@
 """Table 8: how errors in several manual thresholds add up.
 
-The paper's argument for one learned score over several hand-set thresholds (App. D, digest §2.6):
+The paper's argument for one learned score over several hand-set thresholds (App. D, docs/koala36m-paper.md §2.6):
 shift one, two, three sub-metric thresholds by 10 % and count the clips whose keep/drop decision
 changes against the unshifted rule: 250K, 290K, 340K of 48M. "Shifted by 10 %" does not say in
 which direction, so both are counted: ``tighter`` moves every listed threshold to reject more
@@ -23,7 +23,7 @@ from koala.filter.threshold import MetricRule, manual_decisions, manual_rules
 
 log = logging.getLogger(__name__)
 
-# Paper App. D Table 8 (digest §3, from two secondary readings that agree): mis-filtered clips of 48M.
+# Paper App. D Table 8 (docs/koala36m-paper.md §3, from two secondary readings that agree): mis-filtered clips of 48M.
 PAPER_TOTAL = 48_000_000
 PAPER_TABLE8 = {
     ("clarity_score",): 250_000,

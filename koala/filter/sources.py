@@ -1,7 +1,7 @@
 """Where a clip's source video comes from: YouTube IDs in file names and URLs, a sources table, sidecars.
 
 The Koala-36M release names a clip ``<YouTube ID>_<clip index>`` and points ``url`` at
-``https://www.youtube.com/watch?v=<YouTube ID>`` (digest §5). Our sources are local files, so the
+``https://www.youtube.com/watch?v=<YouTube ID>`` (docs/koala36m-paper.md §5). Our sources are local files, so the
 release writer (:mod:`koala.filter.release`) and ``koala materialize`` both need to tell, for a
 file, which video it is. In order of precedence:
 

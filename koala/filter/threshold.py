@@ -2,7 +2,7 @@
 
 Koala-36M runs its TSA network on every clip, sees that the predicted VTSS looks like a mixture of
 two Gaussians (paper §4.3.2, Fig. 7) and keeps clips above the "decomposition value" between them,
-2.5 on the 1-5 scale (digest §2.6). The rule here fits that mixture (sklearn's GaussianMixture, two
+2.5 on the 1-5 scale (docs/koala36m-paper.md §2.6). The rule here fits that mixture (sklearn's GaussianMixture, two
 components, 1-D) to the clips' VTSS and puts the threshold at the lowest point of the mixture
 density between the two means: the valley of the bimodal histogram. When the data cannot carry a
 two-component fit (too few clips, one repeated value, a component that holds almost nothing, or a

@@ -1,6 +1,6 @@
 """LAION aesthetic predictor: a linear (or small MLP) head on the L2-normalised CLIP ViT-L/14 image embedding.
 
-The release's aesthetic_score is on the LAION-aesthetic 0-10 scale (2.28-6.56 in the CSV, digest
+The release's aesthetic_score is on the LAION-aesthetic 0-10 scale (2.28-6.56 in the CSV, docs/koala36m-paper.md
 §2.3/§5). Neither CLIP ViT-L/14 nor the LAION head ships offline, so both come from local paths in
 params (``score.aesthetic.clip_path``: a transformers CLIP folder; ``head_path``: the head's
 weights). Without them the metric is NaN and the reason is logged. Two head formats are common
@@ -140,7 +140,7 @@ def predictor(cfg) -> AestheticPredictor:
 @metric(MetricSpec(
     name="aesthetic_score", unit="LAION aesthetic (0-10)", lo=0.0, hi=10.0, direction="higher_better", version=1,
     description="LAION aesthetic predictor (CLIP ViT-L/14 + head) averaged over a few frames; NaN without local weights",
-    reference="digest §2.3/§5 (release 2.28-6.56, LAION scale)", needs_weights=True,
+    reference="docs/koala36m-paper.md §2.3/§5 (release 2.28-6.56, LAION scale)", needs_weights=True,
 ))
 def aesthetic_score(clip, cfg) -> float:
     pred = predictor(cfg)

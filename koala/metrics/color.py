@@ -1,6 +1,6 @@
 """Exposure and colour sub-metrics of the sampled frames: brightness, contrast, colourfulness, saturation.
 
-The static-quality criterion of the annotators asks for "vivid saturated colours" (digest §2.4);
+The static-quality criterion of the annotators asks for "vivid saturated colours" (docs/koala36m-paper.md §2.4);
 brightness and contrast catch under/over-exposed and flat footage.
 """
 
@@ -32,7 +32,7 @@ def mean_saturation(rgb: np.ndarray) -> float:
 @metric(MetricSpec(
     name="brightness", unit="mean luma / 255", lo=0.0, hi=1.0, direction="neutral", version=1,
     description="mean BT.601 luma of the sampled frames",
-    reference="ours (exposure); digest §2.4 static quality",
+    reference="ours (exposure); docs/koala36m-paper.md §2.4 static quality",
 ))
 def brightness(clip, cfg) -> float:
     return float(clip.image_gray.mean() / 255.0)
@@ -51,7 +51,7 @@ def contrast(clip, cfg) -> float:
 @metric(MetricSpec(
     name="colorfulness", unit="Hasler-Süsstrunk M", lo=0.0, hi=180.0, direction="higher_better", version=1,
     description="Hasler-Süsstrunk colourfulness of the sampled frames, averaged",
-    reference="Hasler & Süsstrunk 2003; digest §2.4 'vivid saturated colours'",
+    reference="Hasler & Süsstrunk 2003; docs/koala36m-paper.md §2.4 'vivid saturated colours'",
 ))
 def colorfulness(clip, cfg) -> float:
     return float(np.mean([hasler_susstrunk(f) for f in clip.images]))
@@ -60,7 +60,7 @@ def colorfulness(clip, cfg) -> float:
 @metric(MetricSpec(
     name="saturation", unit="mean HSV S (0-1)", lo=0.0, hi=1.0, direction="higher_better", version=1,
     description="mean HSV saturation of the sampled frames",
-    reference="digest §2.4 'vivid saturated colours'",
+    reference="docs/koala36m-paper.md §2.4 'vivid saturated colours'",
 ))
 def saturation(clip, cfg) -> float:
     return mean_saturation(clip.images)

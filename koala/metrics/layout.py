@@ -91,7 +91,7 @@ def border_fraction_of(gray: np.ndarray, level: float) -> float:
 @metric(MetricSpec(
     name="border_fraction", unit="fraction of frame", lo=0.0, hi=1.0, direction="lower_better", version=3,
     description="area of letterbox/pillarbox bars: edge rows/columns dark, uniform and constant in every sampled frame, ending in a straight edge",
-    reference="ours; DESIGN.md sub-metrics (letterbox)",
+    reference="ours; docs/DESIGN.md sub-metrics (letterbox)",
 ))
 def border_fraction(clip, cfg) -> float:
     return border_fraction_of(clip.image_gray, cfg.border_level)

@@ -5,7 +5,7 @@ All four read :attr:`DecodedClip.flows` / :attr:`DecodedClip.camera_fits` (DIS f
 captions use), so a caption's "pans left" and ``camera_motion`` agree; the two camera metrics are
 measured on the accumulated path (a moving subject is not in it). Speeds are in motion-score units: px per 1/3 s at a 320-px short side
 (Open-Sora's flow score computes UniMatch flow between frames 10 apart at 320x576); the release's
-motion_score spans 0.01-267 (digest §5), the same order of magnitude.
+motion_score spans 0.01-267 (docs/koala36m-paper.md §5), the same order of magnitude.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def path_shake_px(clip, seconds: float) -> float:
 @metric(MetricSpec(
     name="motion_score", unit=MOTION_UNIT, lo=0.0, hi=float("inf"), direction="neutral", version=1,
     description="mean dense optical-flow magnitude (OpenCV DIS at a fixed analysis size), camera motion included",
-    reference="digest §2.3/§5 (release: 0.01-267); Open-Sora flow score scale",
+    reference="docs/koala36m-paper.md §2.3/§5 (release: 0.01-267); Open-Sora flow score scale",
 ))
 def motion_score(clip, cfg) -> float:
     _need_pairs(clip)
@@ -72,7 +72,7 @@ def motion_score(clip, cfg) -> float:
 @metric(MetricSpec(
     name="moving_area", unit="fraction of frame", lo=0.0, hi=1.0, direction="higher_better", version=1,
     description="share of the frame whose content moves faster than moving_threshold (camera motion counts)",
-    reference="digest §2.4: annotators lower clips whose motion area is under 30 %",
+    reference="docs/koala36m-paper.md §2.4: annotators lower clips whose motion area is under 30 %",
 ))
 def moving_area(clip, cfg) -> float:
     _need_pairs(clip)
@@ -82,7 +82,7 @@ def moving_area(clip, cfg) -> float:
 @metric(MetricSpec(
     name="camera_motion", unit=MOTION_UNIT, lo=0.0, hi=float("inf"), direction="neutral", version=2,
     description="mean speed of the camera's accumulated path over ~1 s spans: pan/tilt plus zoom and roll at the mean radius",
-    reference="koala.camera_path.fit_pair (RANSAC on the background); digest §2.2 camera language",
+    reference="koala.camera_path.fit_pair (RANSAC on the background); docs/koala36m-paper.md §2.2 camera language",
 ))
 def camera_motion(clip, cfg) -> float:
     _need_pairs(clip)
@@ -109,7 +109,7 @@ def path_speed(path: np.ndarray, index: np.ndarray, *, window: int) -> float:
 @metric(MetricSpec(
     name="camera_shake", unit="px at 320p (RMS)", lo=0.0, hi=float("inf"), direction="lower_better", version=2,
     description="robust RMS of the accumulated camera path minus its local quadratic trend (~1 s): jitter of the camera alone",
-    reference="digest §2.4: irregular amateur camera shake is penalised; koala.camera_path.path_shake",
+    reference="docs/koala36m-paper.md §2.4: irregular amateur camera shake is penalised; koala.camera_path.path_shake",
 ))
 def camera_shake(clip, cfg) -> float:
     _need_pairs(clip, 3)

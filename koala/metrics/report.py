@@ -10,7 +10,7 @@ from scipy import stats
 from koala.io.video import read_all
 from koala.metrics.registry import METRIC_NAMES, load_all
 
-# Table 7 of the paper (App. D; digest §3): correlations between the release's sub-metrics over
+# Table 7 of the paper (App. D; docs/koala36m-paper.md §3): correlations between the release's sub-metrics over
 # its 48M clips. Pearson from two secondary sources that agree; Spearman from one (S2).
 PAPER_TABLE7 = {
     ("clarity_score", "aesthetic_score"): (0.3774, 0.3732),

@@ -1,6 +1,6 @@
 """Clarity 0-1: how much fine detail the sharpest parts of the picture hold (Crete-Roffet blur).
 
-The release's clarity_score (0-1) comes from an internal model (digest §2.3, authors in issue #2).
+The release's clarity_score (0-1) comes from an internal model (docs/koala36m-paper.md §2.3, authors in issue #2).
 A public, content-normalised substitute: Crete et al. (2007) blur the frame again along rows and
 columns and measure how much of its gradient the re-blur removes. A sharp region loses much
 (blur near 0), an already blurry one little (near 1). It is a ratio, so it does not grow with
@@ -79,7 +79,7 @@ def clarity(gray: np.ndarray, grid: int = GRID) -> float:
 @metric(MetricSpec(
     name="clarity_score", unit="0-1 (1 - Crete blur, sharpest tiles)", lo=0.0, hi=1.0, direction="higher_better", version=3,
     description="1 - Crete-Roffet blur of the sharper half of the textured tiles, at the decode size, over a few frames",
-    reference="digest §2.3 (release clarity_score 0-1); Crete et al. 2007",
+    reference="docs/koala36m-paper.md §2.3 (release clarity_score 0-1); Crete et al. 2007",
 ))
 def clarity_score(clip, cfg) -> float:
     return float(np.mean([clarity(g) for g in clip.detail_gray]))

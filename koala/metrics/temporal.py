@@ -34,7 +34,7 @@ def flicker_of(means: np.ndarray) -> float:
 @metric(MetricSpec(
     name="frozen_fraction", unit="fraction of sample pairs", lo=0.0, hi=1.0, direction="lower_better", version=1,
     description="share of consecutive sampled frames whose mean grey change is below frozen_diff",
-    reference="ours; digest §2.4 (static clips score low)",
+    reference="ours; docs/koala36m-paper.md §2.4 (static clips score low)",
 ))
 def frozen_fraction(clip, cfg) -> float:
     if clip.n < 2:
@@ -45,7 +45,7 @@ def frozen_fraction(clip, cfg) -> float:
 @metric(MetricSpec(
     name="flicker", unit="grey levels", lo=0.0, hi=127.5, direction="lower_better", version=1,
     description="mean absolute second difference of frame brightness over the sampled frames (/4: the amplitude of an alternation)",
-    reference="ours; digest §2.4 temporal stability",
+    reference="ours; docs/koala36m-paper.md §2.4 temporal stability",
 ))
 def flicker(clip, cfg) -> float:
     return flicker_of(clip.small.reshape(clip.n, -1).mean(axis=1).astype(np.float64))

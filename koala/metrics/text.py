@@ -6,8 +6,8 @@ place of the screen in several sampled frames (overlay text stays put; scene tex
 scene) and (2) the recogniser reads it as letters or digits above a confidence floor (a texture
 that fools the detector reads as noise). The detector alone fires on foliage, grass and gravel
 (issue 16: 12 % "text" on a road shot without any). The metric is the share of the frame covered
-by confirmed boxes. The annotators lower clips with subtitles and logos (digest §2.4); UltraVideo
-found many in Koala-36M (digest §7).
+by confirmed boxes. The annotators lower clips with subtitles and logos (docs/koala36m-paper.md §2.4); UltraVideo
+found many in Koala-36M (docs/koala36m-paper.md §7).
 
 Limit: scene text under a still camera on a still object (a shop sign in a locked-off shot) also
 stays put and reads well; it is counted as overlay.
@@ -220,7 +220,7 @@ def _detect_order(n: int) -> list[int]:
 @metric(MetricSpec(
     name="text_area", unit="fraction of frame", lo=0.0, hi=1.0, direction="lower_better", version=2,
     description="area of overlay text (subtitles, captions, logos): PP-OCRv4 boxes at one place in several frames, read by the PP-OCRv4 recogniser",
-    reference="digest §2.4 (subtitles and logos lower the score), Fig. 3 OCR",
+    reference="docs/koala36m-paper.md §2.4 (subtitles and logos lower the score), Fig. 3 OCR",
 ))
 def text_area(clip, cfg) -> float:
     det = detector(cfg.text_max_side, cfg.text_box_score)

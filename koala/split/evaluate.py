@@ -4,7 +4,7 @@ Conventions (issue #3): a transition is an inclusive frame span; a hard cut betw
 and k is (k-1, k). A detected span matches a true one when they overlap once each is widened by
 ``tolerance`` frames (2), one to one (Hungarian assignment on the distance between centres, so
 one long detection cannot claim two transitions). The paper's unit of evaluation is a clip
-labelled "contains a transition?" (Table 3, digest §3); we score fixed windows of the benchmark
+labelled "contains a transition?" (Table 3, docs/koala36m-paper.md §3); we score fixed windows of the benchmark
 videos the same way (see :func:`window_table`).
 """
 

@@ -118,7 +118,7 @@ def overlapped(batches, fn, depth: int = 2):
     """``fn(batch)`` for each batch, in order, on one worker thread while the next batch decodes.
 
     Decoding runs in the calling thread and OpenCV/numpy release the GIL, so on two cores the
-    features cost little more than the decode itself (DESIGN.md § Splitting).
+    features cost little more than the decode itself (docs/DESIGN.md § Splitting).
     """
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor

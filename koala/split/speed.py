@@ -24,7 +24,7 @@ from koala.split.registry import get_detector
 # Table 4's columns as 16:9 frame sizes (the paper does not give the aspect; its "256" and
 # "512" are taken as frame heights).
 RESOLUTIONS = {"256": (456, 256), "512": (912, 512), "720p": (1280, 720), "1080p": (1920, 1080), "4K": (3840, 2160)}
-PAPER_TABLE4 = pd.DataFrame(  # digest §3, Table 4: ms per frame, CPU (model not known)
+PAPER_TABLE4 = pd.DataFrame(  # docs/koala36m-paper.md §3, Table 4: ms per frame, CPU (model not known)
     {"256": [1.42, 0.68, 2.50], "512": [2.45, 2.63, 8.82], "720p": [6.15, 10.73, 30.57], "1080p": [12.26, 26.16, 70.11], "4K": [41.98, 102.55, 267.18]},
     index=["css (paper: Ours)", "content (paper: PySceneDetect HSL)", "content_edges (paper: HSL + edge)"],
 )

@@ -29,7 +29,7 @@ from koala.split.registry import get_detector, resolve, unavailable
 
 log = logging.getLogger(__name__)
 
-PAPER_TABLE3 = {  # digest §3, Table 3: accuracy, recall, precision on 10,000 labelled clips
+PAPER_TABLE3 = {  # docs/koala36m-paper.md §3, Table 3: accuracy, recall, precision on 10,000 labelled clips
     "content": {"accuracy": 0.4421, "recall": 0.3096, "precision": 0.5920, "paper_name": "PySceneDetect (HSL)"},
     "content_edges": {"accuracy": 0.4574, "recall": 0.4146, "precision": 0.5854, "paper_name": "PySceneDetect (HSL + edge)"},
     "css": {"accuracy": 0.7741, "recall": 0.9395, "precision": 0.7547, "paper_name": "Ours (CSS + temporal test)"},

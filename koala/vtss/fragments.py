@@ -5,7 +5,7 @@ each frame into a 7x7 grid and keeps one 32x32 patch per cell, at native resolut
 are tiled into a 224x224 mosaic. Within one 32-frame clip every patch stays at the same place in
 every frame ("aligned" over time), so motion inside a patch is real motion; each clip draws new
 positions. At test time the released Koala scorer takes 4 such clips, one per quarter of the video,
-each 32 frames at an interval of 2 (digest §2.5; released ``infer.yml``).
+each 32 frames at an interval of 2 (docs/koala36m-paper.md §2.5; released ``infer.yml``).
 
 Sampling follows the original's ``FragmentSampleFrames`` and ``get_spatial_fragments``: a random
 start inside each quarter (when the quarter is longer than 64 frames), indices wrapped modulo the

@@ -1,6 +1,6 @@
 """Human labels for VTSS: the paper's bias removal (App. B) and the per-annotator files of the annotation notebook.
 
-Each clip is scored 1-5 by several experts (8 in the paper). Two biases are removed (digest §2.4):
+Each clip is scored 1-5 by several experts (8 in the paper). Two biases are removed (docs/koala36m-paper.md §2.4):
 *individual preference* (one annotator scores everything higher or spreads scores wider) by
 z-scoring each annotator's scores and mapping them back to the global mean and standard deviation
 of all scores; *label fluctuation* by averaging the annotators of a clip. The paper gives no exact

@@ -1,7 +1,7 @@
 """The released Koala-36M VTSS scorer: FAST-VQA's fragments branch and VQA head, loaded strictly.
 
 Koala-36M released only a "base version" of its Training Suitability Assessment network
-(huggingface.co/Koala-36M/Training_Suitability_Assessment, ``infer.pth``; digest §2.5): the
+(huggingface.co/Koala-36M/Training_Suitability_Assessment, ``infer.pth``; docs/koala36m-paper.md §2.5): the
 original's ``DiViDeAddEvaluator`` with one ``fragments`` branch (the gated-bias video Swin-T of
 :mod:`koala.vtss.swin3d`) and a ``VQAHead`` (768 -> 64 -> 1 by 1x1x1 convolutions, GELU between).
 The head scores every feature-map position; nothing is pooled inside the model, so a 32x224x224

@@ -2,7 +2,7 @@
 
 Everything the notebook shows comes from :func:`run_training`'s JSON (``vtss.metrics_json``) and
 tables under ``vtss.proxy.out_dir``; nothing is typed in by hand. The paper's published numbers sit
-beside ours in the same rows (:data:`PAPER_TABLE5`, :data:`PAPER_TABLE6`, digest §3).
+beside ours in the same rows (:data:`PAPER_TABLE5`, :data:`PAPER_TABLE6`, docs/koala36m-paper.md §3).
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ from koala.vtss.train import TsaData, evaluate, load_model, predict_data, resolv
 
 log = logging.getLogger(__name__)
 
-# Paper App. C, Table 5 (digest §3): PLCC, SRCC, KRCC, RMSE on the 200K human-labelled set.
+# Paper App. C, Table 5 (docs/koala36m-paper.md §3): PLCC, SRCC, KRCC, RMSE on the 200K human-labelled set.
 PAPER_TABLE5 = {
     "dynamic": ("Dynamic branch only", 0.8684, 0.8580, 0.7027, 0.4644),
     "static": ("+ Static branch", 0.8730, 0.8637, 0.7111, 0.4555),
     "label": ("+ Feature (label) branch", 0.8953, 0.8864, 0.7397, 0.4203),
     "full": ("+ WCGB (full TSA)", 0.8974, 0.8868, 0.7406, 0.4099),
 }
-# Paper App. C, Table 6: only PLCC was found (digest §3). Our rows: the same architecture trained here.
+# Paper App. C, Table 6: only PLCC was found (docs/koala36m-paper.md §3). Our rows: the same architecture trained here.
 PAPER_TABLE6 = {
     "dynamic": ("FAST-VQA (ours: dynamic branch = FAST-VQA's fragments Swin)", 0.8684),
     "dover": ("DOVER (ours: fragments + whole-frame views, scores averaged)", 0.8554),

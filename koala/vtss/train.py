@@ -1,4 +1,4 @@
-"""Training and evaluating the TSA (paper App. C; digest §2.5), and its Table 5/6 ablations.
+"""Training and evaluating the TSA (paper App. C; docs/koala36m-paper.md §2.5), and its Table 5/6 ablations.
 
 Recipe: AdamW (weight decay 0.05), linear warm-up then cosine decay per step, an EMA of the
 weights (the EMA model is the one evaluated and saved), loss MSE + ``corr_weight`` x (1 - PLCC) of

@@ -1,4 +1,4 @@
-"""The Training Suitability Assessment network (TSA; paper §4.3.2, Fig. 6; digest §2.5).
+"""The Training Suitability Assessment network (TSA; paper §4.3.2, Fig. 6; docs/koala36m-paper.md §2.5).
 
 Three branches mirror the annotators' three criteria, as the official ``TSAN`` does:
 
