@@ -112,10 +112,9 @@ READABLE = {  # name: (builder, frames expected in the clips)
 
 @pytest.fixture
 def params(tmp_path) -> Path:
-    """In-process engine with its cache under tmp_path; every shot kept however short (a 1-frame video is a clip)."""
+    """In-process engine with its cache under tmp_path (the split keeps every shot, however short: a 1-frame video is a clip)."""
     p = tmp_path / "params.yaml"
-    p.write_text(yaml.safe_dump({"engine": {"workers": 1, "cache_dir": str(tmp_path / "cache")},
-                                 "split": {"min_clip_sec": 0.0}}))
+    p.write_text(yaml.safe_dump({"engine": {"workers": 1, "cache_dir": str(tmp_path / "cache")}}))
     return p
 
 
