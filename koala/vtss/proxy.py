@@ -264,7 +264,8 @@ def input_fields(size: VtssTsaSize) -> dict:
 
 
 # Evaluation settings: which sources are held out changes no proxy clip, so it is left out of the item.
-EVALUATION_FIELDS = ("folds", "test_sources", "sources")  # and which sources: a window is the same either way
+EVALUATION_FIELDS = ("folds", "test_sources", "sources", "severity_labels")  # which sources, and the label table
+# (applied to the severities when the table is assembled): a window's clips are the same either way
 
 
 def making_fields(cfg: VtssProxyConfig) -> dict:
@@ -335,6 +336,9 @@ def build_proxy(params: Params, size_name: str, size: VtssTsaSize, *, sources: p
     if not len(res.table):
         raise RuntimeError(f"no proxy clip could be made from {len(items)} windows; see the warnings above")
     table = res.table.reset_index(drop=True)
+    labels = np.asarray(params.vtss.proxy.severity_labels, float)
+    proxy_label((), tuple(labels))  # the table is checked once
+    table["label_proxy"] = labels[np.minimum(table["severity"].to_numpy(int), len(labels) - 1)]
     write_table(table, Path(params.vtss.proxy.out_dir) / size_name / "proxy.parquet", PROXY_TABLE)
     log.info("proxy set: %d proxy clips from %d windows of %d sources (%d reused)", len(table), len(items),
              table["source"].nunique(), res.n_reused)
