@@ -330,7 +330,7 @@ def predict_clips(clips: pd.DataFrame, cfg: VtssConfig, engine: EngineConfig, *,
         "videos": len(items),
         "errors": int(len(res.errors)),
         "model": model,
-        "scale": "tsa: clip(raw, 1, 5)" if tsa else cfg.scale,
+        "scale": (tsa_scale(ckpt) if tsa else cfg.scale),
         "vtss_mean": float(table["vtss"].mean()) if len(table) else math.nan,
         "vtss_raw_mean": float(table["vtss_raw"].mean()) if len(table) else math.nan,
         "seconds": seconds,  # includes videos reused from the cache
@@ -355,6 +355,12 @@ def tsa_model(path: str | Path, device: str | torch.device = "cpu"):
     """
     st = Path(path).stat()
     return _cached_tsa(str(path), (st.st_size, st.st_mtime_ns), str(device))
+
+
+def tsa_scale(path: str | Path) -> str:
+    """How the trained TSA's raw output becomes its 1-5 VTSS: its saved isotonic calibration, else clipping."""
+    _, _, meta = tsa_model(path)
+    return "tsa: isotonic calibration (held-out sources), clip 1-5" if meta.get("calibration") is not None else "tsa: clip(raw, 1, 5)"
 
 
 def predict_video_tsa(item: dict) -> list[dict]:
@@ -404,7 +410,9 @@ def predict_video_tsa(item: dict) -> list[dict]:
         data = TsaData(inp.fragments[None], inp.frames[None], inp.metrics[None], np.full(1, np.nan))
         draws = predict_draws(model, data, scaler, device)[0]  # (K,)
         raw = float(draws.mean())
-        rows.append({"clip_id": cid, "video_id": item["video_id"], "vtss": float(np.clip(raw, 1.0, 5.0)),
+        calib = meta.get("calibration")  # the isotonic map fitted on held-out sources (koala.vtss.calibrate), when saved
+        vtss = float(calib(raw)) if calib is not None else raw
+        rows.append({"clip_id": cid, "video_id": item["video_id"], "vtss": float(np.clip(vtss, 1.0, 5.0)),
                      "vtss_raw": raw, "vtss_raw_clips": draws.astype(float).tolist(),
                      "frames_sampled": int(len(plan.needed)), "model": item["model"]})
 

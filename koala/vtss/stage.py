@@ -25,9 +25,11 @@ from koala.io.atomic import write_json
 from koala.metrics.registry import METRIC_NAMES
 from koala.vtss.inputs import clip_inputs, decode_clip
 from koala.vtss.predict import clip_rng, resolve_device
-from koala.vtss.proxy import assign_folds, build_proxy, load_tensors, sample_sources
+from koala.vtss.calibrate import Calibration, cross_fitted, fit_calibration, keep_reject
+from koala.vtss.proxy import assign_folds, build_proxy, load_tensors, proxy_shots, sample_sources
 from koala.vtss.released import read_state_dict
-from koala.vtss.train import TsaData, evaluate, load_model, predict_data, resolve_size, save_model, train_tsa
+from koala.vtss.train import (TsaData, attach_calibration, evaluate, load_model, predict_data, resolve_size, save_model,
+                              train_tsa)
 
 log = logging.getLogger(__name__)
 
@@ -92,52 +94,86 @@ def run_training(params: Params, *, epochs: int | None = None) -> dict:
     if cfg.train.final not in cfg.train.variants:
         raise ValueError(f"vtss.train.final={cfg.train.final!r} must be one of vtss.train.variants {list(cfg.train.variants)}")
     sources = sample_sources(params)
-    proxy = build_proxy(params, size_name, size, sources=sources)
+    proxy = build_proxy(params, size_name, size, sources=proxy_shots(params))
     folds = assign_folds(proxy, cfg.proxy)
     out_dir = Path(cfg.proxy.out_dir) / size_name
+    kfold = len(folds) > 1
     jobs = [{"params": to_dict(params), "size_name": size_name, "fold": fold, "test_sources": test_sources,
              "variant": variant, "epochs": epochs, "device": str(device),
-             "save_to": cfg.model_path if (k == 0 and variant == cfg.train.final) else None}
-            for k, (fold, test_sources) in enumerate(folds) for variant in cfg.train.variants]
+             "save_to": cfg.model_path if (not kfold and variant == cfg.train.final) else None}
+            for fold, test_sources in folds for variant in cfg.train.variants]
+    if kfold:  # the default model learns from every source; the folds only evaluate (and calibrate) it
+        jobs.append({"params": to_dict(params), "size_name": size_name, "fold": "all", "test_sources": [],
+                     "variant": cfg.train.final, "epochs": epochs, "device": str(device), "save_to": cfg.model_path})
     jobs.sort(key=lambda j: -COST.get(j["variant"], 1))  # longest first: the two workers finish together
     workers = max(1, min(cfg.train.workers, len(jobs))) if device.type == "cpu" else 1
+    t_train = time.perf_counter()
     if workers == 1:
         done = [train_job(j) for j in jobs]
     else:  # one thread per process: on 2 shared cores two single-threaded trainings beat one with 2 threads
         ctx = mp.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             done = list(pool.map(train_job, jobs))
-    rows = [d["row"] for d in done]
-    preds = [pd.DataFrame(d["predictions"]) for d in done]
+    train_wall = time.perf_counter() - t_train
+    rows = [d["row"] for d in done if d["row"]["fold"] != "all"]
+    preds = [pd.DataFrame(d["predictions"]) for d in done if d["row"]["fold"] != "all"]
     results = pd.DataFrame(rows)
-    predictions = pd.concat(preds, ignore_index=True)
+    predictions = calibrated(pd.concat(preds, ignore_index=True))
     predictions.to_parquet(out_dir / "predictions.parquet", index=False)
     results.to_csv(out_dir / "results.csv", index=False)
+    fin = predictions[predictions["variant"] == cfg.train.final]
+    calibration = fit_calibration(fin["pred"], fin["label_proxy"])
+    attach_calibration(cfg.model_path, calibration, {"calibration": "isotonic on the held-out predictions of every fold "
+                                                     f"({len(fin)} clips of {fin['source'].nunique()} sources)"})
     final_model, final_scaler, _ = load_model(cfg.model_path, device)
     real = real_clip_inputs(params, size, sources)
     real_pred = predict_data(final_model, real, final_scaler, device)
-    real_tab = pd.DataFrame({"video_id": sources["video_id"], "label": real.labels, "vtss_raw": real_pred})
+    real_tab = pd.DataFrame({"video_id": sources["video_id"], "label": real.labels, "vtss_raw": real_pred,
+                             "vtss": np.clip(calibration(real_pred), 1.0, 5.0)})
     real_tab.to_csv(out_dir / "real_clips.csv", index=False)
     summary = {
         "proxy": True,
         "size": size_name,
         "device": str(device),
         "proxy_clips": int(len(proxy)),
+        "proxy_windows": int(proxy.groupby(["source", "window"]).ngroups),
         "sources": sorted(proxy["source"].unique().tolist()),
         "folds": [{"fold": f, "test_sources": s} for f, s in folds],
+        "final_trained_on": "every source" if kfold else f"every source but {folds[0][1]}",
         "results": pooled(results),
+        "keep_reject": keep_reject_by_variant(predictions),
+        "calibration": calibration.to_dict() | {"fitted_on_clips": int(len(fin)), "variant": cfg.train.final},
         "train_seconds": {r["variant"]: r["train_seconds"] for r in rows if r["fold"] == folds[0][0]},  # wall, per process
-        "table5": table5(results).to_dict(orient="records"),
-        "table6": table6(results).to_dict(orient="records"),
+        "train_wall_seconds": train_wall,  # every fold and variant (and the final model), the workers together
+        "table5": table5(results, predictions).to_dict(orient="records"),
+        "table6": table6(results, predictions).to_dict(orient="records"),
         "real_clips": {"n": int(len(real_tab)), "srcc": _spearman(real_tab["vtss_raw"], real_tab["label"]),
                        "clips": real_tab.to_dict(orient="records"),
-                       "note": "the real clips are the proxy sources (their clean windows were seen in training, "
+                       "note": "the real clips are proxy sources (their clean windows were seen in training, "
                                "their real labels never were); n = 5, so the Spearman is very uncertain"},
         "model_path": cfg.model_path,
         "seconds": time.perf_counter() - t0,
     }
     write_json(cfg.metrics_json, summary)
     return summary
+
+
+def calibrated(predictions: pd.DataFrame) -> pd.DataFrame:
+    """``pred_cal``: each held-out prediction calibrated by an isotonic map fitted on the other folds only (per variant)."""
+    out = predictions.copy()
+    out["pred_cal"] = np.nan
+    for v, g in out.groupby("variant", sort=False):
+        out.loc[g.index, "pred_cal"] = cross_fitted(g["pred"], g["label_proxy"], g["fold"])
+    return out
+
+
+def keep_reject_by_variant(predictions: pd.DataFrame) -> dict:
+    """Per variant: clean held-out clips kept and damaged ones rejected at 2.5, calibrated (cross-fitted) and raw (clipped to 1-5)."""
+    out = {}
+    for v, g in predictions.groupby("variant", sort=False):
+        sev = g["severity"].to_numpy()
+        out[v] = {"calibrated": keep_reject(g["pred_cal"], sev), "raw": keep_reject(np.clip(g["pred"], 1, 5), sev)}
+    return out
 
 
 def train_job(job: dict) -> dict:
@@ -163,7 +199,7 @@ def train_job(job: dict) -> dict:
     res = train_tsa(data.subset(tr), variant=variant, size=size, cfg=cfg, device=device,
                     run_dir=Path(cfg.train.out_dir) / job["size_name"] / fold / variant,
                     train_ids=proxy["proxy_id"].iloc[tr].tolist(), released_state=released, epochs=job["epochs"])
-    p = predict_data(res.model, data.subset(te), res.scaler, device)
+    p = predict_data(res.model, data.subset(te), res.scaler, device) if len(te) else np.zeros(0)
     m = evaluate(p, data.labels[te])
     log.info("vtss %s %s: proxy PLCC %.3f SRCC %.3f on %d held-out clips (%.0f s)", fold, variant, m["plcc"], m["srcc"],
              m["n"], time.perf_counter() - t)
@@ -177,7 +213,7 @@ def train_job(job: dict) -> dict:
            "train_seconds": float(res.history["seconds"].sum()) if len(res.history) else 0.0}  # all epochs, resumed ones too
     preds = {"fold": fold, "variant": variant, "proxy_id": proxy["proxy_id"].iloc[te].tolist(),
              "source": proxy["source"].iloc[te].tolist(), "degradations": proxy["degradations"].iloc[te].tolist(),
-             "label_proxy": data.labels[te].tolist(), "pred": p.tolist()}
+             "severity": proxy["severity"].iloc[te].tolist(), "label_proxy": data.labels[te].tolist(), "pred": p.tolist()}
     return {"row": row, "predictions": preds}
 
 
@@ -197,8 +233,18 @@ def pooled(results: pd.DataFrame) -> dict:
             | {"n": int(g["n"].sum()), "folds": int(len(g))} for v, g in results.groupby("variant", sort=False)}
 
 
-def table5(results: pd.DataFrame) -> pd.DataFrame:
-    """Table 5 rows present in ``results``: ours (proxy, held-out sources) beside the paper's."""
+def _keep_cols(predictions: pd.DataFrame | None, variant: str) -> dict:
+    """Clean kept / damaged rejected at 2.5 after the cross-fitted calibration (NaN without predictions)."""
+    if predictions is None or "pred_cal" not in predictions or variant not in set(predictions["variant"]):
+        return {"clean_kept": math.nan, "damaged_rejected": math.nan}
+    g = predictions[predictions["variant"] == variant]
+    kr = keep_reject(g["pred_cal"], g["severity"])
+    return {"clean_kept": kr["clean_kept"], "damaged_rejected": kr["damaged_rejected"]}
+
+
+def table5(results: pd.DataFrame, predictions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Table 5 rows present in ``results``: ours (proxy, held-out sources) beside the paper's, with the
+    keep/reject shares at 2.5 when the held-out ``predictions`` (with ``pred_cal``) are given."""
     mean = pooled(results)
     rows = []
     for v, (name, *paper) in PAPER_TABLE5.items():
@@ -209,18 +255,23 @@ def table5(results: pd.DataFrame) -> pd.DataFrame:
             r[f"{c}_proxy"] = mean[v][c]
             r[f"{c}_paper"] = pv
         r["plcc_proxy_sd"] = mean[v]["plcc_sd"]  # over folds: how much the held-out sources alone move it
+        r["srcc_proxy_sd"] = mean[v]["srcc_sd"]
+        r["folds"] = mean[v]["folds"]
+        r.update(_keep_cols(predictions, v))
         rows.append(r)
     return pd.DataFrame(rows)
 
 
-def table6(results: pd.DataFrame) -> pd.DataFrame:
-    """Table 6 rows present in ``results``: PLCC (the only column the paper's table has) and ours on all four."""
+def table6(results: pd.DataFrame, predictions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Table 6 rows present in ``results``: PLCC (the only column the paper's table has) and ours on all four,
+    with the spread over folds and the keep/reject shares at 2.5."""
     mean = pooled(results)
     rows = []
     for v, (name, paper) in PAPER_TABLE6.items():
         if v in mean:
             rows.append({"model": name, "variant": v, "plcc_paper": paper,
-                         **{f"{c}_proxy": mean[v][c] for c in ["plcc", "srcc", "krcc", "rmse"]}})
+                         **{f"{c}_proxy": mean[v][c] for c in ["plcc", "srcc", "krcc", "rmse"]},
+                         "plcc_proxy_sd": mean[v]["plcc_sd"], "folds": mean[v]["folds"], **_keep_cols(predictions, v)})
     return pd.DataFrame(rows)
 
 
@@ -231,8 +282,8 @@ def smoke(params: Params) -> Params:
                    convnext_dims=(8, 16, 32, 64), static_logits=16, feature_dim=16, image_hidden=(16,),
                    label_hidden=(16,), head_hidden=(16,))
     work = Path(params.engine.cache_dir) / "vtss_smoke"  # never over the real run's proxy set and model
-    proxy = replace(v.proxy, levels=1, pairs_per_window=1, window_sec=1.5, degradations=("blur", "noise", "still"),
-                    out_dir=str(work / "proxy"))
+    proxy = replace(v.proxy, sources="samples", windows_per_source=1, singles_per_window=0, levels=1, pairs_per_window=1,
+                    window_sec=1.5, degradations=("blur", "noise", "still"), folds=1, out_dir=str(work / "proxy"))
     train = replace(v.train, size="tiny", variants=("dynamic", "full"), final="full", out_dir=str(work / "runs"))
     return replace(params, vtss=replace(v, tiny=tiny, proxy=proxy, train=train, model_path=str(work / "tsa.pt")))
 

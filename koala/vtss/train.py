@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 from koala.config import VtssConfig, VtssTsaSize, build
 from koala.io.atomic import write_json
 from koala.metrics.registry import METRIC_NAMES
+from koala.vtss.calibrate import Calibration
 from koala.vtss.fragments import MEAN, STD
 from koala.vtss.released import CheckpointError
 from koala.vtss.tsa import TSA, TsaSpec, build_tsa, init_dynamic_from_released
@@ -312,8 +313,9 @@ def train_tsa(data: TsaData, *, variant: str, size: VtssTsaSize, cfg: VtssConfig
 
 
 def save_model(path: str | Path, model: TSA, scaler: MetricScaler, *, size_name: str, variant: str, decode_short_side: int,
-               info: dict) -> Path:
-    """The trained TSA as predict loads it: weights, the shape spec, the metric scaler, provenance."""
+               info: dict, calibration: Calibration | None = None) -> Path:
+    """The trained TSA as predict loads it: weights, the shape spec, the metric scaler, provenance, and
+    optionally the calibration of its raw output to 1-5 (:mod:`koala.vtss.calibrate`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     spec = model.spec
@@ -321,7 +323,8 @@ def save_model(path: str | Path, model: TSA, scaler: MetricScaler, *, size_name:
            "size": asdict(spec.size), "size_name": size_name, "n_metrics": spec.n_metrics, "branches": list(spec.branches),
            "fusion": spec.fusion, "dropout": spec.dropout, "variant": variant, "metric_names": list(METRIC_NAMES),
            "scaler_center": list(scaler.center), "scaler_scale": list(scaler.scale),
-           "decode_short_side": int(decode_short_side), "info": json.loads(json.dumps(info, default=str))}
+           "decode_short_side": int(decode_short_side), "info": json.loads(json.dumps(info, default=str)),
+           "calibration": calibration.to_dict() if calibration is not None else None}
     tmp = path.with_suffix(".tmp")
     torch.save(obj, tmp)
     tmp.replace(path)
@@ -330,6 +333,20 @@ def save_model(path: str | Path, model: TSA, scaler: MetricScaler, *, size_name:
 
 class NotATsaModel(CheckpointError):
     """A file given as the trained TSA is something else."""
+
+
+def attach_calibration(path: str | Path, calibration: Calibration, info: dict | None = None) -> Path:
+    """Store a calibration (and extra provenance) in a model file written by :func:`save_model`."""
+    path = Path(path)
+    obj = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(obj, dict) or obj.get("kind") != "koala-tsa":
+        raise NotATsaModel(f"{path}: not a koala TSA model")
+    obj["calibration"] = calibration.to_dict()
+    obj["info"] = {**obj.get("info", {}), **json.loads(json.dumps(info or {}, default=str))}
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+    return path
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[TSA, MetricScaler, dict]:
@@ -354,4 +371,5 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[TS
     model.load_state_dict(obj["state_dict"], strict=True)
     scaler = MetricScaler(center=tuple(obj["scaler_center"]), scale=tuple(obj["scaler_scale"]))
     meta = {k: obj[k] for k in ("size_name", "variant", "decode_short_side", "info")}
+    meta["calibration"] = Calibration.from_dict(obj.get("calibration"))  # None: an uncalibrated (older) model
     return model.to(device).eval(), scaler, meta

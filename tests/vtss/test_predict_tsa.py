@@ -70,3 +70,22 @@ def test_a_wrong_model_file_is_one_clear_line(tsa_workdir, make_video, capsys):
     assert main(["vtss", "predict", "clips.parquet", "--out", "vtss.parquet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "tsa.pt" in err[0] and "not a koala TSA" in err[0]
+
+
+def test_a_saved_calibration_maps_the_raw_output(tsa_workdir, make_video):
+    """The trained default model's isotonic calibration is applied in predict: vtss = clip(calibration(raw), 1, 5)."""
+    from koala.vtss.calibrate import Calibration
+    from koala.vtss.train import attach_calibration, load_model
+
+    workdir, _ = tsa_workdir
+    cal = Calibration(x=(-10.0, 10.0), y=(1.0, 5.0))  # raw 0 -> 3, monotone
+    attach_calibration(workdir / "model" / "tsa.pt", cal, {"calibration": "test"})
+    _, _, meta = load_model(workdir / "model" / "tsa.pt")
+    assert meta["calibration"] == cal and meta["info"]["note"] == "test model"
+    v = make_video("v.mp4", n=20, width=96, height=64)
+    write_table(clips_rows([{"clip_id": "v-0", "video_id": "v", "start_frame": 0, "end_frame": 20, "video": str(v)}]),
+                workdir / "clips.parquet", CLIPS)
+    assert main(["vtss", "predict", "clips.parquet", "--out", "vtss.parquet"]) == 0
+    table = read_table(workdir / "vtss.parquet", VTSS_TABLE)
+    assert table["vtss"].iloc[0] == pytest.approx(float(np.clip(cal(table["vtss_raw"].iloc[0]), 1, 5)))
+    assert table["vtss"].iloc[0] != pytest.approx(float(np.clip(table["vtss_raw"].iloc[0], 1, 5)))

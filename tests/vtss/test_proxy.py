@@ -11,12 +11,13 @@ import pytest
 from koala.config import Params, VtssProxyConfig, to_dict
 from koala.metrics.registry import METRIC_NAMES
 from koala.engine import item_fingerprint
-from koala.vtss.proxy import assign_folds, build_window, proxy_items, proxy_label, steps_name, variants, windows
+from koala.vtss.proxy import (assign_folds, build_window, proxy_items, proxy_label, shot_windows, steps_name, variants,
+                              windows)
 from koala.vtss.stage import smoke
 
 
 def test_variants_and_labels():
-    cfg = VtssProxyConfig()
+    cfg = VtssProxyConfig(singles_per_window=0, pairs_per_window=8)
     v = variants(cfg, np.random.default_rng(0))
     assert len(v) == 1 + len(cfg.degradations) * cfg.levels + cfg.pairs_per_window
     assert v[0] == () and proxy_label(()) == 5.0
@@ -29,6 +30,73 @@ def test_variants_and_labels():
         variants(dataclasses.replace(cfg, degradations=("sepia",)), np.random.default_rng(0))
 
 
+def test_random_singles_cover_every_degradation_once_and_labels_follow_the_table():
+    cfg = VtssProxyConfig(singles_per_window=9, pairs_per_window=2)
+    v = variants(cfg, np.random.default_rng(3))
+    singles = [s for s in v if len(s) == 1]
+    assert len(v) == 1 + 9 + 2 and sorted(d for (d, _), in singles) == sorted(cfg.degradations)
+    assert all(1 <= lvl <= cfg.levels for (_, lvl), in singles)
+    table = (5.0, 3.5, 2.0, 1.5, 1.0)
+    assert proxy_label((), table) == 5.0 and proxy_label((("blur", 2),), table) == 2.0
+    assert proxy_label((("blur", 4), ("noise", 2)), table) == 1.0  # beyond the table: its last value
+    with pytest.raises(ValueError, match="severity_labels"):
+        proxy_label((), (4.0, 3.0))
+    with pytest.raises(ValueError, match="severity_labels"):
+        proxy_label((), (5.0, 3.0, 4.0))
+
+
+def _shots(rows):
+    return pd.DataFrame([{"source": "s", "shot_id": f"s_{k}", "path": "/x.mp4", "fps": 25.0, "start_frame": a, "end_frame": b}
+                         for k, (a, b) in enumerate(rows)])
+
+
+def test_shot_windows_stay_inside_one_shot_and_skip_short_ones():
+    cfg = VtssProxyConfig(window_sec=2.0, min_window_sec=0.6, windows_per_source=1)
+    shots = _shots([(0, 10), (10, 60), (60, 300), (300, 400)])  # the first is 0.4 s: too short
+    one = shot_windows(shots, cfg)
+    assert len(one) == 1
+    by_id = {r.shot_id: (r.start_frame, r.end_frame) for r in shots.itertuples()}
+    for n in (1, 2, 3, 5, 8):
+        ws = shot_windows(shots, dataclasses.replace(cfg, windows_per_source=n))
+        assert 1 <= len(ws) <= n and len(set(ws)) == len(ws)
+        for sid, a, b in ws:
+            lo, hi = by_id[sid]
+            assert lo <= a < b <= hi and sid != "s_0"  # never across a cut, never in the too-short shot
+            assert b - a == min(50, hi - lo)
+    three = shot_windows(shots, dataclasses.replace(cfg, windows_per_source=3))
+    assert {sid for sid, _, _ in three} == {"s_1", "s_2", "s_3"}  # as many shots as windows: one window each
+    assert shot_windows(_shots([(0, 5)]), cfg) == []
+
+
+def test_proxy_shots_fall_back_to_the_samples_without_the_corpus_table(tmp_path, caplog, monkeypatch):
+    import koala.vtss.proxy as proxy
+
+    samples = pd.DataFrame([{"video_id": "v", "path": "/x/v.mp4", "fps": 25.0, "num_frames": 90, "label": 3.0}])
+    monkeypatch.setattr(proxy, "sample_sources", lambda params, env=None: samples)
+    params = Params()
+    params = dataclasses.replace(params, corpus=dataclasses.replace(
+        params.corpus, real=dataclasses.replace(params.corpus.real, shots_table=str(tmp_path / "none.parquet"))))
+    with caplog.at_level("WARNING"):
+        shots = proxy.proxy_shots(params)
+    assert shots["source"].tolist() == ["v"] and "samples only" in caplog.text
+    # with the table: its shots (kind == "shot" only, files that exist) join the samples
+    video = tmp_path / "r.mp4"
+    video.write_bytes(b"x")
+    pd.DataFrame([{"shot_id": "r_0", "source": "r", "path": str(video), "fps": 25.0, "start_frame": 0, "end_frame": 50,
+                   "kind": "shot"},
+                  {"shot_id": "r_1", "source": "r", "path": str(video), "fps": 25.0, "start_frame": 50, "end_frame": 60,
+                   "kind": "black"},
+                  {"shot_id": "q_0", "source": "q", "path": str(tmp_path / "gone.mp4"), "fps": 25.0, "start_frame": 0,
+                   "end_frame": 50, "kind": "shot"}]).to_parquet(tmp_path / "shots.parquet")
+    params = dataclasses.replace(params, corpus=dataclasses.replace(
+        params.corpus, real=dataclasses.replace(params.corpus.real, shots_table=str(tmp_path / "shots.parquet"))))
+    shots = proxy.proxy_shots(params)
+    assert shots["shot_id"].tolist() == ["v", "r_0"]
+    items = proxy_items(shots, params, "tiny", params.vtss.tiny)
+    assert sorted(it["video_id"] for it in items) == ["r", "v"]
+    assert next(it for it in items if it["video_id"] == "r")["shot_id"] == "r_0"
+
+
 def test_windows_fit_the_source():
     cfg = dataclasses.replace(VtssProxyConfig(), windows_per_source=3, window_sec=2.0)
     w = windows(300, 30.0, cfg)
@@ -38,7 +106,7 @@ def test_windows_fit_the_source():
 
 def test_folds_hold_out_whole_sources():
     table = pd.DataFrame({"source": ["a"] * 3 + ["b"] * 3 + ["c"] * 3 + ["d"] * 3})
-    cfg = dataclasses.replace(VtssProxyConfig(), test_sources=("b",))
+    cfg = dataclasses.replace(VtssProxyConfig(), test_sources=("b",), folds=1)
     assert assign_folds(table, cfg) == [("holdout", ["b"])]
     folds = assign_folds(table, dataclasses.replace(cfg, folds=2))
     assert sorted(s for _, part in folds for s in part) == ["a", "b", "c", "d"]
