@@ -22,7 +22,7 @@ from sklearn.isotonic import IsotonicRegression
 
 from koala.vtss.labels import SCORE_MAX, SCORE_MIN
 
-KEEP_THRESHOLD = 2.5  # the paper's VTSS filter threshold (digest §2.4; Table 1's curation keeps VTSS >= 2.5)
+KEEP_THRESHOLD = 2.5  # the paper's VTSS filter threshold (docs/koala36m-paper.md §2.4; Table 1's curation keeps VTSS >= 2.5)
 DAMAGED_SEVERITY = 2  # ours: a proxy clip with total severity >= 2 is "damaged" (should be rejected)
 
 
