@@ -32,6 +32,24 @@ RAPIDOCR_PIN = "rapidocr-onnxruntime==1.4.4"  # installed --no-deps by `make set
 _DETECTORS: dict[tuple, object] = {}
 
 
+def _rapidocr_config(section: str, what: str) -> tuple[str, dict]:
+    """rapidocr's package folder and its config.yaml section ``section`` (Det, Rec).
+
+    Raises:
+        Unavailable: rapidocr-onnxruntime is not installed (naming ``what`` is missing).
+    """
+    try:
+        import rapidocr_onnxruntime
+        import yaml
+    except ImportError as exc:
+        raise Unavailable(
+            f"the OCR text {what} is not installed ({exc}); run `make setup`, or pip install --no-deps {RAPIDOCR_PIN}"
+        ) from None
+    pkg = os.path.dirname(rapidocr_onnxruntime.__file__)
+    with open(os.path.join(pkg, "config.yaml")) as fh:
+        return pkg, dict(yaml.safe_load(fh)[section])
+
+
 def detector(max_side: int, box_score: float):
     """The PP-OCRv4 text detector of rapidocr, built once per process and setting.
 
@@ -40,18 +58,9 @@ def detector(max_side: int, box_score: float):
     """
     key = (max_side, box_score)
     if key not in _DETECTORS:
-        try:
-            import rapidocr_onnxruntime
-            import yaml
-            from rapidocr_onnxruntime.ch_ppocr_det import TextDetector
-        except ImportError as exc:
-            raise Unavailable(
-                f"the OCR text detector is not installed ({exc}); run `make setup`, or "
-                f"pip install --no-deps {RAPIDOCR_PIN}"
-            ) from None
-        pkg = os.path.dirname(rapidocr_onnxruntime.__file__)
-        with open(os.path.join(pkg, "config.yaml")) as fh:
-            conf = dict(yaml.safe_load(fh)["Det"])
+        pkg, conf = _rapidocr_config("Det", "detector")
+        from rapidocr_onnxruntime.ch_ppocr_det import TextDetector
+
         conf.update(
             model_path=os.path.join(pkg, conf["model_path"]),
             limit_type="max",  # the default ("min", 736) enlarges every frame; text_fraction shrinks instead
@@ -74,18 +83,9 @@ def recogniser():
         Unavailable: rapidocr-onnxruntime is not installed.
     """
     if "rec" not in _RECOGNISERS:
-        try:
-            import rapidocr_onnxruntime
-            import yaml
-            from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
-        except ImportError as exc:
-            raise Unavailable(
-                f"the OCR text recogniser is not installed ({exc}); run `make setup`, or "
-                f"pip install --no-deps {RAPIDOCR_PIN}"
-            ) from None
-        pkg = os.path.dirname(rapidocr_onnxruntime.__file__)
-        with open(os.path.join(pkg, "config.yaml")) as fh:
-            conf = dict(yaml.safe_load(fh)["Rec"])
+        pkg, conf = _rapidocr_config("Rec", "recogniser")
+        from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
+
         conf.update(model_path=os.path.join(pkg, conf["model_path"]), intra_op_num_threads=1, inter_op_num_threads=1)
         _RECOGNISERS["rec"] = TextRecognizer(conf)
     return _RECOGNISERS["rec"]
