@@ -137,7 +137,7 @@ def run_real(params: Params, *, metrics_path: str | Path | None = None) -> Stage
             rows.append(real.manifest_row(src, path))
         except Exception as exc:  # noqa: BLE001 - one bad source is recorded, the rest goes on
             log.warning("%s: %s", src.name, exc)
-            errors.append({"stage": "corpus_real", "key": src.name, "path": src.member, "error_type": type(exc).__name__,
+            errors.append({"stage": "corpus_real", "key": src.name, "path": src.member, "severity": "error", "error_type": type(exc).__name__,
                            "message": str(exc)})
     manifest = pd.DataFrame(rows, columns=real.MANIFEST_COLUMNS)
     shots_df = real.shots_table(shots, manifest)

@@ -7,6 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from koala.io.atomic import atomic_path
@@ -31,11 +32,14 @@ class VideoWriter:
         preset: str = "veryfast",
         pix_fmt: str = "yuv420p",
         rotation: int = 0,
+        opencv_yuv: bool = False,
     ):
         self.path = Path(path)
         self._fps = Fraction(fps).limit_denominator(1001)
         self._size = (int(width), int(height))
         self._codec, self._crf, self._preset, self._pix_fmt, self._rotation = codec, crf, preset, pix_fmt, rotation
+        # RGB -> YUV 4:2:0 by OpenCV instead of swscale: about 1.5x faster at 720p (long videos), not bit-identical
+        self._opencv_yuv = bool(opencv_yuv) and pix_fmt == "yuv420p" and width % 2 == 0 and height % 2 == 0
         self._ctx = None
         self.frames_written = 0
 
@@ -66,7 +70,10 @@ class VideoWriter:
         if frames.shape[1:3] != self._size[::-1] or frames.dtype != np.uint8:
             raise ValueError(f"frames must be uint8 of size {self._size[1]}x{self._size[0]}, got {frames.dtype} {frames.shape}")
         for arr in frames:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")
+            if self._opencv_yuv:
+                frame = av.VideoFrame.from_ndarray(cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_RGB2YUV_I420), format="yuv420p")
+            else:
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")
             self._container.mux(self._stream.encode(frame))
             self.frames_written += 1
 
