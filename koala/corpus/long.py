@@ -28,7 +28,7 @@ from koala.config import LongConfig
 from koala.corpus import transitions as tr
 from koala.corpus.videos import video_row
 from koala.io.video import VideoInfo, probe, read_frames
-from koala.io.writer import VideoWriter
+from koala.io.writer import VideoWriter, repeat_copy
 
 LONG_SHOTS_COLUMNS = ["video_id", "piece", "start_frame", "end_frame", "shot_id", "source", "source_start", "source_end"]
 
@@ -173,12 +173,43 @@ def render_long(item: dict) -> dict:
     return video_row({"path": item["out"], "video_id": item["key"], "source": "long_edited", "truth": plan["truth"]})
 
 
+def repeat_plan(plan: dict, times: int) -> dict:
+    """``plan`` played ``times`` over: its pieces and transitions again, a hard cut at every join."""
+    n, pieces, transitions, truth, spans = plan["num_frames"], [], [], [], []
+    for k in range(times):
+        pieces += plan["pieces"]
+        spans += [(s + k * n, e + k * n) for s, e in plan["spans"]]
+        truth += [{**t, "first_frame": t["first_frame"] + k * n, "last_frame": t["last_frame"] + k * n} for t in plan["truth"]]
+        transitions += plan["transitions"]
+        if k < times - 1:
+            transitions.append({"type": "cut", "n": 0, "direction": ""})
+            truth.append({"type": "cut", "first_frame": (k + 1) * n - 1, "last_frame": (k + 1) * n})
+    return {"pieces": pieces, "transitions": transitions, "truth": truth, "spans": spans, "num_frames": n * times}
+
+
+def render_repeat(item: dict) -> dict:
+    """Write the first long video ``item['times']`` over by stream copy; return its VIDEOS row."""
+    repeat_copy(item["src"], item["out"], item["times"])
+    return video_row({"path": item["out"], "video_id": item["key"], "source": "long_edited", "truth": item["plan"]["truth"]})
+
+
 def long_items(pool: pd.DataFrame, cfg: LongConfig) -> list[dict]:
-    """Engine items, one per long video in ``cfg.minutes``."""
-    items = []
+    """Engine items, one per long video in ``cfg.minutes``.
+
+    With ``cfg.repeat_first``, a video whose length is a whole multiple (above 1) of the first one's
+    is an item for :func:`render_repeat` (``"src"``: the first video); run those after the others.
+    """
+    items: list[dict] = []
     for i, minutes in enumerate(cfg.minutes):
         key = video_name(minutes)
         out = str(Path(cfg.out_dir) / f"{key}.mp4")
+        times = minutes / cfg.minutes[0] if i else 1.0
+        if cfg.repeat_first and i and times > 1 and abs(times - round(times)) < 1e-9:
+            first = items[0]
+            items.append({"key": key, "plan": repeat_plan(first["plan"], int(round(times))), "src": first["out"], "out": out,
+                          "outputs": [out], "times": int(round(times)),
+                          "encoding": {k: first[k] for k in ("width", "height", "fps", "crf", "preset")}})
+            continue
         items.append({"key": key, "plan": plan_long(i, minutes, pool, cfg), "out": out, "outputs": [out],
                       "width": cfg.width, "height": cfg.height, "fps": cfg.fps, "crf": cfg.crf, "preset": cfg.preset})
     return items

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,7 +167,12 @@ def run_long(params: Params, *, metrics_path: str | Path | None = None) -> Stage
     shots_df = read_table(params.corpus.real.shots_table)
     pool = shots_df[shots_df["kind"] == "shot"]
     items = long.long_items(pool, cfg) if cfg.minutes else []
-    res = map_items(long.render_long, items, stage="corpus_long", cfg=params.engine, desc="long videos")
+    rendered, repeats = [it for it in items if "src" not in it], [it for it in items if "src" in it]
+    res = map_items(long.render_long, rendered, stage="corpus_long", cfg=params.engine, desc="long videos")
+    if repeats:  # after the videos they copy
+        again = map_items(long.render_repeat, repeats, stage="corpus_long", cfg=params.engine, desc="long videos (repeats)")
+        res = dataclasses.replace(res, table=pd.concat([res.table, again.table], ignore_index=True),
+                                  errors=pd.concat([res.errors, again.errors], ignore_index=True))
     prune(cfg.out_dir, keep={o for it in items for o in it["outputs"]}, pattern="*.mp4") if Path(cfg.out_dir).is_dir() else None
     table = res.table if len(res.table) else pd.DataFrame(columns=VIDEOS.names)
     write_table(table, cfg.table, VIDEOS)

@@ -88,3 +88,41 @@ class VideoWriter:
             self._ctx.__exit__(type(err), err, err.__traceback__)
             raise
         self._ctx.__exit__(exc_type, exc, tb)
+
+
+def repeat_copy(src: str | os.PathLike, out: str | os.PathLike, times: int) -> int:
+    """Write ``src``'s video stream ``times`` over, back to back, into ``out`` without re-encoding.
+
+    Packets are copied (stream copy, as ``ffmpeg -f concat -c copy`` does) with their timestamps
+    shifted by the source's length each round, so decoding ``out`` gives ``src``'s frames
+    ``times`` over. The source must start on a keyframe (every file :class:`VideoWriter` writes
+    does). Returns the number of packets written; written atomically like :class:`VideoWriter`.
+    """
+    if times < 1:
+        raise ValueError(f"times must be >= 1, got {times}")
+    with av.open(str(src)) as probe_in:
+        stream_in = probe_in.streams.video[0]
+        first = next((p for p in probe_in.demux(stream_in) if p.size), None)
+        if first is None or not first.is_keyframe:
+            raise ValueError(f"{src}: cannot repeat by stream copy: it does not start on a keyframe")
+        start, end = None, None  # one round lasts from the first timestamp to the last one plus a frame
+        for p in [first, *probe_in.demux(stream_in)]:
+            if p.size:
+                start = p.pts if start is None else min(start, p.pts)
+                end = p.pts + max(p.duration or 0, 1) if end is None else max(end, p.pts + max(p.duration or 0, 1))
+    step, written = end - start, 0
+    with atomic_path(Path(out)) as tmp, av.open(str(tmp), mode="w", format="mp4") as container:
+        stream = None
+        for k in range(times):
+            with av.open(str(src)) as inp:
+                in_stream = inp.streams.video[0]
+                if stream is None:
+                    stream = container.add_stream_from_template(in_stream)
+                for p in inp.demux(in_stream):
+                    if not p.size:
+                        continue
+                    p.pts, p.dts = p.pts + k * step, (p.dts + k * step) if p.dts is not None else None
+                    p.stream = stream
+                    container.mux(p)
+                    written += 1
+    return written

@@ -73,3 +73,26 @@ def test_no_shot_long_enough_is_a_clear_error():
     cfg = LongConfig(minutes=(1.0,), shot_sec_min=5.0)
     with pytest.raises(ValueError, match="no real shot lasts 5.0 s"):
         long.plan_long(0, 1.0, _pool({"c": ("c.mp4", 0, 40, 10.0)}), cfg)
+
+
+def test_a_multiple_of_the_first_length_repeats_its_edit_by_stream_copy(make_video, tmp_path):
+    paths = {name: str(make_video(name, n=n, fps=25.0, width=64, height=48)) for name, n in [("a.mp4", 80), ("b.mp4", 90)]}
+    pool = _pool({"a": (paths["a.mp4"], 0, 80, 25.0), "b": (paths["b.mp4"], 0, 90, 25.0)})
+    cfg = LongConfig(minutes=(0.1, 0.3), width=64, height=48, shot_sec_min=0.4, shot_sec_max=1.0, crf=12,
+                     mix=TransitionMix(cut=0.5, dissolve=0.5, fade_black=0, fade_white=0, wipe=0, slide=0),
+                     out_dir=str(tmp_path / "long"))
+    first, third = long.long_items(pool, cfg)
+    assert third["src"] == first["out"] and third["times"] == 3
+    long.render_long(first)
+    row = long.render_repeat(third)
+    n = first["plan"]["num_frames"]
+    assert row["num_frames"] == 3 * n and row["truth"] == third["plan"]["truth"]
+    # every round's truth is the first's shifted, with a hard cut at each join
+    joins = [t for t in row["truth"] if t["first_frame"] in (n - 1, 2 * n - 1) and t["type"] == "cut"]
+    assert len(row["truth"]) == 3 * len(first["plan"]["truth"]) + 2 and len(joins) == 2
+    a, b = read_all(first["out"]), read_all(third["out"])
+    for k in range(3):
+        assert np.array_equal(b[k * n:(k + 1) * n], a)
+    assert len(long.pieces_table([first, third]).query("video_id == @third['key']")) == 3 * len(first["plan"]["pieces"])
+    # off: every video is rendered from its own plan
+    assert all("src" not in it for it in long.long_items(pool, dataclasses.replace(cfg, repeat_first=False)))
