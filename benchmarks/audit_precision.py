@@ -7,7 +7,7 @@ text "has subtitles", ...). Each shot is measured once by :func:`koala.caption.a
 every caption judged; precision is the share of flagged statements that are wrong, recall the
 share of wrong statements flagged (issue 19's target: precision >= 0.9).
 
-    python benchmarks/audit_precision.py [--shots data/corpus/real_shots.parquet] [--root .] [--out audit_precision.json]
+    python benchmarks/audit_precision.py [--shots data/corpus/real_shots.parquet] [--root .] [--out-dir DIR]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import pandas as pd
 from koala.caption import audit as A
 from koala.config import Params
 from koala.io.errors import VideoError
+from koala.report.benchmarks import add_out_dir, save_result, table
 
 MOVE_WORDS = {"pan_left": "The camera pans to the left.", "pan_right": "The camera pans to the right.",
               "tilt_up": "The camera tilts up.", "tilt_down": "The camera tilts down.",
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shots", default="data/corpus/real_shots.parquet")
     ap.add_argument("--root", default=".", help="folder the shots' paths are relative to")
-    ap.add_argument("--out", default="audit_precision.json")
+    add_out_dir(ap)
     ap.add_argument("--max-sec", type=float, default=12.0, help="measure at most this many seconds of each shot")
     args = ap.parse_args(argv)
     params = Params()
@@ -97,8 +98,16 @@ def main(argv: list[str] | None = None) -> int:
         "false_flags": t.loc[~t["wrong"] & t["flagged"], ["shot_id", "what", "evidence"]].to_dict("records"),
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    Path(args.out).write_text(json.dumps(summary, indent=2))
     print(json.dumps({k: v for k, v in summary.items() if k != "by_test"}, indent=2))
+    fmt = lambda x: "–" if x is None else f"{x:.2f}"  # noqa: E731
+    rows = [[w, str(v["n"]), str(v["flagged"])] for w, v in summary["by_test"].items()]
+    save_result("audit_precision", summary=summary, argv=["benchmarks/audit_precision.py", *(argv or sys.argv[1:])],
+                tables=[table("Captions built from each hand-labelled real shot's truth, right and deliberately wrong: "
+                              "statements flagged as contradicted", ["statement tested", "statements", "flagged"], rows)],
+                lines=[f"{summary['shots']} measurable shots, {summary['statements']} statements ({summary['wrong']} wrong): "
+                       f"{summary['flagged_wrong']} wrong ones flagged and {summary['flagged_right']} right ones; precision "
+                       f"{fmt(summary['precision'])}, recall {fmt(summary['recall'])} (target: precision >= 0.9)."],
+                out_dir=args.out_dir)
     return 0
 
 

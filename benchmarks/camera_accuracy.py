@@ -20,6 +20,7 @@ from koala.caption import camera
 from koala.caption.measured import measure_frames, sample_step
 from koala.config import MeasuredCaptionConfig, load_params
 from koala.corpus.camera_moves import sample_scenes, camera_set
+from koala.report.benchmarks import add_out_dir, save_result, table
 
 
 def evaluate(scenes, cfg: MeasuredCaptionConfig, *, per_kind: int) -> pd.DataFrame:
@@ -48,6 +49,7 @@ def main() -> None:
     ap.add_argument("--per-kind", type=int, default=2)
     ap.add_argument("--scenes", type=int, default=1, help="still frames per sample clip")
     ap.add_argument("--params", default="params.yaml")
+    add_out_dir(ap)
     args = ap.parse_args()
     cfg = load_params(args.params).caption.measured if os.path.exists(args.params) else MeasuredCaptionConfig()
     t = time.perf_counter()
@@ -60,6 +62,21 @@ def main() -> None:
     if len(bad):
         print("\nmisses:\n" + bad.round(4).to_string(index=False))
     print(f"\n{len(df)} shots in {time.perf_counter() - t:.0f} s")
+    save(df, args)
+
+
+def save(df: pd.DataFrame, args: argparse.Namespace) -> None:
+    """The result file the README's camera table is generated from."""
+    s = summary(df)
+    kinds = sorted(s["recall"])
+    conf = pd.crosstab(df.truth, df.pred)
+    rows = [[k, str(int((df.truth == k).sum())), f"{s['recall'][k]:.2f}",
+             ", ".join(f"{p} {int(n)}" for p, n in conf.loc[k].items() if n and p != k) or "–"] for k in kinds]
+    rows.append(["all", str(s["shots"]), f"{s['accuracy']:.2f}", f"still shots called moving: {s['still_called_moving']}"])
+    save_result("camera_accuracy", summary=s, tables=[table(
+        f"Camera label on {s['shots']} synthetic moves over still frames of the samples (targets: accuracy >= 0.95, "
+        "every kind >= 0.85, no still shot called moving)", ["truth", "shots", "recall", "read instead as"], rows)],
+        out_dir=args.out_dir)
 
 
 if __name__ == "__main__":

@@ -34,9 +34,11 @@ import os
 import cv2
 import numpy as np
 import pandas as pd
+
 from scipy.stats import spearmanr
 
 from koala.metrics.sharpness import clarity
+from koala.report.benchmarks import add_out_dir, frame_table, save_result
 
 
 def blur_effect_whole(gray: np.ndarray) -> float:
@@ -148,15 +150,26 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("samples", nargs="?", default=os.environ.get("KOALA_SAMPLES_MIRROR", "data/samples"))
     ap.add_argument("--frames", type=int, default=3)
+    add_out_dir(ap)
     args = ap.parse_args()
     res = compare(frames_of(args.samples, args.frames))
     pd.set_option("display.width", 200)
     table = res.pivot(index="candidate", columns="sweep", values=["within", "pooled"]).round(3)
     table[("mean", "pooled")] = res.groupby("candidate").pooled.mean().round(3)
-    print(table.sort_values(("mean", "pooled"), ascending=False).to_string())
+    table = table.sort_values(("mean", "pooled"), ascending=False)
+    print(table.to_string())
     print()
-    print(vtss_check(args.samples).round(3).to_string())
-    print("\nskipped: BRISQUE (cv2.quality is not in opencv-python-headless; no model files), NIQE (scikit-video not installed)")
+    check = vtss_check(args.samples)
+    print(check.round(3).to_string())
+    skipped = "BRISQUE (cv2.quality is not in opencv-python-headless; no model files), NIQE (scikit-video not installed)"
+    print(f"\nskipped: {skipped}")
+    flat = table.copy()
+    flat.columns = [f"{stat} ({sweep})" for stat, sweep in flat.columns]
+    save_result("clarity_compare", summary={"best": str(flat.index[0])},
+                tables=[frame_table("Clarity candidates on blur, upscale, x264 and JPEG sweeps of real frames: Spearman with "
+                                    "the damage within each frame's sweep and pooled over frames", flat.reset_index(), digits=3),
+                        frame_table("Each candidate on the five labelled samples", check.reset_index(), digits=3)],
+                lines=[f"Not compared: {skipped}."], out_dir=args.out_dir)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from koala.config import Params, load_params
 from koala.curate.inputs import iter_inputs
 from koala.curate.run import StageClock, cpu_seconds, curate
 from koala.io.video import probe, read_frames
+from koala.report.benchmarks import add_out_dir, frame_table, save_result, table
 
 PAPER_CLIP_SEC = 13.75  # paper Table 1: Koala-36M's average clip length
 RELEASED_FRAGMENT_CLIPS = 4  # released infer.yml: 4 fragment clips per video at test
@@ -204,7 +205,8 @@ def main() -> None:
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--vtss-fragments", type=int, default=1, help="fragment clips per clip when timing VTSS (scaled to 4)")
     ap.add_argument("--memory-videos", type=int, default=4, help="tiny videos in the small memory run (the large one has 10x)")
-    ap.add_argument("--out-dir", default="reports/tables")
+    ap.add_argument("--tables-dir", default="reports/tables", help="where the two CSV tables go")
+    add_out_dir(ap)
     args = ap.parse_args()
     base = load_params(args.params) if Path(args.params).exists() else Params()
     videos = list(iter_inputs(args.inputs, base))
@@ -237,7 +239,7 @@ def main() -> None:
     print(f"memory growth for 10x the input list: x{hi / lo:.3f} ({hi - lo:+.0f} MB)  target: flat")
 
     proj = projection(stages, clip_video_sec=clip_sec)
-    out = Path(args.out_dir)
+    out = Path(args.tables_dir)
     out.mkdir(parents=True, exist_ok=True)
     stages.assign(memory_small_mb=lo, memory_10x_mb=hi).to_csv(out / "curate_throughput.csv", index=False)
     proj.to_csv(out / "curate_projection.csv", index=False)
@@ -251,6 +253,21 @@ def main() -> None:
         print(f"{label:>5} clips: {e['core_hours']:.1f} core-hours, {e['hours_on_2_cores']:.1f} h on 2 cores, "
               f"{e['cores_for_24h']:.1f} cores for 24 h; bottleneck: {b['stage']} ({b['core_hours'] / e['core_hours']:.0%})")
     print(f"wrote {out / 'curate_throughput.csv'} and {out / 'curate_projection.csv'}")
+    cols = {"stage": "stage", "cpu_s": "CPU s", "wall_s": "wall s", "clips_per_hour_per_core": "clips/h/core",
+            "rtf_per_core": "s of video per CPU s", "x_decode": "CPU x decode", "peak_rss_mb": "peak MB"}
+    ends = proj[proj["stage"] == "end_to_end"].set_index("clips")
+    save_result("curate_throughput", summary={"videos": len(videos), "video_sec": video_sec, "clips": summary["clips"],
+                                              "memory_small_mb": lo, "memory_10x_mb": hi},
+                tables=[frame_table(f"`koala curate` per stage on {len(videos)} videos ({video_sec:.0f} s, {summary['clips']} clips; "
+                                    f"released VTSS architecture at random weights, scaled to {RELEASED_FRAGMENT_CLIPS} fragment clips)",
+                                    stages[list(cols)].rename(columns=cols), digits=2),
+                        table(f"Projected CPU cost at the paper's {PAPER_CLIP_SEC} s per clip (no GPU measured here)",
+                              ["clips", "core-hours", "hours on 2 cores", "cores for 24 h"],
+                              [[k, f"{r.core_hours:,.0f}", f"{r.hours_on_2_cores:,.0f}", f"{r.cores_for_24h:,.0f}"]
+                               for k, r in ends.iterrows()])],
+                lines=[f"Peak memory {lo:.0f} MB for {args.memory_videos} tiny videos and {hi:.0f} MB for "
+                       f"{args.memory_videos * 10} in chunks of 4 (x{hi / lo:.2f})."],
+                out_dir=args.out_dir)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import av
 import numpy as np
 
 from koala.io.video import probe, read_frames
+from koala.report.benchmarks import add_out_dir, save_result, table
 
 
 def raw_decode(path: str) -> int:
@@ -55,6 +56,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("videos", nargs="*")
     ap.add_argument("--repeat", type=int, default=3)
+    add_out_dir(ap)
     args = ap.parse_args()
     videos = args.videos or sorted(str(p) for p in Path("data/samples").glob("*.mp4"))
     if not videos:
@@ -78,6 +80,12 @@ def main() -> None:
     print("\nmean over videos:")
     for name, ms in zip(cases, mean):
         print(f"  {name:<28} {ms:6.2f} ms/frame   x{ms / mean[0]:4.2f} of the floor")
+    sizes = sorted({f"{probe(v).width}x{probe(v).height}" for v in videos})
+    save_result("decode", summary={"videos": len(videos), "ms_per_frame": dict(zip(cases, mean))},
+                tables=[table(f"Reader speed, mean over {len(videos)} videos ({', '.join(sizes)}; best of {args.repeat})",
+                              ["reader", "ms/frame", "x raw decode"],
+                              [[name, f"{ms:.2f}", f"{ms / mean[0]:.2f}"] for name, ms in zip(cases, mean)])],
+                out_dir=args.out_dir)
 
 
 if __name__ == "__main__":

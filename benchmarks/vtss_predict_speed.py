@@ -37,6 +37,7 @@ from koala.vtss.fragments import FragmentCollector, normalise, plan_fragments
 from koala.vtss.predict import (clip_rng, predict_video, predict_video_tsa, released_model, resolve_precision,
                                 score_fragments)
 from koala.engine import code_version
+from koala.report.benchmarks import add_out_dir, save_result, table
 from koala.vtss.swin3d import relative_position_index
 
 TARGET_S = 10.0  # issue #6: predict on a 5 s 720p clip in under 10 s on CPU
@@ -76,6 +77,7 @@ def main() -> None:
     ap.add_argument("--checkpoint", help="the released infer.pth (default: rebuilt by the reference rule)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--params", default="params.yaml")
+    add_out_dir(ap)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -95,7 +97,7 @@ def main() -> None:
               f"{fr.num_clips} clips x {fr.clip_len} frames; precision {cfg.precision} = {dtype}; best of {args.repeat}")
         print(f"{'video':<26} {'size':>9} {'frames':>6} | {'decode all':>10} {'decode+frag':>11} {'model fp32':>10} {'model':>7} "
               f"{'predict':>8} | {'predict/decode all':>18} {'CPU s':>6} {'target':>7} | {'TSA predict':>11}")
-        totals = []
+        totals, rows = [], []
         for path in videos:
             info = probe(path)
             n = min(info.num_frames, int(round(args.seconds * info.fps)))
@@ -127,7 +129,16 @@ def main() -> None:
             print(f"{Path(path).name[:26]:<26} {info.width}x{info.height:<4} {n:>6} | {d_all:>9.2f}s {d_frag:>10.2f}s "
                   f"{m32_wall:>9.2f}s {m_wall:>6.2f}s {p_wall:>7.2f}s | {p_wall / d_all:>17.1f}x {p_cpu:>6.1f} "
                   f"{'ok' if p_wall < TARGET_S else 'MISS':>7} | {t_wall:>10.2f}s")
+            rows.append([Path(path).name, f"{info.width}x{info.height}", str(n), f"{d_all:.2f}", f"{m32_wall:.2f}",
+                         f"{m_wall:.2f}", f"{p_wall:.2f}", f"{p_wall / d_all:.1f}", "–" if np.isnan(t_wall) else f"{t_wall:.2f}"])
         print(f"median predict: {np.median(totals):.2f} s per clip (target < {TARGET_S:.0f} s for a 5 s 720p clip on CPU)")
+        save_result("vtss_predict_speed", summary={"median_predict_s": float(np.median(totals)), "precision": str(dtype),
+                                                   "threads": torch.get_num_threads()},
+                    tables=[table(f"`koala vtss predict`, seconds per {args.seconds:g} s clip (wall, best of {args.repeat}; "
+                                  f"released architecture at `vtss.precision` = {dtype}; last column: the default trained TSA)",
+                                  ["video", "size", "frames", "decode all", "released model fp32", "released model",
+                                   "predict (released)", "x decode all", "predict (default TSA)"], rows)],
+                    out_dir=args.out_dir)
 
 
 if __name__ == "__main__":

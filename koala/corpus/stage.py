@@ -151,6 +151,11 @@ def run_real(params: Params, *, metrics_path: str | Path | None = None) -> Stage
     write_errors(err, Path(params.corpus.errors_dir) / "corpus_real.parquet")
     metrics = real_metrics(manifest, shots_df)
     metrics["real_cuts"] = int(sum(len(t) for t in videos["truth"])) if len(videos) else 0
+    if len(videos):
+        px = videos["width"] * videos["height"]
+        small, large = videos.loc[px.idxmin()], videos.loc[px.idxmax()]
+        metrics["real_size_range"] = [f"{small.width}x{small.height}", f"{large.width}x{large.height}"]
+        metrics["real_fps_range"] = [round(float(videos["fps"].min()), 2), round(float(videos["fps"].max()), 2)]
     metrics["real_errors"] = int(len(err))
     if metrics_path:
         write_json(metrics_path, metrics)

@@ -25,10 +25,14 @@ def load_paper(path: str | Path = PAPER_YAML) -> dict:
 
 
 def read_metrics(folder: str | Path = "reports/metrics") -> dict[str, dict]:
-    """Every stage's metrics JSON by stage name (the file stem); a stage not run yet is absent."""
+    """Every stage's metrics JSON by stage name (the file stem), and the benchmark scripts' results
+    under ``"benchmarks"``; a stage not run yet is absent."""
     out = {}
     for p in sorted(Path(folder).glob("*.json")):
         out[p.stem] = json.loads(p.read_text())
+    bench = Path(folder) / "benchmarks"  # the benchmark scripts' results (koala.report.benchmarks)
+    if bench.is_dir():
+        out["benchmarks"] = {p.stem: json.loads(p.read_text()) for p in sorted(bench.glob("*.json"))}
     return out
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from koala.io.atomic import write_text
+from koala.report.benchmarks import bench_block
 from koala.report.paper import DASH, diff, dig, fmt, headlines, load_paper, num
 
 START, END = "<!-- koala:results:{} -->", "<!-- /koala:results:{} -->"
@@ -73,9 +74,9 @@ def split_table(metrics: dict[str, dict], paper: dict) -> str:
 
 
 def vtss_table(metrics: dict[str, dict], paper: dict) -> str:
-    """Tables 5 and 6 on proxy labels (the held-out source of the default run) beside the paper's PLCC."""
-    res = metrics.get("vtss", {}).get("results", {})
-    held = ", ".join(f["test_sources"][0] for f in metrics.get("vtss", {}).get("folds", []) if f.get("test_sources"))
+    """Tables 5 and 6 on proxy labels, leave-source-out, beside the paper's PLCC; keep/reject at 2.5 after calibration."""
+    vt = metrics.get("vtss", {})
+    res, kr = vt.get("results", {}), vt.get("keep_reject", {})
     t5, t6 = paper["table5"]["rows"], paper["table6"]["rows"]
     spec = [("dynamic", "dynamic branch only (= FAST-VQA)", t5["dynamic"]["plcc"]),
             ("static", "+ static branch", t5["static"]["plcc"]),
@@ -83,9 +84,19 @@ def vtss_table(metrics: dict[str, dict], paper: dict) -> str:
             ("full", "+ WCGB (full TSA)", t5["full"]["plcc"]),
             ("dover", "DOVER-style two views", t6["dover"]["plcc"]),
             ("label_only", "sub-metrics only (not in the paper)", None)]
-    rows = [[name, fmt(dig(res, v, "plcc")), fmt(dig(res, v, "srcc")), str(dig(res, v, "n") or DASH), fmt(p)]
+    spec += [(v, f"`{v}` (ours)", None) for v in res if v not in {s[0] for s in spec}]
+
+    def pm(v: str, key: str) -> str:
+        m, sd = dig(res, v, key), dig(res, v, f"{key}_sd")
+        return fmt(m) if num(sd) is None else f"{fmt(m)} +- {fmt(sd)}"
+
+    rows = [[name + (" **(default)**" if v == dig(vt, "calibration", "variant") else ""), pm(v, "plcc"), pm(v, "srcc"),
+             _pct(dig(kr, v, "calibrated", "clean_kept")), _pct(dig(kr, v, "calibrated", "damaged_rejected")),
+             str(dig(res, v, "folds") or DASH), str(dig(res, v, "n") or DASH), fmt(p)]
             for v, name, p in spec if v in res or p is not None]
-    return _md(["Table 5/6 row", f"PLCC, held out: {held or DASH}", "SRCC", "test clips", "paper PLCC"], rows)
+    n_src = len(vt.get("sources") or [])
+    return _md(["Table 5/6 row", f"proxy PLCC, held-out sources ({n_src or DASH} sources)", "SRCC",
+                "clean kept at 2.5", "damaged rejected", "folds", "test clips", "paper PLCC"], rows)
 
 
 def condition_table(metrics: dict[str, dict], paper: dict) -> str:
@@ -112,11 +123,47 @@ def condition_table(metrics: dict[str, dict], paper: dict) -> str:
                 "motion response", "drift per response"], rows)
 
 
+def corpus_table(metrics: dict[str, dict], paper: dict) -> str:
+    """What the corpus stage fetched and built (``corpus.json``)."""
+    c = metrics.get("corpus", {})
+    if not c:
+        return _md(["corpus", "count"], [["not built yet", DASH]])
+
+    def counts(key: str, names: dict | None = None) -> str:
+        d = c.get(key) or {}
+        return ", ".join(f"{(names or {}).get(k, k)} {v}" for k, v in sorted(d.items(), key=lambda kv: -kv[1])) or DASH
+
+    rng = lambda key, unit="": DASH if not c.get(key) else f"{c[key][0]}{unit} to {c[key][1]}{unit}"  # noqa: E731
+    longs = c.get("long_videos") or {}
+    rows = [
+        ["sample clips (seconds)", f"{c.get('samples', DASH)} ({fmt(c.get('sample_seconds'), 1)})"],
+        ["real sources (packages they ship in)", f"{c.get('real_sources', DASH)} ({c.get('real_packages', DASH)})"],
+        ["seconds of real video", fmt(c.get("real_seconds"), 1)],
+        ["frame sizes; frame rates", f"{rng('real_size_range')}; {rng('real_fps_range', ' fps')}"],
+        ["codecs", ", ".join(c.get("real_codecs") or []) or DASH],
+        ["hand-checked shots; real cuts", f"{c.get('real_shots', DASH)}; {c.get('real_cuts', DASH)}"],
+        ["shots by camera label", counts("real_by_camera")],
+        ["shots by people count", counts("real_by_people", {"0": "none", "1": "one", "2": "two"})],
+        ["shots by overlay text", counts("real_by_overlay_text", {"False": "none", "True": "overlay text"})],
+        ["shots by letterbox", counts("real_by_letterbox", {"False": "none", "True": "bars"})],
+        ["long edited videos (minutes)", ", ".join(f"`{k}` ({fmt(v, 1)})" for k, v in sorted(longs.items(), key=lambda kv: kv[1])) or DASH],
+        ["their transitions", f"{c.get('long_transitions', DASH)}: {counts('long_transitions_by_type')}"],
+        ["errors (real; long)", f"{c.get('real_errors', DASH)}; {c.get('long_errors', DASH)}"],
+    ]
+    return _md(["corpus", "count"], rows)
+
+
+# The benchmark scripts whose results the README shows (block ``bench-<name>``; koala.report.benchmarks).
+BENCHMARKS = ("decode", "long_video", "score_speed", "caption_speed", "split_speed", "vtss_predict_speed",
+              "curate_throughput", "camera_accuracy", "facts_real", "audit_precision", "clarity_compare")
+
 BLOCKS: dict[str, Callable[[dict, dict], str]] = {
     "headline": headline_table,
+    "corpus": corpus_table,
     "split": split_table,
     "vtss": vtss_table,
     "condition": condition_table,
+    **{f"bench-{n}": (lambda metrics, paper, _n=n: bench_block(_n, metrics.get("benchmarks", {}))) for n in BENCHMARKS},
 }
 
 
