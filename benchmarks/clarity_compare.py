@@ -132,9 +132,10 @@ def compare(frames: dict[str, np.ndarray]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def vtss_check(folder: str) -> pd.Series:
-    """Spearman of each candidate (mean over the clip's frames) with the samples' VTSS labels."""
-    labels = dict(line.strip().split(",") for line in open(os.path.join(folder, "labels_raw.txt")) if "," in line)
+def vtss_check(folder: str, labels_table: str) -> pd.Series:
+    """Spearman of each candidate (mean over the clip's frames) with the samples' VTSS labels (the corpus stage's table)."""
+    lab = pd.read_parquet(labels_table)
+    labels = {f"{v}.mp4": float(x) for v, x in zip(lab["video_id"], lab["vtss_label"])}
     frames = frames_of(folder, 3)
     out = {}
     for c, fn in CANDIDATES.items():
@@ -150,6 +151,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("samples", nargs="?", default=os.environ.get("KOALA_SAMPLES_MIRROR", "data/samples"))
     ap.add_argument("--frames", type=int, default=3)
+    ap.add_argument("--labels", default="data/sample_labels.parquet", help="the samples' VTSS labels (corpus stage)")
     add_out_dir(ap)
     args = ap.parse_args()
     res = compare(frames_of(args.samples, args.frames))
@@ -159,7 +161,7 @@ def main() -> None:
     table = table.sort_values(("mean", "pooled"), ascending=False)
     print(table.to_string())
     print()
-    check = vtss_check(args.samples)
+    check = vtss_check(args.samples, args.labels)
     print(check.round(3).to_string())
     skipped = "BRISQUE (cv2.quality is not in opencv-python-headless; no model files), NIQE (scikit-video not installed)"
     print(f"\nskipped: {skipped}")
