@@ -155,6 +155,7 @@ def niqe_params(cache: str = PACKAGE_CACHE) -> tuple[np.ndarray, np.ndarray]:
 def mscn(gray: np.ndarray, c: float = MSCN_C) -> np.ndarray:
     """MSCN coefficients (I - mu) / (sigma + C) of a gray frame (H, W) in 0-255, same shape, float32."""
     g = gray.astype(np.float32)
+    g -= g.mean()  # no change to the coefficients; a flat frame gives exact zeros, and float32 keeps precision
     mu = cv2.GaussianBlur(g, (7, 7), WINDOW_SIGMA, borderType=cv2.BORDER_REPLICATE)
     var = cv2.GaussianBlur(g * g, (7, 7), WINDOW_SIGMA, borderType=cv2.BORDER_REPLICATE) - mu * mu
     return (g - mu) / (np.sqrt(np.abs(var)) + c)
