@@ -101,6 +101,11 @@ def run_training(params: Params, *, epochs: int | None = None) -> dict:
         torch.set_num_threads(cfg.train.threads)
     device = resolve_device(cfg.device)
     size_name, size = resolve_size(cfg, device)
+    for v in cfg.train.variants:
+        base, ssl = base_variant(v)
+        if v != TREES_VARIANT and (base not in VARIANTS or (ssl and set(VARIANTS[base][0]) <= {"label"})):
+            raise ValueError(f"vtss.train.variants: unknown variant {v!r}; valid: {', '.join([*VARIANTS, TREES_VARIANT])}, "
+                             "or a variant with a video branch followed by _ssl")
     if cfg.train.final not in cfg.train.variants:
         raise ValueError(f"vtss.train.final={cfg.train.final!r} must be one of vtss.train.variants {list(cfg.train.variants)}")
     sources = sample_sources(params)
