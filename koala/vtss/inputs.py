@@ -23,6 +23,8 @@ from koala.metrics.scorer import score
 from koala.motion import analysis_shape
 from koala.vtss.fragments import FragmentPlan, plan_fragments, sample_fragments
 
+BRANCHES = ("dynamic", "static", "label")  # the TSA's inputs (koala.vtss.tsa.BRANCHES): fragments, frames, sub-metrics
+
 
 @dataclass
 class TsaInputs:
@@ -63,7 +65,8 @@ class InputPlan:
     fragments: FragmentPlan  # frame numbers within the clip, pixel positions
     metric_idx: np.ndarray  # frames the sub-metrics see
     static_idx: np.ndarray  # frames the static branch sees
-    needed: np.ndarray  # ascending union of all of them
+    needed: np.ndarray  # ascending union of the frames the asked-for inputs need
+    branches: tuple[str, ...] = BRANCHES  # the inputs to make: a model without a branch needs none of its frames
 
     @property
     def span(self) -> tuple[int, int]:
@@ -71,37 +74,57 @@ class InputPlan:
 
 
 def plan_inputs(num_frames: int, height: int, width: int, fps: float, size: VtssTsaSize, score_cfg: ScoreConfig,
-                rng: np.random.Generator) -> InputPlan:
+                rng: np.random.Generator, *, branches: tuple[str, ...] = BRANCHES) -> InputPlan:
     """Draw the fragment positions and pick the metric and static frames of a clip of ``num_frames``.
 
+    ``branches``: the inputs to make (default all, as the proxy set stores them). Prediction with a
+    model that lacks a branch passes its own, so the frames only that branch would see are not
+    decoded (the sub-metrics model needs only the metric frames). The fragment positions are drawn
+    either way, so the generator ends in the same state and every other input is unchanged.
+
     Raises:
-        ValueError: an empty clip.
+        ValueError: an empty clip, or an unknown branch.
     """
+    unknown = [b for b in branches if b not in BRANCHES]
+    if unknown or not branches:
+        raise ValueError(f"branches must be a non-empty subset of {BRANCHES}, not {branches}")
     frag = plan_fragments(num_frames, height, width, grid=size.grid, patch=size.patch, clip_len=size.clip_len,
                           interval=size.frame_interval, num_clips=size.num_clips, rng=rng)
     metric_idx = metric_sample(num_frames, fps, score_cfg)
     static_idx = np.linspace(0, num_frames - 1, num=size.static_frames).round().astype(np.int64)
-    needed = np.unique(np.concatenate([frag.needed, metric_idx, static_idx]))
-    return InputPlan(fragments=frag, metric_idx=metric_idx, static_idx=static_idx, needed=needed)
+    parts = {"dynamic": frag.needed, "static": static_idx, "label": metric_idx}
+    needed = np.unique(np.concatenate([np.asarray(parts[b], np.int64) for b in branches]))
+    return InputPlan(fragments=frag, metric_idx=metric_idx, static_idx=static_idx, needed=needed, branches=tuple(branches))
 
 
 def inputs_from(frames: np.ndarray, plan: InputPlan, fps: float, size: VtssTsaSize, score_cfg: ScoreConfig) -> TsaInputs:
-    """The TSA inputs from the decoded ``plan.needed`` frames only: (len(needed), H, W, 3) uint8, in that order."""
+    """The TSA inputs from the decoded ``plan.needed`` frames only: (len(needed), H, W, 3) uint8, in that order.
+
+    An input of a branch the plan leaves out is an empty placeholder (fragments (1, 0, S, S, 3),
+    frames (0, s, s, 3), metrics all NaN), never read by a model without that branch.
+    """
     if len(frames) != len(plan.needed):
         raise ValueError(f"got {len(frames)} frames for {len(plan.needed)} planned")
     pos = lambda idx: np.searchsorted(plan.needed, idx)  # noqa: E731  frame number -> row of ``frames``
     h, w = frames.shape[1:3]
-    src = frames
-    if plan.fragments.size != (h, w):  # frames smaller than the mosaic are enlarged first, as FAST-VQA does
-        src = np.stack([cv2.resize(f, plan.fragments.size[::-1], interpolation=cv2.INTER_LINEAR) for f in frames])
-    fragments = sample_fragments(src, replace(plan.fragments, frames=pos(plan.fragments.frames)))
-    clip = DecodedClip(frames=frames[pos(plan.metric_idx)], index=plan.metric_idx, fps=fps, cfg=score_cfg,
-                       source_size=(h, w))
-    out = score(clip)
-    stills = np.stack([cv2.resize(frames[i], (size.static_size, size.static_size), interpolation=cv2.INTER_AREA)
-                       for i in pos(plan.static_idx)])  # whole frame resized, not cropped: bars and text stay visible
-    return TsaInputs(fragments=fragments, frames=stills, metrics=np.array([out.values[n] for n in METRIC_NAMES], np.float64),
-                     reasons=out.reasons)
+    side = size.grid * size.patch
+    fragments = np.zeros((1, 0, side, side, 3), np.uint8)  # (K, T, S, S, 3)
+    if "dynamic" in plan.branches:
+        src = frames
+        if plan.fragments.size != (h, w):  # frames smaller than the mosaic are enlarged first, as FAST-VQA does
+            src = np.stack([cv2.resize(f, plan.fragments.size[::-1], interpolation=cv2.INTER_LINEAR) for f in frames])
+        fragments = sample_fragments(src, replace(plan.fragments, frames=pos(plan.fragments.frames)))
+    metrics, reasons = np.full(len(METRIC_NAMES), np.nan), {}
+    if "label" in plan.branches:
+        clip = DecodedClip(frames=frames[pos(plan.metric_idx)], index=plan.metric_idx, fps=fps, cfg=score_cfg,
+                           source_size=(h, w))
+        out = score(clip)
+        metrics, reasons = np.array([out.values[n] for n in METRIC_NAMES], np.float64), out.reasons
+    stills = np.zeros((0, size.static_size, size.static_size, 3), np.uint8)  # (F, s, s, 3)
+    if "static" in plan.branches:
+        stills = np.stack([cv2.resize(frames[i], (size.static_size, size.static_size), interpolation=cv2.INTER_AREA)
+                           for i in pos(plan.static_idx)])  # whole frame resized, not cropped: bars and text stay visible
+    return TsaInputs(fragments=fragments, frames=stills, metrics=metrics, reasons=reasons)
 
 
 def clip_inputs(frames: np.ndarray, fps: float, size: VtssTsaSize, score_cfg: ScoreConfig,

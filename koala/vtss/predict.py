@@ -389,7 +389,8 @@ def predict_video_tsa(item: dict) -> list[dict]:
     plans, offsets = {}, {}
     for c in item["clips"]:
         start, end = _frame_range(c, info.num_frames, path)
-        plans[c["clip_id"]] = plan_inputs(end - start, h, w, info.fps, size, score_cfg, clip_rng(cfg.fragments.seed, c["clip_id"]))
+        plans[c["clip_id"]] = plan_inputs(end - start, h, w, info.fps, size, score_cfg, clip_rng(cfg.fragments.seed, c["clip_id"]),
+                                          branches=model.spec.branches)  # only the frames the model's branches see
         offsets[c["clip_id"]] = start
     size_kw = {} if (h, w) == (info.height, info.width) else {"height": h, "width": w}
     requests = [ClipRequest(cid, p.needed + offsets[cid], **size_kw) for cid, p in plans.items()]

@@ -25,11 +25,14 @@ from koala.io.atomic import write_json
 from koala.metrics.registry import METRIC_NAMES
 from koala.vtss.inputs import clip_inputs, decode_clip
 from koala.vtss.predict import clip_rng, resolve_device
-from koala.vtss.calibrate import Calibration, cross_fitted, fit_calibration, keep_reject
+from koala.vtss.calibrate import DAMAGED_SEVERITY, KEEP_THRESHOLD, Calibration, cross_fitted, fit_calibration, keep_reject
+from koala.vtss.pretrain import base_variant, kind_targets, pretrain_video
 from koala.vtss.proxy import assign_folds, build_proxy, load_tensors, proxy_shots, sample_sources
 from koala.vtss.released import read_state_dict
-from koala.vtss.train import (TsaData, attach_calibration, evaluate, load_model, predict_data, resolve_size, save_model,
-                              train_tsa)
+from koala.vtss.train import (MetricScaler, TsaData, attach_calibration, evaluate, load_model, predict_data, resolve_size,
+                              save_model, train_tsa)
+from koala.vtss.trees import TREES_CLIP, TREES_VARIANT, fit_trees
+from koala.vtss.tsa import VARIANTS
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,9 @@ PAPER_TABLE5 = {
     "static": ("+ Static branch", 0.8730, 0.8637, 0.7111, 0.4555),
     "label": ("+ Feature (label) branch", 0.8953, 0.8864, 0.7397, 0.4203),
     "full": ("+ WCGB (full TSA)", 0.8974, 0.8868, 0.7406, 0.4099),
+    # ours (issue 17): the same rows with the video branches pretrained on the degradation pretext task first
+    "dynamic_ssl": ("Dynamic branch only, pretrained on the degradations (ours)", math.nan, math.nan, math.nan, math.nan),
+    "full_ssl": ("+ WCGB (full TSA), video branches pretrained on the degradations (ours)", math.nan, math.nan, math.nan, math.nan),
 }
 # Paper App. C, Table 6: only PLCC was found (docs/koala36m-paper.md §3). Our rows: the same architecture trained here.
 PAPER_TABLE6 = {
@@ -46,11 +52,15 @@ PAPER_TABLE6 = {
     "dover": ("DOVER (ours: fragments + whole-frame views, scores averaged)", 0.8554),
     "full": ("TSA", 0.8974),
     "label_only": ("Sub-metrics only (ours: MLP on the 16 sub-metrics; not in the paper)", math.nan),
+    "label_trees": ("Sub-metrics only (ours: extremely randomised trees on the 16 sub-metrics; not in the paper)", math.nan),
+    "dynamic_ssl": ("FAST-VQA, pretrained on the degradations (ours)", math.nan),
+    "full_ssl": ("TSA, video branches pretrained on the degradations (ours)", math.nan),
 }
 
 
 # Relative cost of a training per variant (measured on the tiny preset), to start the longest first.
-COST = {"full": 1.0, "label": 0.95, "static": 0.9, "dover": 0.9, "dynamic": 0.6, "label_only": 0.05}
+COST = {"full": 1.0, "label": 0.95, "static": 0.9, "dover": 0.9, "dynamic": 0.6, "label_only": 0.05, "label_trees": 0.02,
+        "full_ssl": 1.3, "dynamic_ssl": 0.8}
 
 
 def _data(proxy: pd.DataFrame, fragments: np.ndarray, frames: np.ndarray) -> TsaData:
@@ -91,6 +101,11 @@ def run_training(params: Params, *, epochs: int | None = None) -> dict:
         torch.set_num_threads(cfg.train.threads)
     device = resolve_device(cfg.device)
     size_name, size = resolve_size(cfg, device)
+    for v in cfg.train.variants:
+        base, ssl = base_variant(v)
+        if v != TREES_VARIANT and (base not in VARIANTS or (ssl and set(VARIANTS[base][0]) <= {"label"})):
+            raise ValueError(f"vtss.train.variants: unknown variant {v!r}; valid: {', '.join([*VARIANTS, TREES_VARIANT])}, "
+                             "or a variant with a video branch followed by _ssl")
     if cfg.train.final not in cfg.train.variants:
         raise ValueError(f"vtss.train.final={cfg.train.final!r} must be one of vtss.train.variants {list(cfg.train.variants)}")
     sources = sample_sources(params)
@@ -172,7 +187,15 @@ def keep_reject_by_variant(predictions: pd.DataFrame) -> dict:
     out = {}
     for v, g in predictions.groupby("variant", sort=False):
         sev = g["severity"].to_numpy()
-        out[v] = {"calibrated": keep_reject(g["pred_cal"], sev), "raw": keep_reject(np.clip(g["pred"], 1, 5), sev)}
+        kinds = g["degradations"].str.replace(r"\d", "", regex=True)
+        damaged = g[(sev >= DAMAGED_SEVERITY) & ~kinds.str.contains("+", regex=False).to_numpy()]
+        out[v] = {"calibrated": keep_reject(g["pred_cal"], sev), "raw": keep_reject(np.clip(g["pred"], 1, 5), sev),
+                  # which single flaws slip through, and how the shares move between folds (calibrated)
+                  "rejected_by_kind": {k: float(np.mean(d["pred_cal"] < KEEP_THRESHOLD))
+                                       for k, d in damaged.groupby(kinds[damaged.index], sort=True)},
+                  "by_fold": {f: {k: kr[k] for k in ("clean_kept", "damaged_rejected", "clean_n", "damaged_n")}
+                              for f, d in g.groupby("fold", sort=False)
+                              for kr in [keep_reject(d["pred_cal"], d["severity"].to_numpy())]}}
     return out
 
 
@@ -187,7 +210,13 @@ def train_job(job: dict) -> dict:
     device = torch.device(job["device"])
     size = getattr(cfg, job["size_name"])
     proxy = read_table(Path(cfg.proxy.out_dir) / job["size_name"] / "proxy.parquet")
-    data = _data(proxy, *load_tensors(proxy))
+    base, _ = base_variant(job["variant"])
+    branches = ("label",) if job["variant"] == TREES_VARIANT else VARIANTS[base][0]
+    if "dynamic" in branches or "static" in branches:
+        data = _data(proxy, *load_tensors(proxy))
+    else:  # a sub-metrics model: the pixels are never read, so never loaded (K fragment clips kept: same draws)
+        data = _data(proxy, np.zeros((len(proxy), size.num_clips, 0, 0, 0, 3), np.uint8),
+                     np.zeros((len(proxy), 0, 0, 0, 3), np.uint8))
     released = None
     if cfg.released_checkpoint and job["size_name"] == "paper":
         released = read_state_dict(cfg.released_checkpoint)
@@ -195,10 +224,19 @@ def train_job(job: dict) -> dict:
     test = proxy["source"].isin(job["test_sources"]).to_numpy()
     tr, te = np.flatnonzero(~test), np.flatnonzero(test)
     fold, variant = job["fold"], job["variant"]
+    base, ssl = base_variant(variant)
     t = time.perf_counter()
-    res = train_tsa(data.subset(tr), variant=variant, size=size, cfg=cfg, device=device,
+    init_state, pretrain_seconds = None, 0.0
+    if variant == TREES_VARIANT:
+        return _trees_job(job, proxy, data, tr, te, size)
+    if ssl:  # the pretext task on this fold's training sources only: the held-out ones are never seen
+        init_state, hist = pretrain_video(data.subset(tr), kind_targets(proxy["degradations"].iloc[tr]), variant=base,
+                                          size=size, epochs=cfg.train.pretrain_epochs, device=device, seed=cfg.train.seed)
+        pretrain_seconds = float(sum(h["seconds"] for h in hist))
+    res = train_tsa(data.subset(tr), variant=base, size=size, cfg=cfg, device=device,
                     run_dir=Path(cfg.train.out_dir) / job["size_name"] / fold / variant,
-                    train_ids=proxy["proxy_id"].iloc[tr].tolist(), released_state=released, epochs=job["epochs"])
+                    train_ids=proxy["proxy_id"].iloc[tr].tolist(), released_state=released, init_state=init_state,
+                    init_name=f"pretext{cfg.train.pretrain_epochs}" if ssl else "", epochs=job["epochs"])
     p = predict_data(res.model, data.subset(te), res.scaler, device) if len(te) else np.zeros(0)
     m = evaluate(p, data.labels[te])
     log.info("vtss %s %s: proxy PLCC %.3f SRCC %.3f on %d held-out clips (%.0f s)", fold, variant, m["plcc"], m["srcc"],
@@ -210,8 +248,32 @@ def train_job(job: dict) -> dict:
                          "train_clips": int(len(tr)), "proxy_plcc": m["plcc"]})
     row = {"fold": fold, "variant": variant, **m, "train_clips": int(len(tr)), "seconds": time.perf_counter() - t,
            "epochs": int(len(res.history)), "final_loss": float(res.history["loss"].iloc[-1]) if len(res.history) else math.nan,
-           "train_seconds": float(res.history["seconds"].sum()) if len(res.history) else 0.0}  # all epochs, resumed ones too
+           "train_seconds": (float(res.history["seconds"].sum()) if len(res.history) else 0.0) + pretrain_seconds}  # all epochs, resumed ones too
     preds = {"fold": fold, "variant": variant, "proxy_id": proxy["proxy_id"].iloc[te].tolist(),
+             "source": proxy["source"].iloc[te].tolist(), "degradations": proxy["degradations"].iloc[te].tolist(),
+             "severity": proxy["severity"].iloc[te].tolist(), "label_proxy": data.labels[te].tolist(), "pred": p.tolist()}
+    return {"row": row, "predictions": preds}
+
+
+def _trees_job(job: dict, proxy: pd.DataFrame, data: TsaData, tr: np.ndarray, te: np.ndarray, size) -> dict:
+    """train_job for the ``label_trees`` variant: the tree ensemble on the training clips' sub-metrics."""
+    cfg = build(Params, job["params"]).vtss
+    t = time.perf_counter()
+    scaler = replace(MetricScaler.fit(data.metrics[tr]), clip=TREES_CLIP)
+    model = fit_trees(*scaler.transform(data.metrics[tr]), data.labels[tr], size=size, seed=cfg.train.seed)
+    p = predict_data(model, data.subset(te), scaler, torch.device("cpu")) if len(te) else np.zeros(0)
+    seconds = time.perf_counter() - t
+    m = evaluate(p, data.labels[te])
+    log.info("vtss %s %s: proxy PLCC %.3f SRCC %.3f on %d held-out clips (%.0f s)", job["fold"], TREES_VARIANT, m["plcc"],
+             m["srcc"], m["n"], seconds)
+    if job["save_to"]:
+        save_model(job["save_to"], model, scaler, size_name=job["size_name"], variant=TREES_VARIANT,
+                   decode_short_side=cfg.proxy.decode_short_side,
+                   info={"trained_on": "proxy labels (koala.vtss.proxy)", "fold": job["fold"],
+                         "test_sources": job["test_sources"], "train_clips": int(len(tr)), "proxy_plcc": m["plcc"]})
+    row = {"fold": job["fold"], "variant": TREES_VARIANT, **m, "train_clips": int(len(tr)), "seconds": seconds,
+           "epochs": 0, "final_loss": math.nan, "train_seconds": seconds}
+    preds = {"fold": job["fold"], "variant": TREES_VARIANT, "proxy_id": proxy["proxy_id"].iloc[te].tolist(),
              "source": proxy["source"].iloc[te].tolist(), "degradations": proxy["degradations"].iloc[te].tolist(),
              "severity": proxy["severity"].iloc[te].tolist(), "label_proxy": data.labels[te].tolist(), "pred": p.tolist()}
     return {"row": row, "predictions": preds}

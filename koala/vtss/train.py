@@ -45,12 +45,13 @@ log = logging.getLogger(__name__)
 class MetricScaler:
     """Robust standardisation of the sub-metrics, fitted on training clips only (kept in the checkpoint).
 
-    (x - median) / IQR, clipped to [-5, 5]: motion scores span 0.01-267 with a long tail, which a
+    (x - median) / IQR, clipped to [-clip, clip] (5 for the networks): motion scores span 0.01-267 with a long tail, which a
     mean/std would let a few clips dominate. A metric missing everywhere gets centre 0, scale 1.
     """
 
     center: tuple[float, ...]
     scale: tuple[float, ...]
+    clip: float = 5.0  # |z| bound; the tree model (koala.vtss.trees) keeps the tails: a split needs no bound
 
     @classmethod
     def fit(cls, metrics: np.ndarray) -> "MetricScaler":
@@ -68,7 +69,7 @@ class MetricScaler:
         """(N, M) with NaN -> (values with NaN at 0, mask 1 where missing), float32."""
         mask = ~np.isfinite(metrics)
         z = (np.where(mask, 0.0, metrics) - np.array(self.center)) / np.array(self.scale)
-        z = np.where(mask, 0.0, np.clip(z, -5, 5))
+        z = np.where(mask, 0.0, np.clip(z, -self.clip, self.clip))
         return z.astype(np.float32), mask.astype(np.float32)
 
 
@@ -220,7 +221,8 @@ class TrainResult:
 
 def train_tsa(data: TsaData, *, variant: str, size: VtssTsaSize, cfg: VtssConfig, device: torch.device,
               run_dir: str | Path, train_ids: list[str], released_state: dict | None = None,
-              epochs: int | None = None, stop_after: int | None = None) -> TrainResult:
+              init_state: dict | None = None, init_name: str = "", epochs: int | None = None,
+              stop_after: int | None = None) -> TrainResult:
     """Train one TSA variant on ``data`` (all of it is training data), resuming from ``run_dir`` when possible.
 
     Args:
@@ -232,6 +234,8 @@ def train_tsa(data: TsaData, *, variant: str, size: VtssTsaSize, cfg: VtssConfig
         run_dir: checkpoints (``last.pt``) and ``history.csv``.
         train_ids: names of the training clips (part of the checkpoint's fingerprint).
         released_state: the released infer.pth tensors to initialise the dynamic branch (paper size only).
+        init_state: pretrained video-branch tensors (:func:`koala.vtss.pretrain.pretrain_video`), copied in
+            before training; ``init_name`` names them in the checkpoint's fingerprint.
         epochs: overrides ``size.epochs`` (smoke runs); part of the schedule, so of the checkpoint's identity.
         stop_after: stop (with a checkpoint) after this epoch, as a killed run would; a later call resumes.
     """
@@ -245,6 +249,11 @@ def train_tsa(data: TsaData, *, variant: str, size: VtssTsaSize, cfg: VtssConfig
     if released_state is not None and hasattr(model, "fragments_backbone"):
         init_dynamic_from_released(model, released_state)
         init = "released"
+    if init_state is not None:
+        from koala.vtss.pretrain import load_video_state
+
+        load_video_state(model, init_state)
+        init = f"pretrained:{init_name}"
     model.to(device)
     backbone = {id(p) for p in model.backbone_parameters()} if init == "released" else set()
     groups = [{"params": [p for p in model.parameters() if id(p) not in backbone], "lr": size.lr}]
@@ -312,17 +321,24 @@ def train_tsa(data: TsaData, *, variant: str, size: VtssTsaSize, cfg: VtssConfig
     return TrainResult(model=final, scaler=scaler, history=pd.DataFrame(history), resumed_from=start_epoch)
 
 
-def save_model(path: str | Path, model: TSA, scaler: MetricScaler, *, size_name: str, variant: str, decode_short_side: int,
+def save_model(path: str | Path, model, scaler: MetricScaler, *, size_name: str, variant: str, decode_short_side: int,
                info: dict, calibration: Calibration | None = None) -> Path:
     """The trained TSA as predict loads it: weights, the shape spec, the metric scaler, provenance, and
-    optionally the calibration of its raw output to 1-5 (:mod:`koala.vtss.calibrate`)."""
+    optionally the calibration of its raw output to 1-5 (:mod:`koala.vtss.calibrate`).
+
+    ``model``: a :class:`TSA`, or the ``label_trees`` ensemble (:class:`koala.vtss.trees.TreeTsa`,
+    saved as node arrays)."""
+    from koala.vtss.trees import TreeTsa
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     spec = model.spec
-    obj = {"kind": "koala-tsa", "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    trees = isinstance(model, TreeTsa)
+    state = model.trees.to_tensors() if trees else {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    obj = {"kind": "koala-tsa", "model_type": "trees" if trees else "tsa", "state_dict": state,
            "size": asdict(spec.size), "size_name": size_name, "n_metrics": spec.n_metrics, "branches": list(spec.branches),
            "fusion": spec.fusion, "dropout": spec.dropout, "variant": variant, "metric_names": list(METRIC_NAMES),
-           "scaler_center": list(scaler.center), "scaler_scale": list(scaler.scale),
+           "scaler_center": list(scaler.center), "scaler_scale": list(scaler.scale), "scaler_clip": float(scaler.clip),
            "decode_short_side": int(decode_short_side), "info": json.loads(json.dumps(info, default=str)),
            "calibration": calibration.to_dict() if calibration is not None else None}
     tmp = path.with_suffix(".tmp")
@@ -365,11 +381,17 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[TS
     if list(obj["metric_names"]) != list(METRIC_NAMES):
         raise NotATsaModel(f"{path}: trained on sub-metrics {obj['metric_names']}, the scorer now has {list(METRIC_NAMES)}; retrain")
     size = build(VtssTsaSize, obj["size"])
-    spec = TsaSpec(size=size, n_metrics=int(obj["n_metrics"]), branches=tuple(obj["branches"]), fusion=obj["fusion"],
-                   dropout=float(obj["dropout"]))
-    model = TSA(spec)
-    model.load_state_dict(obj["state_dict"], strict=True)
-    scaler = MetricScaler(center=tuple(obj["scaler_center"]), scale=tuple(obj["scaler_scale"]))
+    if obj.get("model_type", "tsa") == "trees":  # the label_trees variant (koala.vtss.trees)
+        from koala.vtss.trees import TreeArrays, TreeTsa
+
+        model = TreeTsa(TreeArrays.from_tensors(obj["state_dict"]), size, int(obj["n_metrics"]))
+    else:
+        spec = TsaSpec(size=size, n_metrics=int(obj["n_metrics"]), branches=tuple(obj["branches"]), fusion=obj["fusion"],
+                       dropout=float(obj["dropout"]))
+        model = TSA(spec)
+        model.load_state_dict(obj["state_dict"], strict=True)
+    scaler = MetricScaler(center=tuple(obj["scaler_center"]), scale=tuple(obj["scaler_scale"]),
+                          clip=float(obj.get("scaler_clip", 5.0)))
     meta = {k: obj[k] for k in ("size_name", "variant", "decode_short_side", "info")}
     meta["calibration"] = Calibration.from_dict(obj.get("calibration"))  # None: an uncalibrated (older) model
     return model.to(device).eval(), scaler, meta

@@ -29,3 +29,16 @@ def test_table5_rows_sit_beside_the_paper_in_its_order():
     assert t["variant"].tolist() == ["dynamic", "full"]  # the paper's row order, only rows that ran
     assert t.loc[1, "plcc_paper"] == PAPER_TABLE5["full"][1] and t.loc[1, "plcc_proxy"] == 0.7
     assert {"plcc_proxy_sd", "rmse_paper", "rmse_proxy"} <= set(t.columns)
+
+
+def test_unknown_variants_are_refused_before_any_work():
+    import dataclasses
+
+    from koala.config import Params
+    from koala.vtss.stage import run_training
+
+    p = Params()
+    for bad in ("label_only_ssl", "wide", "trees"):
+        train = dataclasses.replace(p.vtss.train, variants=(bad,), final=bad)
+        with pytest.raises(ValueError, match="unknown variant"):
+            run_training(dataclasses.replace(p, vtss=dataclasses.replace(p.vtss, train=train)))
