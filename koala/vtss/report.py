@@ -17,6 +17,15 @@ def proxy_counts(proxy: pd.DataFrame) -> pd.DataFrame:
     return pd.crosstab(proxy["source"], proxy["label_proxy"], margins=True)
 
 
+def paper_table(records: list[dict], index: str) -> pd.DataFrame | str:
+    """Table 5 or 6 as the stage summary holds it (``index``: "configuration" or "model"), or a sentence
+    saying why it has no row (``vtss.train.variants`` trained none of its variants)."""
+    if not records:
+        return (f"No row in this run: `vtss.train.variants` holds none of this table's variants "
+                "(add them with `dvc exp run -S 'vtss.train.variants=[...]'`).")
+    return pd.DataFrame(records).set_index(index).drop(columns="variant").round(4)
+
+
 def proxy_examples(proxy: pd.DataFrame, *, source: str | None = None) -> plt.Figure:
     """The middle static frame of one source's clean clip and of each degradation at its worst severity."""
     src = source or sorted(proxy["source"].unique())[0]
