@@ -1,3 +1,4 @@
+"""The VTSS stage report's tables."""
 
 
 def test_paper_table_says_why_a_table_has_no_row():
