@@ -323,6 +323,19 @@ class SplitTrainConfig:
     c: float = 0.1  # ours: pair linear SVM regularisation (paper: not stated)
     hidden: int = 32  # ours: hidden units of the window network
     alpha: float = 0.03  # ours: its L2 penalty
+    real_shots: str = "data/corpus/real_shots.parquet"  # ours: hand-checked real shots also trained on ("" = none) ...
+    # ... except those of split.heldout.sources, which only the held-out evaluation sees
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitHeldoutConfig:
+    """A real edit made only from sources that no split setting was trained or tuned on (issue 18)."""
+
+    sources: tuple[str, ...] = ("vtest", "cockatoo", "diver", "calais_1906", "lego_robot", "coin_pen", "tree")  # ours: fixed list
+    shots_table: str = "data/corpus/real_shots.parquet"  # ours: the corpus stage's hand-checked shots
+    minutes: float = 5.0  # ours: length of the held-out edit (about 40 transitions)
+    seed: int = 18  # ours: its plan (pieces and transitions), as corpus.long
+    out_dir: str = "data/split_heldout"  # ours: the edit and its VIDEOS table (with truth)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -341,6 +354,7 @@ class SplitConfig:
     css: CssConfig = field(default_factory=CssConfig)
     learned: LearnedConfig = field(default_factory=LearnedConfig)
     train: SplitTrainConfig = field(default_factory=SplitTrainConfig)
+    heldout: SplitHeldoutConfig = field(default_factory=SplitHeldoutConfig)
 
 
 @dataclass(frozen=True, kw_only=True)
