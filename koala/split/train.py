@@ -42,13 +42,16 @@ MAX_FRAMES = 400  # per training video (memory: 400 x 128 x 128 x 3 = 20 MB)
 NEGATIVE_KINDS = ("motion", "flash", "pan", "zoom")
 
 
-def load_videos(folder: str | Path, size: int) -> dict[str, np.ndarray]:
-    """Every readable video in ``folder`` as (n, size, size, 3) RGB; unreadable ones are skipped."""
+def load_videos(folder: str | Path, size: int, **decode) -> dict[str, np.ndarray]:
+    """Every readable video in ``folder`` as (n, size, size, 3) RGB; unreadable ones are skipped.
+
+    ``decode``: :func:`koala.io.video.read_frames` options (``fast``, ``interpolation``), as the detector decodes.
+    """
     paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
     videos = {}
     for p in tqdm(paths, desc="decode training videos"):
         try:
-            videos[p.name] = read_all(p, height=size, width=size, end=MAX_FRAMES)
+            videos[p.name] = read_all(p, height=size, width=size, end=MAX_FRAMES, **decode)
         except VideoError as exc:
             log.warning("split-train: skipping %s: %s", p, exc.reason if hasattr(exc, "reason") else exc)
     if len(videos) < 2:
@@ -301,7 +304,7 @@ def cut_shots(video: str | Path, cfg: SplitConfig, *, size: int, end: int | None
     spans = set()
     for method in ("css", "content"):
         spans |= set(get_detector(method, cfg).run(video, info).spans)
-    frames = read_all(video, height=size, width=size, end=end)
+    frames = read_all(video, height=size, width=size, end=end, **decode_options(cfg))
     n = len(frames)
     shots, start = {}, 0  # a span (first, last) ends a shot after `first` and starts the next at `last`
     for first, last in sorted(spans) + [(n, n)]:
@@ -311,6 +314,11 @@ def cut_shots(video: str | Path, cfg: SplitConfig, *, size: int, end: int | None
         start = max(start, last)
     log.info("split-train: %d shots of %d+ frames from %s (frames 0-%d)", len(shots), SHOT_MIN_FRAMES, video, len(frames))
     return shots
+
+
+def decode_options(cfg: SplitConfig) -> dict:
+    """How the learned detector decodes (training decodes its videos the same way)."""
+    return {"fast": cfg.learned.fast_decode, "interpolation": cfg.learned.resize}
 
 
 REAL_SHOT_MIN_FRAMES = 12  # real shots shorter than this are left out (too short for a same-shot pair at most gaps)
@@ -339,7 +347,7 @@ def real_shots(cfg: SplitConfig, *, size: int) -> dict[str, np.ndarray]:
     for row in tqdm(list(shots.itertuples()), desc="decode real shots"):
         end = min(int(row.end_frame), int(row.start_frame) + MAX_FRAMES)
         try:
-            out[str(row.shot_id)] = read_all(row.path, height=size, width=size, start=int(row.start_frame), end=end)
+            out[str(row.shot_id)] = read_all(row.path, height=size, width=size, start=int(row.start_frame), end=end, **decode_options(cfg))
         except VideoError as exc:
             log.warning("split-train: skipping %s: %s", row.shot_id, exc)
     log.info("split-train: %d real shots from %d sources (held out: %s)", len(out), shots["source"].nunique(), ", ".join(cfg.heldout.sources))
@@ -357,7 +365,7 @@ def train(cfg: SplitConfig, *, videos_dir: str | None = None, out: str | None = 
     folder = videos_dir or tc.videos_dir
     size = cfg.learned.size
     rng = np.random.default_rng(tc.seed)
-    videos = load_videos(folder, size)
+    videos = load_videos(folder, size, **decode_options(cfg))
     for video in shots_from or []:
         videos.update(cut_shots(video, cfg, size=size, end=shots_end))
     videos.update(real_shots(cfg, size=size))
