@@ -325,7 +325,7 @@ class SplitTrainConfig:
     c: float = 0.1  # ours: pair linear SVM regularisation (paper: not stated)
     hidden: int = 32  # ours: hidden units of the window network
     alpha: float = 0.03  # ours: its L2 penalty
-    real_shots: str = "data/corpus/real_shots.parquet"  # ours: hand-checked real shots also trained on ("" = none) ...
+    real_shots: str = ""  # ours: a real shots table (corpus stage: data/corpus/real_shots.parquet) also trained on ("" = none) ...
     # ... except those of split.heldout.sources, which only the held-out evaluation sees
 
 
