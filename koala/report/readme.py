@@ -85,13 +85,15 @@ def split_heldout_table(metrics: dict[str, dict], paper: dict) -> str:
         f1 = fmt(r.get("f1"))
         rows.append([names.get(m, f"`{m}`") + (" (`auto`)" if m == auto else ""), f"**{f1}**" if m == auto else f1,
                      fmt((r.get("precision"), r.get("recall"))), fmt(r.get("recall_gradual")), fmt(r.get("yield")),
-                     _pct(r.get("impure_share")), fmt(r.get("ms_per_frame"), 2)])
+                     _pct(r.get("impure_share"))])
     for m, r in methods.items():
         if "missing" in r:
-            rows.append([f"`{m}`", f"not run: {r['missing']}", "", "", "", "", ""])
+            rows.append([f"`{m}`", f"not run: {r['missing']}", "", "", "", ""])
     if "missing" in held:
-        rows.append(["(none)", f"not run: {held['missing']}", "", "", "", "", ""])
-    return _md(["method", "boundary F1", "P / R", "recall, gradual", "yield", "impure clips", "ms / frame"], rows)
+        rows.append(["(none)", f"not run: {held['missing']}", "", "", "", ""])
+    n, g = held.get("transitions"), sum(v for k, v in held.get("transitions_by_type", {}).items() if k != "cut")
+    return _md(["method", f"boundary F1 ({n if n is not None else DASH} transitions, {g} gradual)", "P / R", "recall, gradual", "yield",
+                "impure clips"], rows)
 
 
 def vtss_table(metrics: dict[str, dict], paper: dict) -> str:
