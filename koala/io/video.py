@@ -236,6 +236,8 @@ def read_frames(
     chunk: int = 32,
     threads: int = 2,
     info: VideoInfo | None = None,
+    fast: bool = False,
+    interpolation: str = "AREA",
 ) -> Iterator[FrameBatch]:
     """Stream upright RGB frames ``start:end:step`` in chunks, resized during conversion.
 
@@ -252,6 +254,10 @@ def read_frames(
         chunk: frames per yielded batch.
         threads: conversion threads; 0 converts in line.
         info: a previous :func:`probe` result, to skip probing again.
+        fast: skip the decoder's in-loop deblocking filter (H.264, HEVC, VP9): about 15 % less
+            decoding CPU; the pictures drift from the exact ones by under a grey level on average,
+            which a detector working on small thumbnails does not see. For analysis, never for output.
+        interpolation: swscale's resize filter (``AREA``, ``BILINEAR``, ``FAST_BILINEAR``, ...).
 
     Raises:
         VideoError: the file cannot be opened or decoding fails part way.
@@ -264,7 +270,7 @@ def read_frames(
     dec_w, dec_h = (out_h, out_w) if k % 2 else (out_w, out_h)
 
     def convert(frame: av.VideoFrame) -> np.ndarray:
-        arr = frame.to_ndarray(width=dec_w, height=dec_h, format="rgb24", interpolation="AREA")
+        arr = frame.to_ndarray(width=dec_w, height=dec_h, format="rgb24", interpolation=interpolation)
         return np.ascontiguousarray(np.rot90(arr, k=k)) if k else arr
 
     stop = info.num_frames if info.missing else end  # a cut-off file: no frame past its whole packets
@@ -272,8 +278,10 @@ def read_frames(
         stop = min(stop, end)
 
     def wanted(container) -> Iterator[tuple[int, av.VideoFrame]]:
-        frames = _partial_decode(container, _video_stream(container, path), path.stat().st_size) if info.missing else \
-            container.decode(_video_stream(container, path))
+        stream = _video_stream(container, path)
+        if fast:
+            stream.codec_context.options = {"skip_loop_filter": "all"}
+        frames = _partial_decode(container, stream, path.stat().st_size) if info.missing else container.decode(stream)
         for i, frame in enumerate(frames):
             if stop is not None and i >= stop:
                 return

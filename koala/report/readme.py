@@ -73,6 +73,30 @@ def split_table(metrics: dict[str, dict], paper: dict) -> str:
                 f"Table 3 style acc / R / P (paper's CSS row: {paper_css})"], rows)
 
 
+def split_heldout_table(metrics: dict[str, dict], paper: dict) -> str:
+    """Every split method on the held-out real edit (sources never trained or tuned on), best F1 first."""
+    held = metrics.get("split", {}).get("heldout", {})
+    methods = held.get("methods", {})
+    auto = metrics.get("split", {}).get("detector")
+    names = {"content": '`content` ("HSL")', "content_edges": '`content_edges` ("HSL + edge")', "css": "`css` (the paper's)"}
+    ok = {m: r for m, r in methods.items() if "missing" not in r}
+    rows = []
+    for m in sorted(ok, key=lambda m: -(num(ok[m].get("f1")) or -1.0)):
+        r = ok[m]
+        f1 = fmt(r.get("f1"))
+        rows.append([names.get(m, f"`{m}`") + (" (`auto`)" if m == auto else ""), f"**{f1}**" if m == auto else f1,
+                     fmt((r.get("precision"), r.get("recall"))), fmt(r.get("recall_gradual")), fmt(r.get("yield")),
+                     _pct(r.get("impure_share"))])
+    for m, r in methods.items():
+        if "missing" in r:
+            rows.append([f"`{m}`", f"not run: {r['missing']}", "", "", "", ""])
+    if "missing" in held:
+        rows.append(["(none)", f"not run: {held['missing']}", "", "", "", ""])
+    n, g = held.get("transitions"), sum(v for k, v in held.get("transitions_by_type", {}).items() if k != "cut")
+    return _md(["method", f"boundary F1 ({n if n is not None else DASH} transitions, {g} gradual)", "P / R", "recall, gradual", "yield",
+                "impure clips"], rows)
+
+
 def vtss_table(metrics: dict[str, dict], paper: dict) -> str:
     """Tables 5 and 6 on proxy labels, leave-source-out, beside the paper's PLCC; keep/reject at 2.5 after calibration."""
     vt = metrics.get("vtss", {})
@@ -161,6 +185,7 @@ BLOCKS: dict[str, Callable[[dict, dict], str]] = {
     "headline": headline_table,
     "corpus": corpus_table,
     "split": split_table,
+    "split_heldout": split_heldout_table,
     "vtss": vtss_table,
     "condition": condition_table,
     **{f"bench-{n}": (lambda metrics, paper, _n=n: bench_block(_n, metrics.get("benchmarks", {}))) for n in BENCHMARKS},

@@ -367,7 +367,8 @@ class LearnedDetector(Detector):
         # Descriptors and pair features both run on the one worker thread, in order, while the
         # calling thread decodes (PyAV, OpenCV and numpy release the GIL): no feature work waits
         # on the decoder or holds it up.
-        for _ in overlapped(read_frames(path, info=info, height=size, width=size), lambda b: stream.push(F.describe(b.frames))):
+        frames = read_frames(path, info=info, height=size, width=size, fast=self.cfg.learned.fast_decode, interpolation=self.cfg.learned.resize)
+        for _ in overlapped(frames, lambda b: stream.push(F.describe(b.frames))):
             pass
         return {f"gap_{g}": x for g, x in stream.result().items()}
 

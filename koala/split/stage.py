@@ -197,8 +197,14 @@ class StageResult:
     metrics: dict
 
 
-def run_split(params: Params, *, metrics_path: str | Path | None = None, methods: tuple[str, ...] | None = None) -> StageResult:
-    """The DVC stage: ``auto`` clips over every video, then every evaluation method on the truth."""
+def run_split(params: Params, *, metrics_path: str | Path | None = None, methods: tuple[str, ...] | None = None,
+              heldout: bool = True) -> StageResult:
+    """The DVC stage: ``auto`` clips over every video, then every evaluation method on the truth.
+
+    With ``heldout``, every method is also scored on the held-out real edit (:mod:`koala.split.heldout`:
+    sources no setting was trained or tuned on), under ``metrics["heldout"]``; without the real
+    corpus's shots table that entry says why instead.
+    """
     cfg = params.split
     videos = read_table(cfg.videos_table, VIDEOS)
     paths, ids = list(videos["path"]), list(videos["video_id"])
@@ -232,6 +238,14 @@ def run_split(params: Params, *, metrics_path: str | Path | None = None, methods
         "methods": per_method,
         "missing_methods": missing,
     }
+    if heldout:
+        from koala.split.heldout import heldout_metrics
+
+        try:
+            metrics["heldout"] = heldout_metrics(params, [m for m in results if m not in missing])
+        except FileNotFoundError as exc:
+            log.warning("split: no held-out evaluation: %s", exc)
+            metrics["heldout"] = {"missing": str(exc)}
     if metrics_path:
         write_json(metrics_path, _round(metrics))
     log.info("split: %d clips from %d videos with %s; F1 %.3f; %d errors", len(auto.clips), len(videos), best, metrics["f1"], metrics["errors"])

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
@@ -41,13 +42,16 @@ MAX_FRAMES = 400  # per training video (memory: 400 x 128 x 128 x 3 = 20 MB)
 NEGATIVE_KINDS = ("motion", "flash", "pan", "zoom")
 
 
-def load_videos(folder: str | Path, size: int) -> dict[str, np.ndarray]:
-    """Every readable video in ``folder`` as (n, size, size, 3) RGB; unreadable ones are skipped."""
+def load_videos(folder: str | Path, size: int, **decode) -> dict[str, np.ndarray]:
+    """Every readable video in ``folder`` as (n, size, size, 3) RGB; unreadable ones are skipped.
+
+    ``decode``: :func:`koala.io.video.read_frames` options (``fast``, ``interpolation``), as the detector decodes.
+    """
     paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
     videos = {}
     for p in tqdm(paths, desc="decode training videos"):
         try:
-            videos[p.name] = read_all(p, height=size, width=size, end=MAX_FRAMES)
+            videos[p.name] = read_all(p, height=size, width=size, end=MAX_FRAMES, **decode)
         except VideoError as exc:
             log.warning("split-train: skipping %s: %s", p, exc.reason if hasattr(exc, "reason") else exc)
     if len(videos) < 2:
@@ -93,27 +97,52 @@ def recolour(frames: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return np.clip((f - mu) / sd * (r.std(axis=0) + 1.0) + r.mean(axis=0), 0, 255).astype(np.uint8)
 
 
+def source_of(name: str) -> str:
+    """The source a training video came from: a real shot ``<source>_NNNN`` or a cut shot ``<stem>_shot_NN``
+    belongs to its source; any other file is its own source."""
+    stem = name.rsplit("_shot_", 1)[0] if "_shot_" in name else name
+    head, _, tail = stem.rpartition("_")
+    return head if head and tail.isdigit() and len(tail) == 4 else stem
+
+
+def video_weights(names: list[str]) -> np.ndarray:
+    """Sampling weights that give every source the same share, however many shots it has."""
+    src = [source_of(n) for n in names]
+    counts = {s: src.count(s) for s in set(src)}
+    w = np.array([1.0 / counts[s] for s in src])
+    return w / w.sum()
+
+
+def _describe_chunked(frames: list[np.ndarray], chunk: int = 2048) -> F.Descriptors:
+    return F.Descriptors.concat([F.describe(np.stack(frames[i : i + chunk])) for i in range(0, len(frames), chunk)])
+
+
 def pair_dataset(videos: dict[str, np.ndarray], rng: np.random.Generator, *, per_video: int, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
     """Same-video pairs (label 0) and as many different-video pairs (label 1).
 
-    Half the different-video pairs have the second frame recoloured to the first's palette;
-    a third of the same-video pairs have the second frame's exposure changed by up to 15 %.
+    ``per_video`` pairs per source (a source with many shots, like a music video, spreads them over
+    its shots), drawn source-balanced. Half the different-video pairs have the second frame
+    recoloured to the first's palette; a third of the same-video pairs have the second frame's
+    exposure changed by up to 15 %.
     """
-    vids = list(videos.values())
+    names = list(videos)
+    vids = [videos[k] for k in names]
+    weights = video_weights(names)
+    total = per_video * len({source_of(n) for n in names})
     first, second, y = [], [], []
-    for v in vids:
+    for iv in rng.choice(len(vids), total, p=weights):
+        v = vids[iv]
         n = len(v)
-        for _ in range(per_video):
-            g = int(rng.integers(1, min(max_gap, n - 1) + 1))
-            i = int(rng.integers(0, n - g))
-            b = v[i + g]
-            if rng.random() < 1 / 3:
-                b = np.clip(b.astype(np.float32) * rng.uniform(0.85, 1.15), 0, 255).astype(np.uint8)
-            first.append(v[i])
-            second.append(b)
-            y.append(0)
-    for _ in range(per_video * len(vids)):
-        ia, ib = rng.choice(len(vids), 2, replace=False)
+        g = int(rng.integers(1, min(max_gap, n - 1) + 1))
+        i = int(rng.integers(0, n - g))
+        b = v[i + g]
+        if rng.random() < 1 / 3:
+            b = np.clip(b.astype(np.float32) * rng.uniform(0.85, 1.15), 0, 255).astype(np.uint8)
+        first.append(v[i])
+        second.append(b)
+        y.append(0)
+    for _ in range(total):
+        ia, ib = rng.choice(len(vids), 2, replace=False, p=weights)
         a = vids[ia][int(rng.integers(len(vids[ia])))]
         b = vids[ib][int(rng.integers(len(vids[ib])))]
         if rng.random() < 0.5:
@@ -121,7 +150,7 @@ def pair_dataset(videos: dict[str, np.ndarray], rng: np.random.Generator, *, per
         first.append(a)
         second.append(b)
         y.append(1)
-    d = F.describe(np.stack(first + second))
+    d = _describe_chunked(first + second)
     m = len(first)
     return F.pair_features(d, np.arange(m), np.arange(m, 2 * m)), np.asarray(y, np.float64)
 
@@ -177,7 +206,7 @@ def shot(v: np.ndarray, kind: str, n: int, rng: np.random.Generator) -> np.ndarr
 SHOT_KINDS = ("natural", "natural", "natural", "motion", "pan", "zoom")  # how the shots of positives move
 
 
-def transition_sequence(videos: list[np.ndarray], kind: str, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int]]:
+def transition_sequence(videos: list[np.ndarray], kind: str, rng: np.random.Generator, weights: np.ndarray | None = None) -> tuple[np.ndarray, tuple[int, int]]:
     """Two shots joined by ``kind``; returns frames and the positive boundaries.
 
     A quarter of the pairs come from one video (a cut between two framings of one scene); the
@@ -187,7 +216,7 @@ def transition_sequence(videos: list[np.ndarray], kind: str, rng: np.random.Gene
     Returns:
         frames (n, H, W, 3) and (first, last) boundary indices t inside the transition.
     """
-    ia, ib = rng.choice(len(videos), 2, replace=False)
+    ia, ib = rng.choice(len(videos), 2, replace=False, p=weights)
     if rng.random() < 0.25:  # a cut within one scene: another moment of the same video, reframed
         ib = ia
     la, lb = int(rng.integers(34, 64)), int(rng.integers(34, 64))
@@ -202,9 +231,9 @@ def transition_sequence(videos: list[np.ndarray], kind: str, rng: np.random.Gene
     return np.concatenate([a[:la], mixed, b[length:]]), (la, la + length)
 
 
-def negative_sequence(videos: list[np.ndarray], kind: str, rng: np.random.Generator) -> np.ndarray:
+def negative_sequence(videos: list[np.ndarray], kind: str, rng: np.random.Generator, weights: np.ndarray | None = None) -> np.ndarray:
     """One shot with no transition that a naive detector might cut: motion, flash, pan or zoom."""
-    v = videos[int(rng.integers(len(videos)))]
+    v = videos[int(rng.choice(len(videos), p=weights))]
     n = int(rng.integers(60, 100))
     frames = shot(v, "natural" if kind == "flash" else kind, n, rng)
     if kind == "flash" or rng.random() < 0.3:
@@ -226,17 +255,18 @@ def _labels(n: int, positive: tuple[int, int] | None) -> np.ndarray:
     return y
 
 
-def window_dataset(videos: list[np.ndarray], pair: Linear, rng: np.random.Generator, *, sequences: int, gaps: tuple[int, ...], size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Window features and labels of synthesised sequences (about 60 % with a transition)."""
+def window_dataset(videos: list[np.ndarray], pair: Linear, rng: np.random.Generator, *, sequences: int, gaps: tuple[int, ...], size: int,
+                   weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Window features and labels of synthesised sequences (about 60 % with a transition); videos drawn by ``weights``."""
     model = LearnedModel(MODEL_VERSION, gaps, size, pair, None, {})  # the window net is what this trains
     xs, ys = [], []
     kinds = T.ALL_TYPES + NEGATIVE_KINDS
     for k in tqdm(range(sequences), desc="synthesise sequences"):
         kind = kinds[k % len(kinds)]
         if kind in NEGATIVE_KINDS:
-            frames, positive = negative_sequence(videos, kind, rng), None
+            frames, positive = negative_sequence(videos, kind, rng, weights), None
         else:
-            frames, positive = transition_sequence(videos, kind, rng)
+            frames, positive = transition_sequence(videos, kind, rng, weights)
         gf = F.gap_features(frames, gaps)
         x = window_features(pair_scores(gf, model), gf, len(frames), gaps)
         y = _labels(len(frames), positive)
@@ -274,7 +304,7 @@ def cut_shots(video: str | Path, cfg: SplitConfig, *, size: int, end: int | None
     spans = set()
     for method in ("css", "content"):
         spans |= set(get_detector(method, cfg).run(video, info).spans)
-    frames = read_all(video, height=size, width=size, end=end)
+    frames = read_all(video, height=size, width=size, end=end, **decode_options(cfg))
     n = len(frames)
     shots, start = {}, 0  # a span (first, last) ends a shot after `first` and starts the next at `last`
     for first, last in sorted(spans) + [(n, n)]:
@@ -284,6 +314,44 @@ def cut_shots(video: str | Path, cfg: SplitConfig, *, size: int, end: int | None
         start = max(start, last)
     log.info("split-train: %d shots of %d+ frames from %s (frames 0-%d)", len(shots), SHOT_MIN_FRAMES, video, len(frames))
     return shots
+
+
+def decode_options(cfg: SplitConfig) -> dict:
+    """How the learned detector decodes (training decodes its videos the same way)."""
+    return {"fast": cfg.learned.fast_decode, "interpolation": cfg.learned.resize}
+
+
+REAL_SHOT_MIN_FRAMES = 12  # real shots shorter than this are left out (too short for a same-shot pair at most gaps)
+
+
+def real_shots(cfg: SplitConfig, *, size: int) -> dict[str, np.ndarray]:
+    """The hand-checked single shots of the real corpus, except the held-out sources', as training videos.
+
+    ``split.train.real_shots`` names the corpus stage's shots table ("" or a missing file: none, with a
+    warning); ``split.heldout.sources`` are left out, so the held-out edit stays unseen.
+
+    Returns:
+        {shot_id: (n, size, size, 3) RGB}, at most ``MAX_FRAMES`` frames each.
+    """
+    from koala.split.heldout import training_shots
+
+    path = cfg.train.real_shots
+    if not path:
+        return {}
+    if not Path(path).exists():
+        log.warning("split-train: %s not found; training without the real corpus's shots (run `koala corpus real`)", path)
+        return {}
+    shots = training_shots(pd.read_parquet(path), cfg.heldout.sources)
+    shots = shots[shots["num_frames"] >= REAL_SHOT_MIN_FRAMES]
+    out = {}
+    for row in tqdm(list(shots.itertuples()), desc="decode real shots"):
+        end = min(int(row.end_frame), int(row.start_frame) + MAX_FRAMES)
+        try:
+            out[str(row.shot_id)] = read_all(row.path, height=size, width=size, start=int(row.start_frame), end=end, **decode_options(cfg))
+        except VideoError as exc:
+            log.warning("split-train: skipping %s: %s", row.shot_id, exc)
+    log.info("split-train: %d real shots from %d sources (held out: %s)", len(out), shots["source"].nunique(), ", ".join(cfg.heldout.sources))
+    return out
 
 
 def train(cfg: SplitConfig, *, videos_dir: str | None = None, out: str | None = None,
@@ -297,12 +365,14 @@ def train(cfg: SplitConfig, *, videos_dir: str | None = None, out: str | None = 
     folder = videos_dir or tc.videos_dir
     size = cfg.learned.size
     rng = np.random.default_rng(tc.seed)
-    videos = load_videos(folder, size)
+    videos = load_videos(folder, size, **decode_options(cfg))
     for video in shots_from or []:
         videos.update(cut_shots(video, cfg, size=size, end=shots_end))
+    videos.update(real_shots(cfg, size=size))
     xp, yp = pair_dataset(videos, rng, per_video=tc.pairs_per_video, max_gap=tc.max_gap)
     pair = _fit(xp, yp, tc.c, tc.seed)
-    xw, yw = window_dataset(list(videos.values()), pair, rng, sequences=tc.sequences, gaps=F.GAPS, size=size)
+    xw, yw = window_dataset(list(videos.values()), pair, rng, sequences=tc.sequences, gaps=F.GAPS, size=size,
+                            weights=video_weights(list(videos)))
     window = _fit_mlp(xw, yw, hidden=tc.hidden, alpha=tc.alpha, seed=tc.seed)
     model = LearnedModel(
         version=MODEL_VERSION,
@@ -314,6 +384,8 @@ def train(cfg: SplitConfig, *, videos_dir: str | None = None, out: str | None = 
             "videos": sorted(videos),
             "shots_from": [Path(v).name for v in shots_from or []],
             "shots_end": shots_end,
+            "real_shots": cfg.train.real_shots,
+            "held_out_sources": list(cfg.heldout.sources),
             "pairs": int(len(yp)),
             "boundaries": int(len(yw)),
             "positives": int(yw.sum()),

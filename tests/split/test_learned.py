@@ -111,7 +111,7 @@ def test_training_writes_a_loadable_model(tmp_path, synth):
     for i in range(3):
         synth.write(folder / f"v{i}.mp4", synth.textured_shot(10 + i, 60, width=128, height=96, speed=1 + i))
     (folder / "broken.mp4").write_bytes(b"not a video")  # skipped with a warning
-    cfg = SplitConfig(train=SplitTrainConfig(pairs_per_video=40, sequences=20, hidden=4))
+    cfg = SplitConfig(train=SplitTrainConfig(pairs_per_video=40, sequences=20, hidden=4, real_shots=""))
     cfg = dataclasses.replace(cfg, learned=dataclasses.replace(cfg.learned, size=64))
     out = tmp_path / "m.json"
     model = train(cfg, videos_dir=str(folder), out=str(out))

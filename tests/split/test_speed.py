@@ -18,3 +18,15 @@ def test_speed_tables_time_every_method_at_every_size(one_shot, tmp_path):
     assert (tmp_path / "cache" / "one_shot_256_12.mp4").exists()
     r = speed.ratios(wall, baseline="raw decode (floor)")
     assert r.loc["raw decode (floor)", "256"] == 1.0
+
+
+def test_fast_decode_stays_close_to_the_exact_frames(two_shots):
+    """Skipping the deblocking filter (the learned detector's default decode) changes a thumbnail by
+    well under a grey level on average; tolerance 2 levels."""
+    from koala.io.video import read_all
+
+    path, _ = two_shots
+    exact = read_all(path, height=64, width=64).astype(np.int16)
+    fast = read_all(path, height=64, width=64, fast=True).astype(np.int16)
+    assert exact.shape == fast.shape
+    assert np.abs(exact - fast).mean() < 2.0

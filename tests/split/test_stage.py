@@ -27,7 +27,8 @@ def params(tmp_path, two_shots, one_shot):
     write_table(pd.DataFrame(rows)[VIDEOS.names], videos, VIDEOS)
     p = Params()
     split = dataclasses.replace(p.split, videos_table=str(videos), clips_table=str(tmp_path / "clips.parquet"),
-                                errors_table=str(tmp_path / "errors.parquet"), eval_clip_sec=1.0)
+                                errors_table=str(tmp_path / "errors.parquet"), eval_clip_sec=1.0,
+                                heldout=dataclasses.replace(p.split.heldout, shots_table=str(tmp_path / "no_shots.parquet")))
     return dataclasses.replace(p, split=split, engine=dataclasses.replace(p.engine, workers=1, cache_dir=str(tmp_path / "cache")))
 
 
@@ -41,6 +42,7 @@ def test_run_split_writes_clips_and_scores_each_method(params, tmp_path, monkeyp
     m = json.loads((tmp_path / "split.json").read_text())
     assert m["detector"] == "learned" and set(m["methods"]) == {"learned", "css", "content"}
     assert m["missing_methods"] == {"transnetv2": "not installed here"}
+    assert "no_shots.parquet" in m["heldout"]["missing"]  # no real corpus here: the held-out entry says why
     ours = m["methods"]["learned"]
     assert ours["transitions"] == 1 and ours["f1"] == 1.0 and ours["dirty_share"] == 0.0 and ours["negative_detections"] == 0
     # the cut costs no frame: every frame of both videos is in a clean clip
