@@ -22,6 +22,7 @@ import pandas as pd
 from koala.config import SplitConfig, load_params
 from koala.io.video import probe, read_frames
 from koala.io.writer import VideoWriter
+from koala.report.benchmarks import add_out_dir, frame_table, save_result
 from koala.split import speed
 from koala.split.registry import get_detector
 
@@ -59,6 +60,7 @@ def main() -> None:
     ap.add_argument("--sizes", nargs="+", default=list(speed.RESOLUTIONS))
     ap.add_argument("--methods", nargs="+", default=list(METHODS))
     ap.add_argument("--cache", default="data/cache/split_speed")
+    add_out_dir(ap)
     args = ap.parse_args()
     cfg = load_params().split if Path("params.yaml").exists() else SplitConfig()
     src = args.video or next(iter(sorted(Path("data/samples").glob("*.mp4"))), None)
@@ -77,8 +79,21 @@ def main() -> None:
     one = speed.scaled_copy(src, "720p", args.cache, frames=args.frames)
     four = looped(one, 4, Path(args.cache) / f"{one.stem}_x4.mp4")
     rows = {m: {"1x": peak_memory_mb(m, one, cfg), "4x": peak_memory_mb(m, four, cfg)} for m in ("learned", "css")}
+    mem = pd.DataFrame(rows).T
     print("\npeak traced memory, MiB, 720p (a video and the same four times as long)")
-    print(pd.DataFrame(rows).T.round(2).to_string())
+    print(mem.round(2).to_string())
+    tables = [frame_table(f"ms per frame by size, wall-clock (first {args.frames} frames of {Path(src).name} re-encoded "
+                          f"at each size; best of {args.repeat})", wall.round(2).rename_axis("method").reset_index(), digits=2),
+              frame_table("ms per frame by size, CPU (all threads of the process)", cpu.round(2).rename_axis("method").reset_index(),
+                          digits=2)]
+    if "720p" in wall.columns:
+        tables.insert(0, frame_table("At 720p, side by side: ms per frame and ratios to the raw decode and to "
+                                     "`scenedetect.detect(ContentDetector())`", side_by_side(wall, cpu, "720p")
+                                     .rename_axis("method").reset_index(), digits=2))
+    tables.append(frame_table("Peak traced memory at 720p, MiB (the video and the same four times as long)",
+                              mem.rename_axis("method").reset_index(), digits=1))
+    save_result("split_speed", summary={"720p_wall_ms": wall["720p"].to_dict() if "720p" in wall.columns else {}},
+                tables=tables, out_dir=args.out_dir)
 
 
 def side_by_side(wall: pd.DataFrame, cpu: pd.DataFrame, label: str) -> pd.DataFrame:
