@@ -128,6 +128,7 @@ def jump_share(r: np.ndarray, sign: float) -> float:
 
     A pan or zoom spreads its shift over the pairs it lasts; a film splice, a frame that slips in
     the gate, or a car crossing the frame close to the camera puts most of it into one pair.
+    NaN (unmeasured) pairs are left out: :func:`phases` judges only phases measured throughout.
     """
     r = r[np.isfinite(r)] * sign
     r = r[r > 0]
@@ -203,8 +204,12 @@ def phases(rates: np.ndarray, times: np.ndarray, cfg: MeasuredCaptionConfig, *, 
         elif comp is not None and _agreeing(rates[a : b + 1, comp], smooth[a : b + 1, comp].mean(),
                                             (cfg.pan_min, cfg.tilt_min, cfg.zoom_min)[comp] / 2) < MIN_MOVE_PAIRS:
             lab, speed = "static", 0.0  # carried by a jump or two (a splice, a passing car), not a steady move
-        elif comp is not None and jump_share(rates[a : b + 1, comp], np.sign(smooth[a : b + 1, comp].mean())) > MAX_JUMP_SHARE:
-            lab, speed = "static", 0.0  # most of the shift in one pair: a jump (splice, gate slip, passing object)
+        elif (comp is not None and np.isfinite(rates[max(0, a - window // 2) : b + 1 + window // 2, comp]).all()
+              and jump_share(rates[a : b + 1, comp], np.sign(smooth[a : b + 1, comp].mean())) > MAX_JUMP_SHARE):
+            # most of the shift in one pair while the pairs around it were measured and show little: a jump
+            # (splice, gate slip, passing object). Pairs that say nothing (a fast zoom defeats the flow) may
+            # hold the rest of a move, so a phase with any of them in it or within half a window is not judged so.
+            lab, speed = "static", 0.0
         if out and out[-1].label == lab:
             prev = out.pop()
             out.append(Phase(lab, prev.start_sec, float(times[b + 1]), max(prev.speed, speed)))

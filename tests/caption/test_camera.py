@@ -30,3 +30,17 @@ def test_one_pair_that_jumps_is_not_a_pan():
     assert [p.label for p in camera.phases(_rates(pan), times, CFG)] == ["static"]
     assert camera.jump_share(np.array([-0.03, -0.225, -0.03]), -1.0) > camera.MAX_JUMP_SHARE
     assert camera.jump_share(np.array([0.1, 0.1, 0.1, 0.1]), 1.0) == 0.25
+
+
+def test_a_fast_move_that_defeats_the_flow_is_not_a_jump():
+    """J3JqVnOGfYA_3's 0.7 s zoom (its measured rates, 7.5 pairs/s): five pairs say nothing (NaN), two carry it."""
+    rates = np.zeros((41, 3))
+    rates[6] = np.nan
+    rates[7] = (0.003, 0.001, -0.015)
+    rates[12] = (-0.023, -0.016, 0.043)
+    rates[13:18] = np.nan
+    rates[18] = (-0.357, -0.296, 0.799)
+    rates[19] = (-0.152, -0.12, 0.309)
+    rates[20] = (-0.002, -0.005, 0.007)
+    times = np.arange(42) / 7.5
+    assert [p.label for p in camera.phases(rates, times, CFG)] == ["static", "zoom_in", "static"]
