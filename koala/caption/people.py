@@ -21,10 +21,11 @@ seldom does. Its presence score alone still passes a Lego robot and figures draw
 (presence 0.92-1.0 on the real corpus, koala/corpus/real_truth.json), so the landmark model must
 also *locate* the head or a shoulder: the peak of its heatmap for the nose or either shoulder (its
 third output, 64 x 64 per landmark, logits) must reach 0.5 (logit 0). On the real corpus a person's
-peak is 0.5-0.96; the robot's, a bird's and a plant's are 0.3-0.5. Figures drawn on a poster reach
-0.53-0.57, so a shot counts people only when at least one detection is located surely (0.6,
+peak is 0.5-0.96; the robot's, a bird's, a plant's and a hand's are 0.3-0.55. Figures drawn on a
+poster reach 0.53-0.57, so a shot counts people only when at least one detection is located surely (0.6,
 :data:`SURE_LOCATED`; koala.caption.subjects.people_tracks): in the real corpus every shot with a
-detected person has one at 0.64 or more.
+detected person has one at 0.64 or more. Two thresholds from about 20 shots: the margins are thin
+(0.57 against 0.64), so recheck them when the corpus grows.
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ def people_tracks(found: list[list], *, min_share: float = 0.4) -> list[Track]:
     one-frame false alarm does not count; a cyclist crossing the frame does). The frame showing n
     people with the highest scores gives their places and framing. Nobody is counted unless one
     detection of the shot was located surely (``located`` >= SURE_LOCATED, koala.caption.people):
-    figures on a poster pass the per-frame check now and then, never surely.
+    figures on a poster pass the per-frame check now and then, not surely (koala.caption.people).
     """
     if not any(p.located >= SURE_LOCATED for ps in found for p in ps):
         return []
