@@ -1,18 +1,24 @@
 """Measured captions against the hand-checked truth of the real-footage corpus (issue 14's shots).
 
-    python benchmarks/facts_real.py [--shots data/corpus/real_shots.parquet] [--root .]
+    python benchmarks/facts_real.py [--root .] [--shots SHOTS.parquet] [--out reports/metrics/benchmarks/facts_real.json]
 
 For every shot with at least one labelled fact: the measured caption (koala.caption.measured), its
 one camera label (koala.caption.camera.shot_label), the people count and on-screen-text claims it
 makes (koala.caption.facts) and its letterbox bars, beside the truth. Prints each shot, the claims
 that contradict the truth (the "no false fact" rule), and the accuracy of each fact:
-camera (label right, or one of ``camera_ok``), people count (a caption that names nobody counts
-as 0), overlay text, letterbox.
+camera (label right, or one of ``camera_ok``; a caption that says nothing of the camera is not
+right), also per true camera kind, people count (a caption that names nobody counts as 0), overlay
+text, letterbox. The shots are read from the truth file itself (koala.caption.facts.labelled_shots)
+unless ``--shots`` names a shots table. Writes the summary, with the shots that got a false fact,
+the date and the commit, to ``--out`` (JSON) for the README.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -20,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from koala.caption import camera
-from koala.caption.facts import contradictions, people_claim, shot_truth, text_claim
+from koala.caption.facts import contradictions, labelled_shots, people_claim, shot_truth, text_claim
 from koala.caption.measured import measure_clip
 from koala.config import MeasuredCaptionConfig, load_params
 from koala.io.errors import VideoError
@@ -55,33 +61,61 @@ def evaluate(shots: pd.DataFrame, root: Path, cfg: MeasuredCaptionConfig) -> pd.
     return pd.DataFrame(rows)
 
 
+def _share(hits) -> float | None:
+    hits = list(hits)
+    return round(float(np.mean(hits)), 3) if hits else None
+
+
+def camera_right(df: pd.DataFrame) -> pd.Series:
+    """Per shot with a camera label: the one label is the truth or one of its ``camera_ok`` (silence is not right)."""
+    cam = df[df.camera.notna()]
+    return pd.Series([p != "" and (p == c or p in ok.split(",")) for p, c, ok in zip(cam.pred, cam.camera, cam.camera_ok)],
+                     index=cam.index, dtype=bool)
+
+
 def summary(df: pd.DataFrame) -> dict:
     cam = df[df.camera.notna()]
-    cam_ok = [(p == c) or (p in ok.split(",")) for p, c, ok in zip(cam.pred, cam.camera, cam.camera_ok)]
+    right = camera_right(df)
     ppl = df[df.people.notna()]
     txt = df[df.overlay_text.notna()]
     lb = df[df.letterbox.notna()]
+    still = cam[cam.camera == "static"]
     return {
         "shots": len(df),
         "shots_with_a_false_fact": int((df.false_facts != "").sum()),
-        "camera_accuracy": round(float(np.mean(cam_ok)), 3) if len(cam) else None,
-        "people_count_accuracy": round(float((ppl.people == ppl.said_people).mean()), 3) if len(ppl) else None,
-        "text_accuracy": round(float((txt.overlay_text.astype(bool) == txt.said_text).mean()), 3) if len(txt) else None,
-        "letterbox_accuracy": round(float((lb.letterbox.astype(bool) == lb.said_bars).mean()), 3) if len(lb) else None,
+        "camera_accuracy": _share(right),
+        "camera_said_nothing": int((cam.pred == "").sum()),
+        "camera_accuracy_by_kind": {k: _share(right[cam.camera == k]) for k in sorted(cam.camera.unique())},
+        "camera_shots_by_kind": {k: int((cam.camera == k).sum()) for k in sorted(cam.camera.unique())},
+        "still_shots_called_moving": int((~still.pred.isin(["static", "handheld", ""]) & ~still.apply(
+            lambda r: r.pred in r.camera_ok.split(","), axis=1)).sum()) if len(still) else 0,
+        "people_count_accuracy": _share(ppl.people == ppl.said_people),
+        "text_accuracy": _share(txt.overlay_text.astype(bool) == txt.said_text),
+        "letterbox_accuracy": _share(lb.letterbox.astype(bool) == lb.said_bars),
+        "labelled_shots": {"camera": len(cam), "people": len(ppl), "overlay_text": len(txt), "letterbox": len(lb)},
     }
+
+
+def _commit(root: Path) -> str:
+    res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
+    return res.stdout.strip() if res.returncode == 0 else ""
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shots", default="data/corpus/real_shots.parquet")
+    ap.add_argument("--shots", default="", help="a shots table (default: the truth file with data/corpus/real_manifest.parquet)")
     ap.add_argument("--root", default=".", help="folder the shots' paths are relative to (the repository root)")
     ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--out", default="reports/metrics/benchmarks/facts_real.json", help="summary JSON ('' to skip)")
     args = ap.parse_args()
     cfg = load_params(args.params).caption.measured if Path(args.params).exists() else MeasuredCaptionConfig()
     root = Path(args.root)
-    shots_path = Path(args.shots) if Path(args.shots).is_absolute() else root / args.shots
+    if args.shots:
+        shots = pd.read_parquet(Path(args.shots) if Path(args.shots).is_absolute() else root / args.shots)
+    else:
+        shots = labelled_shots(root)
     t = time.perf_counter()
-    df = evaluate(pd.read_parquet(shots_path), root, cfg)
+    df = evaluate(shots, root, cfg)
     pd.set_option("display.width", 250)
     pd.set_option("display.max_colwidth", 90)
     print(df.drop(columns=["camera_language", "subject"]).to_string(index=False))
@@ -90,8 +124,20 @@ def main() -> None:
         print("\ncaptions of the shots with a false fact:")
         for r in bad.itertuples():
             print(f"  {r.shot_id}: {r.camera_language} | {r.subject}")
-    print("\n", summary(df))
+    summ = summary(df)
+    print("\n", summ)
     print(f"{len(df)} shots in {time.perf_counter() - t:.0f} s")
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        doc = {**summ, "false_facts": {r.shot_id: r.false_facts for r in bad.itertuples()},
+               "camera_misses": {r.shot_id: {"truth": r.camera, "said": r.pred} for r in df.loc[camera_right(df)[~camera_right(df)].index].itertuples()},
+               "people_misses": {r.shot_id: {"truth": r.people, "said": r.said_people}
+                                 for r in df[df.people.notna() & (df.people != df.said_people)].itertuples()},
+               "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": _commit(root),
+               "seconds": round(time.perf_counter() - t, 1)}
+        out.write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -120,6 +120,21 @@ _COMPONENT = {"pan": 0, "tilt": 1, "zoom": 2}
 MIN_MOVE_PAIRS = 2  # ours: a camera move shows in at least this many sample pairs that go its way (one jump is no move)
 
 
+MAX_JUMP_SHARE = 0.6  # ours: a move with more than this share of its shift in one sample pair is a jump, not a move
+
+
+def jump_share(r: np.ndarray, sign: float) -> float:
+    """Share of a phase's shift (its per-pair rates ``r`` that go the way ``sign`` says) made in its largest pair.
+
+    A pan or zoom spreads its shift over the pairs it lasts; a film splice, a frame that slips in
+    the gate, or a car crossing the frame close to the camera puts most of it into one pair.
+    NaN (unmeasured) pairs are left out: :func:`phases` judges only phases measured throughout.
+    """
+    r = r[np.isfinite(r)] * sign
+    r = r[r > 0]
+    return float(r.max() / r.sum()) if len(r) else 1.0
+
+
 def _agreeing(r: np.ndarray, mean: float, least: float) -> int:
     """Pairs whose rate goes the phase's way by at least ``least`` (half the move's threshold)."""
     r = r[np.isfinite(r)]
@@ -189,6 +204,12 @@ def phases(rates: np.ndarray, times: np.ndarray, cfg: MeasuredCaptionConfig, *, 
         elif comp is not None and _agreeing(rates[a : b + 1, comp], smooth[a : b + 1, comp].mean(),
                                             (cfg.pan_min, cfg.tilt_min, cfg.zoom_min)[comp] / 2) < MIN_MOVE_PAIRS:
             lab, speed = "static", 0.0  # carried by a jump or two (a splice, a passing car), not a steady move
+        elif (comp is not None and np.isfinite(rates[max(0, a - window // 2) : b + 1 + window // 2, comp]).all()
+              and jump_share(rates[a : b + 1, comp], np.sign(smooth[a : b + 1, comp].mean())) > MAX_JUMP_SHARE):
+            # most of the shift in one pair while the pairs around it were measured and show little: a jump
+            # (splice, gate slip, passing object). Pairs that say nothing (a fast zoom defeats the flow) may
+            # hold the rest of a move, so a phase with any of them in it or within half a window is not judged so.
+            lab, speed = "static", 0.0
         if out and out[-1].label == lab:
             prev = out.pop()
             out.append(Phase(lab, prev.start_sec, float(times[b + 1]), max(prev.speed, speed)))

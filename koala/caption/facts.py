@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 from koala.caption.camera import VERBS
 
@@ -104,3 +105,20 @@ def shot_truth(row: dict) -> dict:
             "camera_ok": [] if ok is None or (isinstance(ok, float) and math.isnan(ok)) else list(ok),
             "overlay_text": val(row.get("overlay_text")), "people": val(row.get("people")),
             "letterbox": val(row.get("letterbox"))}
+
+
+def labelled_shots(root: str | Path, manifest: str = "data/corpus/real_manifest.parquet"):
+    """The hand-labelled real shots as the corpus stage's shots table, read from the truth file itself.
+
+    ``koala/corpus/real_truth.json`` (koala.corpus.real.load_truth) joined with the fetched files of
+    ``root / manifest``, so a corrected label counts at once, before the corpus stage reruns.
+
+    Raises:
+        FileNotFoundError: the real-footage corpus was not fetched (no manifest).
+    """
+    import pandas as pd
+
+    from koala.corpus.real import load_truth, shots_table
+
+    _, shots = load_truth()
+    return shots_table(shots, pd.read_parquet(Path(root) / manifest))

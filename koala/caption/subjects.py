@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from koala.caption.actions import region_words
-from koala.caption.people import person_detector
+from koala.caption.people import SURE_LOCATED, person_detector
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +139,12 @@ def people_tracks(found: list[list], *, min_share: float = 0.4) -> list[Track]:
     People walk and ride through a shot, so they are counted per frame, not followed by place: the
     count is the largest n such that at least ``min_share`` of the frames show n or more people (a
     one-frame false alarm does not count; a cyclist crossing the frame does). The frame showing n
-    people with the highest scores gives their places and framing.
+    people with the highest scores gives their places and framing. Nobody is counted unless one
+    detection of the shot was located surely (``located`` >= SURE_LOCATED, koala.caption.people):
+    figures on a poster pass the per-frame check now and then, not surely (koala.caption.people).
     """
+    if not any(p.located >= SURE_LOCATED for ps in found for p in ps):
+        return []
     counts = [len(ps) for ps in found]
     n = max((c for c in range(1, max(counts, default=0) + 1) if np.mean([k >= c for k in counts]) >= min_share), default=0)
     if n == 0:

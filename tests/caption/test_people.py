@@ -70,3 +70,19 @@ def test_people_are_counted_per_frame_not_followed_by_place():
     tracks = people_tracks(group)
     assert len(tracks) == 3 and {t.framing for t in tracks} == {"full body"}
     assert people_tracks([[at(0.5)], [], [], [], []]) == []  # one frame of five: a false alarm
+
+
+def test_nobody_is_counted_without_a_surely_located_detection():
+    """Figures on a poster pass the landmark check at 0.53-0.57 now and then; a person is located surely once."""
+    from dataclasses import replace
+
+    from koala.caption.people import SURE_LOCATED
+    from koala.caption.subjects import people_tracks
+
+    def at(x, located):
+        return Person(0.8, (x - 0.02, 0.2, x + 0.02, 0.25), (x, 0.5), 0.3, (x, 0.35), located)
+
+    poster = [[at(0.8, 0.53)], [], [at(0.1, 0.57)], [at(0.8, 0.55)]]
+    assert people_tracks(poster) == []
+    person = [[replace(p, located=SURE_LOCATED + 0.05) if k == 2 else p for p in ps] for k, ps in enumerate(poster)]
+    assert len(people_tracks(person)) == 1
