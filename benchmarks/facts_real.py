@@ -1,6 +1,6 @@
 """Measured captions against the hand-checked truth of the real-footage corpus (issue 14's shots).
 
-    python benchmarks/facts_real.py [--root .] [--shots SHOTS.parquet] [--out reports/metrics/benchmarks/facts_real.json]
+    python benchmarks/facts_real.py [--root .] [--shots SHOTS.parquet] [--out-dir DIR]
 
 For every shot with at least one labelled fact: the measured caption (koala.caption.measured), its
 one camera label (koala.caption.camera.shot_label), the people count and on-screen-text claims it
@@ -16,9 +16,6 @@ the date and the commit, to ``--out`` (JSON) for the README.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import subprocess
 import time
 from pathlib import Path
 
@@ -30,6 +27,7 @@ from koala.caption.facts import contradictions, labelled_shots, people_claim, sh
 from koala.caption.measured import measure_clip
 from koala.config import MeasuredCaptionConfig, load_params
 from koala.io.errors import VideoError
+from koala.report.benchmarks import add_out_dir, save_result, table
 
 
 def _count_word(n: int | None) -> str:
@@ -96,17 +94,12 @@ def summary(df: pd.DataFrame) -> dict:
     }
 
 
-def _commit(root: Path) -> str:
-    res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
-    return res.stdout.strip() if res.returncode == 0 else ""
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shots", default="", help="a shots table (default: the truth file with data/corpus/real_manifest.parquet)")
     ap.add_argument("--root", default=".", help="folder the shots' paths are relative to (the repository root)")
     ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--out", default="reports/metrics/benchmarks/facts_real.json", help="summary JSON ('' to skip)")
+    add_out_dir(ap)
     args = ap.parse_args()
     cfg = load_params(args.params).caption.measured if Path(args.params).exists() else MeasuredCaptionConfig()
     root = Path(args.root)
@@ -127,17 +120,34 @@ def main() -> None:
     summ = summary(df)
     print("\n", summ)
     print(f"{len(df)} shots in {time.perf_counter() - t:.0f} s")
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        doc = {**summ, "false_facts": {r.shot_id: r.false_facts for r in bad.itertuples()},
-               "camera_misses": {r.shot_id: {"truth": r.camera, "said": r.pred} for r in df.loc[camera_right(df)[~camera_right(df)].index].itertuples()},
-               "people_misses": {r.shot_id: {"truth": r.people, "said": r.said_people}
-                                 for r in df[df.people.notna() & (df.people != df.said_people)].itertuples()},
-               "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": _commit(root),
-               "seconds": round(time.perf_counter() - t, 1)}
-        out.write_text(json.dumps(doc, indent=1) + "\n")
-        print(f"wrote {out}")
+    doc = {**summ, "false_facts": {r.shot_id: r.false_facts for r in bad.itertuples()},
+           "camera_misses": {r.shot_id: {"truth": r.camera, "said": r.pred} for r in df.loc[camera_right(df)[~camera_right(df)].index].itertuples()},
+           "people_misses": {r.shot_id: {"truth": r.people, "said": r.said_people}
+                             for r in df[df.people.notna() & (df.people != df.said_people)].itertuples()},
+           "seconds": round(time.perf_counter() - t, 1)}
+    save_result("facts_real", summary=doc, out_dir=args.out_dir, **result_parts(doc))
+
+
+def result_parts(doc: dict) -> dict:
+    """The README's tables and lines from the summary (per fact, per camera kind, every shot still wrong)."""
+    n = doc["labelled_shots"]
+    pct = lambda x: "–" if x is None else f"{x:.2f}"  # noqa: E731
+    facts = [["camera (a silent caption counts as a miss)", str(n["camera"]), pct(doc["camera_accuracy"]), ">= 0.95"],
+             ["people count (0, 1, 2, many)", str(n["people"]), pct(doc["people_count_accuracy"]), ">= 0.90"],
+             ["overlay text", str(n["overlay_text"]), pct(doc["text_accuracy"]), "no claim without it"],
+             ["letterbox", str(n["letterbox"]), pct(doc["letterbox_accuracy"]), "–"]]
+    kinds = [[k, str(doc["camera_shots_by_kind"][k]), pct(v), ">= 0.85"] for k, v in sorted(doc["camera_accuracy_by_kind"].items())]
+    wrong = [[shot, why] for shot, why in sorted(doc["false_facts"].items())]
+    misses = [[shot, "camera", m["truth"], m["said"] or "(nothing)"] for shot, m in sorted(doc["camera_misses"].items())]
+    misses += [[shot, "people", str(m["truth"]), str(m["said"])] for shot, m in sorted(doc["people_misses"].items())]
+    tables = [table(f"Facts of the measured caption against the hand-checked truth ({doc['shots']} real shots)",
+                    ["fact", "labelled shots", "accuracy", "target"], facts),
+              table("Camera by truth label", ["truth", "shots", "accuracy", "target"], kinds),
+              table("Shots whose caption states a false fact (target: none)", ["shot", "false fact"], wrong or [["none", "–"]]),
+              table("Every camera and people miss", ["shot", "fact", "truth", "caption says"], misses)]
+    lines = [f"{doc['shots_with_a_false_fact']} shot(s) with a false fact; {doc['still_shots_called_moving']} still shot(s) "
+             f"called moving; {doc['camera_said_nothing']} shot(s) where the caption says nothing about the camera."]
+    return {"tables": tables, "lines": lines}
 
 
 if __name__ == "__main__":
