@@ -25,6 +25,7 @@ import pandas as pd
 from koala.config import ScoreConfig, load_params, to_dict
 from koala.io.video import probe, read_frames
 from koala.metrics.stage import TIMING_PREFIX, decode_plan, score_video
+from koala.report.benchmarks import add_out_dir, frame_table, save_result
 
 TARGET_CPU_MS = 1000.0  # issue #4: all metrics of a 5 s 720p clip under 1 s of CPU
 
@@ -60,6 +61,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--params", default="params.yaml")
+    add_out_dir(ap)
     args = ap.parse_args()
     cfg = load_params(args.params).score if Path(args.params).exists() else ScoreConfig()
     videos = args.videos or sorted(str(p) for p in Path("data/samples").glob("*.mp4"))
@@ -90,6 +92,18 @@ def main() -> None:
     ms = pd.DataFrame(per_metric).median().sort_values(ascending=False)
     print("\nmedian ms per clip of each metric and shared step (wall, inside the score run):")
     print(ms.round(1).to_string())
+    shown = table.drop(columns=["under_1s_cpu"]).rename(columns={
+        "decode_cpu_ms": "decode CPU ms", "score_cpu_ms": "all metrics CPU ms", "x_decode_cpu": "x decode (CPU)",
+        "decode_wall_ms": "decode wall ms", "score_wall_ms": "all metrics wall ms", "clips_per_s": "clips/s"})
+    save_result("score_speed", summary={"median_x_decode_cpu": float(statistics.median(table.x_decode_cpu)),
+                                        "median_score_cpu_ms": float(statistics.median(table.score_cpu_ms))},
+                tables=[frame_table(f"`koala score` on the first {args.seconds:g} s of each video beside decoding alone "
+                                    f"(best of {args.repeat}; decode at {cfg.decode_short_side}p, ~{cfg.sample_fps:g} samples/s)",
+                                    shown, digits=2),
+                        frame_table("Median ms per clip of each metric and shared step (wall, inside the score run)",
+                                    ms.rename_axis("step").reset_index(name="ms"), digits=1)],
+                lines=[f"Median: all metrics x{statistics.median(table.x_decode_cpu):.2f} the CPU of decoding alone "
+                       f"(target: 2x)."], out_dir=args.out_dir)
 
 
 if __name__ == "__main__":
