@@ -157,6 +157,7 @@ def read_clips(
     *,
     info: VideoInfo | None = None,
     threads: int = 2,
+    decode_threads: bool = True,
     seek: bool = True,
     min_seek_gap: int = MIN_SEEK_GAP,
     stats: DecodeStats | None = None,
@@ -172,6 +173,8 @@ def read_clips(
         requests: what each clip and consumer wants (keys must be unique).
         info: a previous :func:`koala.io.video.probe` result, to skip probing again.
         threads: conversion threads; 0 converts in line.
+        decode_threads: let FFmpeg decode on its own threads too (``thread_type='AUTO'``, as the raw
+            decode of the benchmarks does); the frames are the same either way.
         seek: jump to a keyframe over long gaps between wanted frames (False decodes every frame
             from frame 0, as ``read_frames`` does).
         min_seek_gap: frames between the current frame and the next wanted frame's keyframe
@@ -283,6 +286,8 @@ def read_clips(
     try:
         with _open(path) as container:
             stream = _video_stream(container, path)
+            if decode_threads:
+                stream.thread_type = "AUTO"
             index = frame_index(container, stream) if seek else FrameIndex(np.zeros(0, np.int64), np.zeros(0, np.int64), False)
             for last, frame in frames(container, stream, index):
                 for size in at[last]:
