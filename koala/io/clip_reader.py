@@ -118,6 +118,22 @@ def frame_index(container: av.container.InputContainer, stream) -> FrameIndex:
     return FrameIndex(sorted_pts, keyframes, distinct and len(keyframes) > 0)
 
 
+_INDEX_CACHE: dict[tuple, FrameIndex] = {}  # (path, size, mtime) -> its index; a few videos per process
+
+
+def cached_frame_index(path: Path, container: av.container.InputContainer, stream) -> FrameIndex:
+    """:func:`frame_index`, once per process per file version: a long video read in many work items
+    (each a run of its clips) would otherwise be demuxed whole by every item, which grows as
+    items x length."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _INDEX_CACHE:
+        if len(_INDEX_CACHE) >= 8:
+            _INDEX_CACHE.pop(next(iter(_INDEX_CACHE)))
+        _INDEX_CACHE[key] = frame_index(container, stream)
+    return _INDEX_CACHE[key]
+
+
 class _Slot:
     """A request in flight: its buffer (allocated at its first frame) and what has arrived."""
 
@@ -157,7 +173,6 @@ def read_clips(
     *,
     info: VideoInfo | None = None,
     threads: int = 2,
-    decode_threads: bool = True,
     seek: bool = True,
     min_seek_gap: int = MIN_SEEK_GAP,
     stats: DecodeStats | None = None,
@@ -173,8 +188,6 @@ def read_clips(
         requests: what each clip and consumer wants (keys must be unique).
         info: a previous :func:`koala.io.video.probe` result, to skip probing again.
         threads: conversion threads; 0 converts in line.
-        decode_threads: let FFmpeg decode on its own threads too (``thread_type='AUTO'``, as the raw
-            decode of the benchmarks does); the frames are the same either way.
         seek: jump to a keyframe over long gaps between wanted frames (False decodes every frame
             from frame 0, as ``read_frames`` does).
         min_seek_gap: frames between the current frame and the next wanted frame's keyframe
@@ -286,9 +299,9 @@ def read_clips(
     try:
         with _open(path) as container:
             stream = _video_stream(container, path)
-            if decode_threads:
-                stream.thread_type = "AUTO"
-            index = frame_index(container, stream) if seek else FrameIndex(np.zeros(0, np.int64), np.zeros(0, np.int64), False)
+            # FFmpeg's own decode threads (thread_type='AUTO') stay off: with them, converting frames
+            # on the worker threads here deadlocked in PyAV's to_ndarray (seen in tests/io, Dec 2026).
+            index = cached_frame_index(path, container, stream) if seek else FrameIndex(np.zeros(0, np.int64), np.zeros(0, np.int64), False)
             for last, frame in frames(container, stream, index):
                 for size in at[last]:
                     if pool is None:
