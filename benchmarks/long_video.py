@@ -265,6 +265,23 @@ def table(results: dict[str, dict[str, dict]], durations: tuple[float, float]) -
     return pd.DataFrame(rows)
 
 
+def write_json(path: Path, results: dict, durations: tuple[float, float], videos: list, args, out: pd.DataFrame | None) -> None:
+    """The measurements so far (and the table, once all are in) as JSON, for the README's table."""
+    cur = results.get("curate", {})
+    doc = {
+        "videos": [str(v) for v in videos], "durations": durations, "cores": os.cpu_count(), "vtss_model": str(args.checkpoint),
+        "raw_decode": "PyAV decode of every frame at native size, thread_type AUTO, no conversion (koala.split.speed.raw_decode)",
+        "curate_real_time_factor": {k: round(cur[k]["seconds"] / d, 3) for k, d in zip(("L", "4L"), durations) if k in cur},
+        "decode_passes_per_video": {"split": 1, **{s: DECODE_PASSES[s] for s in ("score", "caption", "vtss", "posters")}},
+        "baseline": args.baseline or None,
+        "complete": out is not None,
+        "results": results,
+        "table": json.loads(out.to_json(orient="records")) if out is not None else None,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("videos", nargs="*", help="a video of length L and one of about 4L (default: the corpus's long videos)")
@@ -317,6 +334,8 @@ def main() -> None:
             tag = f"{stage}-{label}-{time.time_ns()}"
             results.setdefault(stage, {})[label] = r = measure(stage, video, clips, work / "runs" / tag, args)
             print(f"{stage:<8} {label:<3} {r['seconds']:8.2f} s  {r['cpu_seconds']:8.2f} CPU s  peak {r['peak_mb']:7.0f} MB  ({r['items']} items)", file=sys.stderr, flush=True)
+            if args.json:  # partial results survive an interrupted run
+                write_json(Path(args.json), results, (infos[0].duration_sec, infos[1].duration_sec), videos, args, None)
         if args.baseline and stage in ("score", "caption"):  # the same stage with the other checkout's code, side by side
             tag = f"{stage}-before-{time.time_ns()}"
             results.setdefault(f"{stage} (baseline)", {})["L"] = r = measure(stage, videos[0], clip_files[0], work / "runs" / tag, args, code=args.baseline)
@@ -330,17 +349,7 @@ def main() -> None:
     print("targets: 4L/L <= 4.4 for every per-clip stage; score and caption <= 2x decode; curate <= 1x real time; "
           "mem 4L/L <= 1.1")
     if args.json:
-        cur = results.get("curate", {})
-        summary = {
-            "raw_decode": "PyAV decode of every frame at native size, thread_type AUTO, no conversion (koala.split.speed.raw_decode)",
-            "curate_real_time_factor": {k: round(cur[k]["seconds"] / d, 3) for k, d in zip(("L", "4L"), durations) if k in cur},
-            "decode_passes_per_video": {"split": 1, **{s: DECODE_PASSES[s] for s in ("score", "caption", "vtss", "posters")}},
-            "baseline": args.baseline or None,
-        }
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"videos": [str(v) for v in videos], "durations": durations,
-                                               "cores": os.cpu_count(), "vtss_model": str(args.checkpoint), **summary,
-                                               "results": results, "table": json.loads(out.to_json(orient="records"))}, indent=1) + "\n")
+        write_json(Path(args.json), results, durations, videos, args, out)
 
 
 if __name__ == "__main__":

@@ -231,7 +231,9 @@ def read_clips(
     def convert(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
         out_w, out_h = size
         dec_w, dec_h = (out_h, out_w) if k_rot % 2 else (out_w, out_h)  # decode size before rotation
-        arr = frame.to_ndarray(width=dec_w, height=dec_h, format="rgb24", interpolation="AREA")
+        # threads=1: the callers convert several frames at once on their own threads; PyAV >= 17's own
+        # swscale threads on top of them cost more than they give and can deadlock beside FFmpeg's frame threads
+        arr = frame.to_ndarray(width=dec_w, height=dec_h, format="rgb24", interpolation="AREA", threads=1)
         return np.ascontiguousarray(np.rot90(arr, k=k_rot)) if k_rot else arr
 
     def frames(container, stream, index: FrameIndex) -> Iterator[tuple[int, av.VideoFrame]]:
@@ -299,8 +301,6 @@ def read_clips(
     try:
         with _open(path) as container:
             stream = _video_stream(container, path)
-            # FFmpeg's own decode threads (thread_type='AUTO') stay off: with them, converting frames
-            # on the worker threads here deadlocked in PyAV's to_ndarray (seen in tests/io, Dec 2026).
             index = cached_frame_index(path, container, stream) if seek else FrameIndex(np.zeros(0, np.int64), np.zeros(0, np.int64), False)
             for last, frame in frames(container, stream, index):
                 for size in at[last]:
