@@ -10,7 +10,17 @@ no conversion: the floor every pixel method pays). Printed per stage:
   far less than wall time;
 - seconds as a multiple of the raw decode of the same video (targets: caption and score at most 2x);
 - curate's seconds per second of video (target: at most 1x real time on 2 cores);
+- ``caption_scored``: the caption stage as the pipeline runs it, after the score stage (DVC and
+  ``koala curate`` give it the score stage's ``text_area``, so it needs no OCR of its own);
+  ``caption`` is the stage alone, with its own OCR;
 - peak memory on L and 4L and their ratio (target: within 10 %).
+
+"Raw decode" is a full PyAV decode of every frame of the video at its native size, FFmpeg's own
+threads on (``thread_type='AUTO'``), no colour conversion (:func:`koala.split.speed.raw_decode`), run
+in its own subprocess beside the stages, on the same video and in the same run. ``--baseline DIR``
+also times score and caption with the ``koala`` package of another checkout (e.g. the commit before
+a change) on the short video, so a before/after pair is side by side in one run. The table and
+every measurement are written to ``reports/metrics/benchmarks/long_video.json`` (``--json``).
 
 Inputs: two videos and their clips. By default the corpus's long videos
 (``data/corpus/long/long_5min.mp4`` and ``long_20min.mp4``, clips cut at the truth of
@@ -40,7 +50,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-STAGES = ("decode", "score", "caption", "vtss", "posters", "curate")
+STAGES = ("decode", "score", "caption", "caption_scored", "vtss", "posters", "curate")
+# Decodes of the video per stage (split's small-size pass is curate's first): what `koala curate` pays per video.
+DECODE_PASSES = {"decode": 1, "score": 1, "caption": 1, "caption_scored": 1, "vtss": 1, "posters": 1}
+JSON_OUT = Path("reports/metrics/benchmarks/long_video.json")
 SAMPLES = Path(os.environ.get("KOALA_SAMPLES", "/work/shared/data/koala_tsa_samples"))
 DEFAULT_VIDEOS = ("data/corpus/long/long_5min.mp4", "data/corpus/long/long_20min.mp4")
 
@@ -145,11 +158,20 @@ def run_stage(stage: str, video: str, clips_path: str, work: str, params_file: s
     elif stage == "score":
         from koala.metrics.stage import score_clips
 
-        n = len(score_clips(clips, params.score, params).table)
+        scored = score_clips(clips, params.score, params).table
+        n = len(scored)
+        scored.to_parquet(Path(work).parent.parent / f"metrics-{Path(video).stem}.parquet")  # for caption_scored (a few kB)
     elif stage == "caption":
         from koala.caption.stage import caption_clips, clips_frame
 
         n = len(caption_clips(clips_frame(clips), params.caption, params.engine)[0])
+    elif stage == "caption_scored":  # as the pipeline runs it: the score stage's text and letterbox measures given
+        from koala.caption.stage import caption_clips, clips_frame, metrics_rows
+
+        scored = Path(work).parent.parent / f"metrics-{Path(video).stem}.parquet"
+        if not scored.exists():
+            raise SystemExit(f"{scored}: run the score stage first (--stages score,caption_scored)")
+        n = len(caption_clips(clips_frame(clips), params.caption, params.engine, metrics=metrics_rows(scored))[0])
     elif stage == "vtss":
         from koala.vtss.predict import run_predict
 
@@ -196,12 +218,16 @@ def _vm_hwm_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(stage: str, video: Path, clips: Path, work: Path, args) -> dict:
-    """Run one stage in a fresh subprocess and read back its JSON line."""
+def measure(stage: str, video: Path, clips: Path, work: Path, args, *, code: str | None = None) -> dict:
+    """Run one stage in a fresh subprocess (with the ``koala`` package under ``code``, default this
+    checkout) and read back its JSON line."""
     work.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, __file__, "--one", stage, str(video), str(clips), str(work), "--params", args.params,
-           "--checkpoint", str(args.checkpoint)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    cmd = [sys.executable, os.path.abspath(__file__), "--one", stage, str(video.resolve()), str(clips.resolve()), str(work.resolve()),
+           "--params", os.path.abspath(args.params), "--checkpoint", str(args.checkpoint)]
+    root = os.path.abspath(code or os.getcwd())
+    if code and Path(root, "params.yaml").exists():  # the other checkout's settings (its config may lack newer keys)
+        cmd[cmd.index("--params") + 1] = str(Path(root, "params.yaml"))
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=os.getcwd(), env={**os.environ, "PYTHONPATH": root})
     if out.returncode:
         raise SystemExit(f"{stage} on {video} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -212,7 +238,12 @@ def table(results: dict[str, dict[str, dict]], durations: tuple[float, float]) -
     rows = []
     dec = results.get("decode", {})
     for stage, by in results.items():
-        a, b = by["L"], by["4L"]
+        a, b = by["L"], by.get("4L")
+        if b is None:  # measured on the short video only (a baseline)
+            rows.append({"stage": stage, "sec L": round(a["seconds"], 2), "cpu L": round(a["cpu_seconds"], 1),
+                         "x decode L": round(a["seconds"] / dec["L"]["seconds"], 2) if dec else np.nan,
+                         "peak MB L": round(a["peak_mb"])})
+            continue
         rows.append({
             "stage": stage,
             "sec L": round(a["seconds"], 2),
@@ -229,8 +260,26 @@ def table(results: dict[str, dict[str, dict]], durations: tuple[float, float]) -
             "peak MB 4L": round(b["peak_mb"]),
             "mem 4L/L": round(b["peak_mb"] / a["peak_mb"], 2),
             "clips 4L": b["items"] if stage != "decode" else "",
+            "decode passes": DECODE_PASSES.get(stage, ""),
         })
     return pd.DataFrame(rows)
+
+
+def write_json(path: Path, results: dict, durations: tuple[float, float], videos: list, args, out: pd.DataFrame | None) -> None:
+    """The measurements so far (and the table, once all are in) as JSON, for the README's table."""
+    cur = results.get("curate", {})
+    doc = {
+        "videos": [str(v) for v in videos], "durations": durations, "cores": os.cpu_count(), "vtss_model": str(args.checkpoint),
+        "raw_decode": "PyAV decode of every frame at native size, thread_type AUTO, no conversion (koala.split.speed.raw_decode)",
+        "curate_real_time_factor": {k: round(cur[k]["seconds"] / d, 3) for k, d in zip(("L", "4L"), durations) if k in cur},
+        "decode_passes_per_video": {"split": 1, **{s: DECODE_PASSES[s] for s in ("score", "caption", "vtss", "posters")}},
+        "baseline": args.baseline or None,
+        "complete": out is not None,
+        "results": results,
+        "table": json.loads(out.to_json(orient="records")) if out is not None else None,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1) + "\n")
 
 
 def main() -> None:
@@ -243,7 +292,8 @@ def main() -> None:
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--work", default="/tmp/koala_long_video", help="built videos, caches and outputs")
     ap.add_argument("--one", nargs=4, metavar=("STAGE", "VIDEO", "CLIPS", "WORK"), help=argparse.SUPPRESS)
-    ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--json", default=str(JSON_OUT), help="write the results here (default %(default)s; '' = not at all)")
+    ap.add_argument("--baseline", default="", help="a checkout whose koala package is also timed (score, caption) on the short video")
     args = ap.parse_args()
     if args.one:
         print(json.dumps(run_stage(*args.one, params_file=args.params, checkpoint=args.checkpoint)))
@@ -276,12 +326,20 @@ def main() -> None:
     stages = [s for s in args.stages.split(",") if s]
     if "decode" not in stages:
         stages = ["decode"] + stages
+    if "caption_scored" in stages and "score" not in stages:
+        stages.insert(stages.index("caption_scored"), "score")
     results: dict[str, dict[str, dict]] = {}
     for stage in stages:
         for label, video, clips in zip(("L", "4L"), videos, clip_files):
             tag = f"{stage}-{label}-{time.time_ns()}"
             results.setdefault(stage, {})[label] = r = measure(stage, video, clips, work / "runs" / tag, args)
             print(f"{stage:<8} {label:<3} {r['seconds']:8.2f} s  {r['cpu_seconds']:8.2f} CPU s  peak {r['peak_mb']:7.0f} MB  ({r['items']} items)", file=sys.stderr, flush=True)
+            if args.json:  # partial results survive an interrupted run
+                write_json(Path(args.json), results, (infos[0].duration_sec, infos[1].duration_sec), videos, args, None)
+        if args.baseline and stage in ("score", "caption"):  # the same stage with the other checkout's code, side by side
+            tag = f"{stage}-before-{time.time_ns()}"
+            results.setdefault(f"{stage} (baseline)", {})["L"] = r = measure(stage, videos[0], clip_files[0], work / "runs" / tag, args, code=args.baseline)
+            print(f"{stage} (baseline) L {r['seconds']:8.2f} s  {r['cpu_seconds']:8.2f} CPU s", file=sys.stderr, flush=True)
     durations = (infos[0].duration_sec, infos[1].duration_sec)
     print(f"L = {videos[0]} ({durations[0]:.1f} s, {len(pd.read_parquet(clip_files[0]))} clips, "
           f"{infos[0].width}x{infos[0].height}); 4L = {videos[1]} ({durations[1]:.1f} s, {len(pd.read_parquet(clip_files[1]))} clips); "
@@ -291,8 +349,7 @@ def main() -> None:
     print("targets: 4L/L <= 4.4 for every per-clip stage; score and caption <= 2x decode; curate <= 1x real time; "
           "mem 4L/L <= 1.1")
     if args.json:
-        Path(args.json).write_text(json.dumps({"videos": [str(v) for v in videos], "durations": durations,
-                                               "results": results, "table": out.to_dict("records")}, indent=1))
+        write_json(Path(args.json), results, durations, videos, args, out)
 
 
 if __name__ == "__main__":

@@ -161,6 +161,7 @@ class ScoreConfig:
     decode_short_side: int = 720  # ours: one decode at this short side (never enlarged): fine detail survives
     sample_fps: float = 8.0  # ours: frames kept per second of video
     max_frames: int = 64  # ours: cap per clip (longer clips sample sparser)
+    item_sec: float = 40.0  # ours: a long video's clips go to work items of about this many seconds (workers share it); 0 = one item per video
     image_frames: int = 6  # ours: frames for the colour, exposure and border metrics ...
     image_short_side: int = 360  # ours: ... shrunk to this short side
     detail_frames: int = 3  # ours: frames at the decode size for clarity, noise and blockiness

@@ -20,7 +20,7 @@ from koala.caption import actions, camera, subjects, visual
 from koala.config import MeasuredCaptionConfig
 from koala.io.clip_reader import ClipRequest, read_clips
 from koala.io.errors import VideoError
-from koala.io.video import probe, read_all
+from koala.io.video import cached_probe, probe, read_all
 from koala.camera_path import fit_path
 from koala.motion import FlowEstimator, analysis_shape, residual_flow, robust_flow, to_gray
 
@@ -116,7 +116,7 @@ def measure_video(path: str, clips: list[dict], cfg: MeasuredCaptionConfig) -> I
     Raises:
         VideoError: the video itself cannot be read.
     """
-    info = probe(path)
+    info = cached_probe(path)  # a long video's items (runs of its clips) share one probe per process
     plans, requests = {}, []
     for c in clips:
         try:

@@ -15,7 +15,8 @@ import numpy as np
 
 from koala.config import VLMCaptionConfig
 from koala.io.errors import VideoError
-from koala.io.video import probe, read_frames
+from koala.io.clip_reader import ClipRequest, read_clips
+from koala.io.video import cached_probe
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +42,49 @@ def sample_frames(path: str, start: int, end: int | None, count: int, short_side
     Raises:
         VideoError: unreadable video or an empty range.
     """
-    info = probe(path)
-    end = info.num_frames if end is None else min(int(end), info.num_frames)
-    if end - start < 1:
-        raise VideoError(path, f"clip frames {start}-{end} are empty; nothing to caption")
-    want = frame_indices(int(start), end, count)
-    scale = short_side / min(info.height, info.width)
-    height = max(2, int(round(info.height * min(scale, 1.0) / 2)) * 2)
-    got: dict[int, np.ndarray] = {}
-    for batch in read_frames(path, height=height, start=int(want[0]), end=int(want[-1]) + 1, info=info):
-        for i, f in zip(batch.index, batch.frames):
-            if i in set(want.tolist()):
-                got[int(i)] = f
-    return [got[int(i)] for i in want if int(i) in got]
+    got = sample_clips([{"clip_id": "clip", "path": path, "start": start, "end": end}], count, short_side)["clip"]
+    if isinstance(got, VideoError):
+        raise got
+    return got
+
+
+def sample_clips(clips: list[dict], count: int, short_side: int) -> dict[str, list[np.ndarray] | VideoError]:
+    """:func:`sample_frames` for many clips, one decode pass per video (:func:`koala.io.clip_reader.read_clips`).
+
+    Args:
+        clips: dicts with ``clip_id``, ``path``, ``start``, ``end`` (``None``: the video's end).
+
+    Returns:
+        clip_id -> its frames (those decoded of the ``count`` wanted), or the VideoError that kept
+        the clip from being read (an unreadable video fails each of its clips).
+    """
+    out: dict[str, list[np.ndarray] | VideoError] = {}
+    by_path: dict[str, list[dict]] = {}
+    for c in clips:
+        by_path.setdefault(str(c["path"]), []).append(c)
+    for path, group in by_path.items():
+        try:
+            info = cached_probe(path)
+        except VideoError as exc:
+            out.update({c["clip_id"]: exc for c in group})
+            continue
+        scale = short_side / min(info.height, info.width)
+        height = max(2, int(round(info.height * min(scale, 1.0) / 2)) * 2)
+        requests = []
+        for c in group:
+            start = int(c["start"])
+            end = info.num_frames if c["end"] is None else min(int(c["end"]), info.num_frames)
+            if end - start < 1:
+                out[c["clip_id"]] = VideoError(path, f"clip frames {start}-{end} are empty; nothing to caption")
+                continue
+            requests.append(ClipRequest(c["clip_id"], frame_indices(start, end, count), height=height))
+        try:
+            for got in read_clips(path, requests, info=info):
+                out[got.key] = list(got.frames)
+        except VideoError as exc:  # decoding failed part way: the clips not handed over yet fail with it
+            for r in requests:
+                out.setdefault(r.key, exc)
+    return out
 
 
 def resolve_device(setting: str) -> str:
@@ -186,9 +217,12 @@ def caption_clips(clips: list[dict], prompts: dict[str, str], cap: VLMCaptioner)
         One dict per clip: ``clip_id``, the six fields, and ``error`` ("" or why the clip failed).
     """
     rows, requests, owners = [], [], []
+    sampled = sample_clips(clips, cap.cfg.frames, cap.cfg.frame_short_side)  # one decode pass per video
     for clip in clips:
         try:
-            frames = sample_frames(clip["path"], clip["start"], clip["end"], cap.cfg.frames, cap.cfg.frame_short_side)
+            frames = sampled[clip["clip_id"]]
+            if isinstance(frames, VideoError):
+                raise frames
             if not frames:
                 raise VideoError(clip["path"], "no frame could be decoded in the clip's range")
         except VideoError as exc:

@@ -118,6 +118,22 @@ def frame_index(container: av.container.InputContainer, stream) -> FrameIndex:
     return FrameIndex(sorted_pts, keyframes, distinct and len(keyframes) > 0)
 
 
+_INDEX_CACHE: dict[tuple, FrameIndex] = {}  # (path, size, mtime) -> its index; a few videos per process
+
+
+def cached_frame_index(path: Path, container: av.container.InputContainer, stream) -> FrameIndex:
+    """:func:`frame_index`, once per process per file version: a long video read in many work items
+    (each a run of its clips) would otherwise be demuxed whole by every item, which grows as
+    items x length."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _INDEX_CACHE:
+        if len(_INDEX_CACHE) >= 8:
+            _INDEX_CACHE.pop(next(iter(_INDEX_CACHE)))
+        _INDEX_CACHE[key] = frame_index(container, stream)
+    return _INDEX_CACHE[key]
+
+
 class _Slot:
     """A request in flight: its buffer (allocated at its first frame) and what has arrived."""
 
@@ -215,7 +231,9 @@ def read_clips(
     def convert(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
         out_w, out_h = size
         dec_w, dec_h = (out_h, out_w) if k_rot % 2 else (out_w, out_h)  # decode size before rotation
-        arr = frame.to_ndarray(width=dec_w, height=dec_h, format="rgb24", interpolation="AREA")
+        # threads=1: the callers convert several frames at once on their own threads; PyAV >= 17's own
+        # swscale threads on top of them cost more than they give and can deadlock beside FFmpeg's frame threads
+        arr = frame.to_ndarray(width=dec_w, height=dec_h, format="rgb24", interpolation="AREA", threads=1)
         return np.ascontiguousarray(np.rot90(arr, k=k_rot)) if k_rot else arr
 
     def frames(container, stream, index: FrameIndex) -> Iterator[tuple[int, av.VideoFrame]]:
@@ -283,7 +301,7 @@ def read_clips(
     try:
         with _open(path) as container:
             stream = _video_stream(container, path)
-            index = frame_index(container, stream) if seek else FrameIndex(np.zeros(0, np.int64), np.zeros(0, np.int64), False)
+            index = cached_frame_index(path, container, stream) if seek else FrameIndex(np.zeros(0, np.int64), np.zeros(0, np.int64), False)
             for last, frame in frames(container, stream, index):
                 for size in at[last]:
                     if pool is None:

@@ -10,6 +10,8 @@ Every failure is a :class:`VideoError` that names the file and says what is wron
 
 from __future__ import annotations
 
+import functools
+
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -98,6 +100,19 @@ def _video_stream(container: av.container.InputContainer, path: Path) -> av.vide
         raise VideoError(path, f"a still image ({name}), not a video")
     stream.thread_type = "AUTO"
     return stream
+
+
+def cached_probe(path: str | os.PathLike) -> VideoInfo:
+    """:func:`probe`, once per process per file version (size, mtime): the work items of one long
+    video (runs of its clips) would otherwise each demux the whole file again."""
+    p = Path(path)
+    st = p.stat() if p.exists() else None
+    return _probe_once(str(path), st.st_size if st else -1, st.st_mtime_ns if st else -1)
+
+
+@functools.lru_cache(maxsize=64)
+def _probe_once(path: str, size: int, mtime_ns: int) -> VideoInfo:
+    return probe(path)
 
 
 def probe(path: str | os.PathLike) -> VideoInfo:
@@ -270,7 +285,9 @@ def read_frames(
     dec_w, dec_h = (out_h, out_w) if k % 2 else (out_w, out_h)
 
     def convert(frame: av.VideoFrame) -> np.ndarray:
-        arr = frame.to_ndarray(width=dec_w, height=dec_h, format="rgb24", interpolation=interpolation)
+        # threads=1: the callers convert several frames at once on their own threads; PyAV >= 17's own
+        # swscale threads on top of them cost more than they give and can deadlock beside FFmpeg's frame threads
+        arr = frame.to_ndarray(width=dec_w, height=dec_h, format="rgb24", interpolation=interpolation, threads=1)
         return np.ascontiguousarray(np.rot90(arr, k=k)) if k else arr
 
     stop = info.num_frames if info.missing else end  # a cut-off file: no frame past its whole packets

@@ -28,6 +28,42 @@ def evenly(n: int, k: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, num=max(1, k)).round().astype(int))
 
 
+def full_size_samples(n: int, cfg: ScoreConfig) -> np.ndarray:
+    """Positions, among a clip's ``n`` samples, of the frames some metric reads at the decode size.
+
+    The image, detail, text and aesthetic samples; every other sample is only seen by the flow
+    and temporal metrics, at ``flow_short_side`` in grey (:func:`small_gray`), so a reader can
+    reduce it as it passes instead of keeping it.
+    """
+    picks = [evenly(n, k) for k in (cfg.image_frames, cfg.detail_frames, cfg.text_frames, cfg.aesthetic.frames)]
+    return np.unique(np.concatenate(picks)) if n else np.zeros(0, int)
+
+
+def small_gray(frame: np.ndarray, short_side: int) -> np.ndarray:
+    """One RGB frame (H, W, 3) as :attr:`DecodedClip.small` holds it: shrunk to ``short_side``, luma (h, w)."""
+    return to_gray(_resized(frame[None], short_side)[0])
+
+
+class KeptFrames:
+    """A clip's samples at the decode size where only some were kept (the rest were reduced as they passed).
+
+    Indexes like the (N, H, W, 3) array it stands for; reading a position that was not kept is an error.
+    """
+
+    def __init__(self, n: int, kept: dict[int, np.ndarray], frame_shape: tuple[int, ...]):
+        self.n, self.kept, self.shape = n, kept, (n, *frame_shape)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, idx) -> np.ndarray:
+        pos = np.arange(self.n)[idx]
+        try:
+            return np.stack([self.kept[int(i)] for i in np.atleast_1d(pos)]) if np.ndim(pos) else self.kept[int(pos)]
+        except KeyError as exc:
+            raise IndexError(f"sample {exc.args[0]} was not kept at the decode size (see full_size_samples)") from None
+
+
 def _resized(frames: np.ndarray, short_side: int) -> np.ndarray:
     """Frames (N, H, W, C) shrunk to ``short_side`` (never enlarged), area-averaged."""
     h, w = analysis_shape(*frames.shape[1:3], short_side=min(short_side, min(frames.shape[1:3])))
@@ -40,7 +76,7 @@ def _resized(frames: np.ndarray, short_side: int) -> np.ndarray:
 class DecodedClip:
     """A clip decoded once; derived views are computed on first use and cached."""
 
-    frames: np.ndarray  # (N, H, W, 3) uint8 RGB at the decode size, upright
+    frames: np.ndarray | KeptFrames  # (N, H, W, 3) uint8 RGB at the decode size, upright (or those of them kept)
     index: np.ndarray  # (N,) frame numbers in the source video
     fps: float  # source frames per second
     cfg: ScoreConfig

@@ -28,7 +28,7 @@ from koala.io.errors import VideoError
 from koala.io.tables import CLIPS, failures, read_table, write_table
 from koala.io.clip_reader import ClipRequest, read_clips
 from koala.io.video import probe
-from koala.metrics.clip import DecodedClip, evenly
+from koala.metrics.clip import DecodedClip, KeptFrames, evenly, full_size_samples, small_gray
 from koala.metrics.registry import METRIC_NAMES
 from koala.metrics.scorer import score
 from koala.motion import analysis_shape
@@ -64,22 +64,47 @@ def cached_probe(path: str):
 
 
 def video_items(clips: pd.DataFrame, cfg: ScoreConfig) -> list[dict]:
-    """One engine item per source video: its clips' frame ranges and the score config."""
+    """Engine items: per source video, its clips' frame ranges and the score config; a long video is cut
+    into consecutive runs of clips (``item_sec``) so the engine's workers share it."""
     missing = [c for c in ("clip_id", "video_id", "start_frame", "end_frame", "video") if c not in clips.columns]
     if missing:
         raise ValueError(f"the clips table lacks columns {missing}; expected the split stage's schema ({', '.join(CLIPS.names)})")
     items = []
     conf = to_dict(cfg)
+    code = code_version("koala.metrics", "koala.motion", "koala.camera_path", "koala.io")
     for (video_id, path), group in clips.groupby(["video_id", "video"], sort=False):
-        items.append({
-            "key": str(video_id),
-            "path": str(path),
-            "clips": [{"clip_id": str(r.clip_id), "start": int(r.start_frame), "end": int(r.end_frame)}
-                      for r in group.sort_values("start_frame").itertuples()],
-            "cfg": conf,
-            "code": code_version("koala.metrics", "koala.motion", "koala.camera_path", "koala.io"),
-        })
+        group = group.sort_values("start_frame")
+        recs = [{"clip_id": str(r.clip_id), "start": int(r.start_frame), "end": int(r.end_frame)} for r in group.itertuples()]
+        parts = _parts(group, cfg.item_sec)
+        spans = [[c["start"], c["end"]] for c in recs] if len(parts) > 1 else None
+        for k, (a, b) in enumerate(parts):
+            item = {"key": str(video_id) if len(parts) == 1 else f"{video_id}#{k}", "path": str(path),
+                    "clips": recs[a:b], "cfg": conf, "code": code}
+            if spans:
+                item["video_spans"] = spans  # the sampling step is chosen over the whole video
+            items.append(item)
     return items
+
+
+def _parts(group: pd.DataFrame, item_sec: float) -> list[tuple[int, int]]:
+    """Consecutive runs of a video's clips (sorted by start) spanning about ``item_sec`` seconds each.
+
+    Each run is one engine item, read in one pass that seeks to its first frame, so the engine's
+    workers share a long video; the runs together still decode each frame about once.
+    """
+    n = len(group)
+    if item_sec <= 0 or n < 2 or not {"start_sec", "end_sec"} <= set(group.columns):
+        return [(0, n)]
+    starts, ends = group["start_sec"].to_numpy(float), group["end_sec"].to_numpy(float)
+    parts, a = [], 0
+    for i in range(n):
+        if ends[i] - starts[a] >= item_sec and i + 1 < n:
+            parts.append((a, i + 1))
+            a = i + 1
+    parts.append((a, n))
+    if len(parts) > 1 and ends[-1] - starts[parts[-1][0]] < item_sec / 2:  # a short tail joins the run before it
+        parts[-2:] = [(parts[-2][0], n)]
+    return parts
 
 
 def _wanted(start: int, end: int, base: int, step: int, cap: int) -> np.ndarray:
@@ -104,18 +129,22 @@ class DecodePlan:
     wanted: dict[str, np.ndarray]  # clip_id -> the frame numbers it keeps
 
 
-def decode_plan(clips: list[dict], info, cfg: ScoreConfig) -> DecodePlan:
+def decode_plan(clips: list[dict], info, cfg: ScoreConfig, *, all_spans: list | None = None) -> DecodePlan:
     """The single decode of a video that serves all its clips.
 
     One sampling grid per video, anchored at frame 0 (so a clip gets the same samples whatever
     other clips share its video), about ``sample_fps`` per second; a long clip keeps an even subset
     of it (``max_frames``); a clip shorter than one step makes the grid every frame.
+
+    ``all_spans``: [start, end) of every clip of the video when ``clips`` is a part of them (one
+    engine item of several), so the step is the one the whole video would get.
     """
     step = max(1, int(round(info.fps / cfg.sample_fps))) if cfg.sample_fps > 0 else 1
     spans = {c["clip_id"]: (int(c["start"]), min(int(c["end"]), info.num_frames)) for c in clips}
     cap = max(cfg.max_frames, 2)
     wanted = {cid: _wanted(s, e, 0, step, cap) for cid, (s, e) in spans.items()}
-    if any((len(w) < 2 <= e - s) or (w % step).any() for w, (s, e) in zip(wanted.values(), spans.values())):
+    every = [(int(s), min(int(e), info.num_frames)) for s, e in all_spans] if all_spans else list(spans.values())
+    if any((len(w) < 2 <= e - s) or (w % step).any() for w, (s, e) in ((_wanted(s, e, 0, step, cap), (s, e)) for s, e in every)):
         step = 1
         wanted = {cid: _wanted(s, e, 0, step, cap) for cid, (s, e) in spans.items()}
     needed = np.unique(np.concatenate(list(wanted.values())))
@@ -123,6 +152,35 @@ def decode_plan(clips: list[dict], info, cfg: ScoreConfig) -> DecodePlan:
     h, w = analysis_shape(info.height, info.width, short_side=short)
     return DecodePlan(start=int(needed[0]), stop=max(e for _, e in spans.values()), step=step, height=h, width=w,
                       spans=spans, wanted=wanted)
+
+
+class _Reducer:
+    """A clip's frames as the reader hands them over: each shrunk to the flow size in grey at once, and
+    kept at the decode size only where a metric reads it (:func:`koala.metrics.clip.full_size_samples`),
+    so a clip in flight holds a few full frames, not all its samples."""
+
+    def __init__(self, wanted: np.ndarray, cfg: ScoreConfig):
+        self.cfg = cfg
+        self.pos = {int(f): k for k, f in enumerate(wanted)}
+        self.keep = set(full_size_samples(len(wanted), cfg).tolist())
+        self.kept: dict[int, np.ndarray] = {}
+        self.small: list[np.ndarray] = []
+        self.shape: tuple[int, ...] = ()
+
+    def __call__(self, i: int, frame: np.ndarray) -> None:
+        k = self.pos[i]
+        self.shape = frame.shape
+        self.small.append(small_gray(frame, self.cfg.flow_short_side))  # (h, w) uint8
+        if k in self.keep:
+            self.kept[k] = frame
+
+    def result(self, got, path: str, info, plan: "DecodePlan") -> tuple[KeptFrames | np.ndarray, np.ndarray]:
+        """(frames, small) of the delivered samples; a clip cut short by the stream's end is read again
+        whole (its full-size samples are spread over the frames it has, not those it wanted)."""
+        if got.complete:
+            return KeptFrames(len(got.index), self.kept, self.shape), np.stack(self.small)
+        again = next(read_clips(path, [ClipRequest(got.key, got.index, height=plan.height, width=plan.width)], info=info))
+        return again.frames, np.stack(self.small)
 
 
 def score_video(item: dict) -> "list[dict] | ItemOutput":
@@ -144,15 +202,18 @@ def score_video(item: dict) -> "list[dict] | ItemOutput":
             raise VideoError(path, f"clip {c['clip_id']} has an empty frame range {c['start']}:{c['end']}")
         if c["start"] >= info.num_frames:
             raise VideoError(path, f"clip {c['clip_id']} starts at frame {c['start']} but the video has {info.num_frames}")
-    plan = decode_plan(clips, info, cfg)
-    requests = [ClipRequest(cid, w, height=plan.height, width=plan.width) for cid, w in plan.wanted.items()]
+    plan = decode_plan(clips, info, cfg, all_spans=item.get("video_spans"))
+    sinks = {cid: _Reducer(w, cfg) for cid, w in plan.wanted.items()}
+    requests = [ClipRequest(cid, w, height=plan.height, width=plan.width, sink=sinks[cid]) for cid, w in plan.wanted.items()]
     rows: list[dict] = []
     for got in read_clips(path, requests, info=info):  # each clip scored, and its frames dropped, as soon as it is read
         cid = got.key
         if not len(got.index):
             raise VideoError(path, f"clip {cid}: no frames decoded in its range")
-        clip = DecodedClip(frames=got.frames, index=got.index, fps=float(info.fps), cfg=cfg,
+        frames, small = sinks.pop(cid).result(got, path, info, plan)
+        clip = DecodedClip(frames=frames, index=got.index, fps=float(info.fps), cfg=cfg,
                            source_size=(info.height, info.width), path=path)
+        clip.__dict__["small"] = small  # the flow-size luma, reduced as the frames passed (the same pixels)
         res = score(clip)
         row = {"clip_id": cid, "video_id": item["key"], **res.values, "frames_scored": clip.n,
                "nan_reasons": "; ".join(f"{k}: {v}" for k, v in res.reasons.items())}
