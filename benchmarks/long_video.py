@@ -20,7 +20,7 @@ threads on (``thread_type='AUTO'``), no colour conversion (:func:`koala.split.sp
 in its own subprocess beside the stages, on the same video and in the same run. ``--baseline DIR``
 also times score and caption with the ``koala`` package of another checkout (e.g. the commit before
 a change) on the short video, so a before/after pair is side by side in one run. The table and
-every measurement are written to ``reports/metrics/benchmarks/long_video.json`` (``--json``).
+every measurement are written to ``reports/metrics/benchmarks/long_video.json`` (``--out-dir``).
 
 Inputs: two videos and their clips. By default the corpus's long videos
 (``data/corpus/long/long_5min.mp4`` and ``long_20min.mp4``, clips cut at the truth of
@@ -50,10 +50,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from koala.report.benchmarks import add_out_dir, frame_table, save_result
+
 STAGES = ("decode", "score", "caption", "caption_scored", "vtss", "posters", "curate")
 # Decodes of the video per stage (split's small-size pass is curate's first): what `koala curate` pays per video.
 DECODE_PASSES = {"decode": 1, "score": 1, "caption": 1, "caption_scored": 1, "vtss": 1, "posters": 1}
-JSON_OUT = Path("reports/metrics/benchmarks/long_video.json")
 SAMPLES = Path(os.environ.get("KOALA_SAMPLES", "/work/shared/data/koala_tsa_samples"))
 DEFAULT_VIDEOS = ("data/corpus/long/long_5min.mp4", "data/corpus/long/long_20min.mp4")
 
@@ -265,21 +266,36 @@ def table(results: dict[str, dict[str, dict]], durations: tuple[float, float]) -
     return pd.DataFrame(rows)
 
 
-def write_json(path: Path, results: dict, durations: tuple[float, float], videos: list, args, out: pd.DataFrame | None) -> None:
-    """The measurements so far (and the table, once all are in) as JSON, for the README's table."""
+def write_json(results: dict, durations: tuple[float, float], videos: list, args, out: pd.DataFrame | None) -> None:
+    """The measurements so far (and the table, once all are in) as the benchmark's result file (the README's table)."""
     cur = results.get("curate", {})
     doc = {
-        "videos": [str(v) for v in videos], "durations": durations, "cores": os.cpu_count(), "vtss_model": str(args.checkpoint),
+        "videos": [str(v) for v in videos], "durations": list(durations), "cores": os.cpu_count(), "vtss_model": str(args.checkpoint),
         "raw_decode": "PyAV decode of every frame at native size, thread_type AUTO, no conversion (koala.split.speed.raw_decode)",
         "curate_real_time_factor": {k: round(cur[k]["seconds"] / d, 3) for k, d in zip(("L", "4L"), durations) if k in cur},
         "decode_passes_per_video": {"split": 1, **{s: DECODE_PASSES[s] for s in ("score", "caption", "vtss", "posters")}},
         "baseline": args.baseline or None,
         "complete": out is not None,
         "results": results,
-        "table": json.loads(out.to_json(orient="records")) if out is not None else None,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1) + "\n")
+    save_result("long_video", summary=doc, out_dir=args.out_dir, **result_parts(doc))
+
+
+def result_parts(doc: dict) -> dict:
+    """The README's table and lines from a result document (its ``results`` and ``durations``)."""
+    durations = tuple(doc["durations"])
+    t = table(doc["results"], durations)
+    names = [Path(v).name for v in doc["videos"]]
+    title = (f"Every per-clip stage and `koala curate` on L = `{names[0]}` ({durations[0] / 60:g} min) and 4L = `{names[1]}` "
+             f"({durations[1] / 60:g} min), seconds wall and CPU beside a raw decode of the same video"
+             + ("" if doc.get("complete") else " (partial: the run was still going when this was written)"))
+    lines = []
+    rtf = doc.get("curate_real_time_factor") or {}
+    if rtf:
+        lines.append("`koala curate` end to end: " + ", ".join(f"{k} {v:.2f}x real time" for k, v in rtf.items()) + " (target: <= 1x).")
+    if doc.get("baseline"):
+        lines.append("Rows marked (baseline) are the same stage run by the code before this change, on L, side by side.")
+    return {"tables": [frame_table(title, t, digits=2)], "lines": lines}
 
 
 def main() -> None:
@@ -292,7 +308,7 @@ def main() -> None:
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--work", default="/tmp/koala_long_video", help="built videos, caches and outputs")
     ap.add_argument("--one", nargs=4, metavar=("STAGE", "VIDEO", "CLIPS", "WORK"), help=argparse.SUPPRESS)
-    ap.add_argument("--json", default=str(JSON_OUT), help="write the results here (default %(default)s; '' = not at all)")
+    add_out_dir(ap)
     ap.add_argument("--baseline", default="", help="a checkout whose koala package is also timed (score, caption) on the short video")
     args = ap.parse_args()
     if args.one:
@@ -334,8 +350,8 @@ def main() -> None:
             tag = f"{stage}-{label}-{time.time_ns()}"
             results.setdefault(stage, {})[label] = r = measure(stage, video, clips, work / "runs" / tag, args)
             print(f"{stage:<8} {label:<3} {r['seconds']:8.2f} s  {r['cpu_seconds']:8.2f} CPU s  peak {r['peak_mb']:7.0f} MB  ({r['items']} items)", file=sys.stderr, flush=True)
-            if args.json:  # partial results survive an interrupted run
-                write_json(Path(args.json), results, (infos[0].duration_sec, infos[1].duration_sec), videos, args, None)
+            # partial results survive an interrupted run
+            write_json(results, (infos[0].duration_sec, infos[1].duration_sec), videos, args, None)
         if args.baseline and stage in ("score", "caption"):  # the same stage with the other checkout's code, side by side
             tag = f"{stage}-before-{time.time_ns()}"
             results.setdefault(f"{stage} (baseline)", {})["L"] = r = measure(stage, videos[0], clip_files[0], work / "runs" / tag, args, code=args.baseline)
@@ -348,8 +364,7 @@ def main() -> None:
     print(out.to_string(index=False))
     print("targets: 4L/L <= 4.4 for every per-clip stage; score and caption <= 2x decode; curate <= 1x real time; "
           "mem 4L/L <= 1.1")
-    if args.json:
-        write_json(Path(args.json), results, durations, videos, args, out)
+    write_json(results, durations, videos, args, out)
 
 
 if __name__ == "__main__":
