@@ -216,7 +216,7 @@ def cmd_vtss(args) -> int:
     from koala.vtss.released import CheckpointError
 
     params = _params_or_defaults(args)
-    if args.vtss_action in ("train", "proxy", "labels"):
+    if args.vtss_action in ("train", "proxy", "labels", "ship"):
         return _vtss_more(args, params)
     clips = Path(args.clips)
     if not clips.is_file():
@@ -237,7 +237,17 @@ def cmd_vtss(args) -> int:
 
 
 def _vtss_more(args, params) -> int:
-    """`koala vtss train | proxy | labels`: the TSA's training, its proxy set, human-label aggregation."""
+    """`koala vtss train | proxy | labels | ship`: the TSA's training, its proxy set, human-label aggregation, the
+    packaged default model."""
+    if args.vtss_action == "ship":
+        from koala.vtss.packaged import ship
+
+        try:
+            print(f"copied {params.vtss.model_path} to {ship(params.vtss)} (the default model `koala vtss predict` uses "
+                  "when the pipeline has not trained one)")
+        except FileNotFoundError as exc:
+            return _fail(str(exc))
+        return 0
     if args.vtss_action == "labels":
         from koala.io.tables import write_table
         from koala.vtss.labels import aggregate, read_annotations
@@ -530,6 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
     vx = vsub.add_parser("proxy", help="only build the proxy-labelled set (degraded sample clips, their sub-metrics)",
                          description="only build the proxy-labelled set (degraded sample clips, their sub-metrics)")
     vx.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
+    vs = vsub.add_parser("ship", help="copy the trained model (vtss.model_path) into the package as its default model",
+                         description="copy the trained model (vtss.model_path) into the package as its default model")
+    vs.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
     vl = vsub.add_parser("labels", help="aggregate human annotations (z-score per annotator, global rescale, mean; paper App. B)",
                          description="aggregate human annotations (z-score per annotator, global rescale, mean; paper App. B)")
     vl.add_argument("annotations", help="folder of per-annotator .jsonl files (written by notebooks/explore/annotate.ipynb)")

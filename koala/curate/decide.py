@@ -29,6 +29,12 @@ def vtss_checkpoint(params: Params) -> str | None:
     return params.curate.vtss_checkpoint or params.vtss.released_checkpoint or None
 
 
+def _has_trained_model(params: Params) -> bool:
+    from koala.vtss.packaged import trained_model
+
+    return trained_model(params.vtss) is not None
+
+
 def vtss_scores(clips: pd.DataFrame, *, params: Params, engine: EngineConfig) -> tuple[pd.DataFrame | None, str, pd.DataFrame]:
     """The vtss stage's table for a chunk's clips (:func:`koala.stage.vtss`), or None and the reason no model could score it.
 
@@ -38,8 +44,8 @@ def vtss_scores(clips: pd.DataFrame, *, params: Params, engine: EngineConfig) ->
     if not len(clips):
         return None, "", empty_frame(ERRORS)
     checkpoint = vtss_checkpoint(params)
-    if checkpoint is None and not Path(params.vtss.model_path).is_file():  # nothing to load: skip importing torch
-        reason = (f"no VTSS model: no trained TSA at {params.vtss.model_path} and no released checkpoint "
+    if checkpoint is None and not _has_trained_model(params):  # nothing to load
+        reason = (f"no VTSS model: no trained TSA at {params.vtss.model_path}, no packaged default model and no released checkpoint "
                   "(set curate.vtss_checkpoint or pass --checkpoint infer.pth)")
         log.warning("curate: VTSS is NaN for every clip: %s", reason)
         return None, reason, empty_frame(ERRORS)

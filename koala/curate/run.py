@@ -41,6 +41,7 @@ from koala.engine import code_version, item_fingerprint
 from koala.engine.core import write_errors
 from koala.io.atomic import atomic_path, write_json
 from koala.io.tables import ERRORS, empty_frame, failures, read_table, write_table
+from koala.vtss.packaged import trained_model
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,8 @@ def chunk_fingerprint(paths: list[str], ids: list[str], params: Params) -> str:
 
     sections = {k: to_dict(getattr(params, k)) for k in ("split", "score", "caption", "vtss")}
     sections["curate"] = {k: getattr(params.curate, k) for k in ("vtss_checkpoint", "report", "poster_height")}
-    models = [params.vtss.model_path, decide.vtss_checkpoint(params) or "", params.split.learned.model_file]
+    models = [str(trained_model(params.vtss) or params.vtss.model_path), decide.vtss_checkpoint(params) or "",
+              params.split.learned.model_file]
     models += sorted(str(p) for p in (Path(koala.split.__file__).parent / "models").glob("*"))
     return item_fingerprint({"videos": [[p, i, _stat(p)] for p, i in zip(paths, ids)], "params": sections,
                              "models": [[m, _stat(m) if m else None] for m in models], "code": code_version(*CODE)})

@@ -48,6 +48,7 @@ from koala.io.tables import CLIPS, read_table, write_table
 from koala.io.clip_reader import ClipRequest, read_clips
 from koala.io.video import probe
 from koala.vtss.fragments import FragmentCollector, normalise, plan_fragments
+from koala.vtss.packaged import trained_model
 from koala.vtss.released import CheckpointError, load_released
 
 log = logging.getLogger(__name__)
@@ -244,11 +245,13 @@ def resolve_checkpoint(cfg: VtssConfig, checkpoint: str | Path | None) -> tuple[
             raise CheckpointError(f"{path}: no such checkpoint file (the released one is infer.pth from "
                                   "huggingface.co/Koala-36M/Training_Suitability_Assessment)")
         return path, f"released:{path.name}"
-    model = Path(cfg.model_path)
-    if not model.is_file():
-        raise NoTrainedModel(f"{model}: no trained TSA model yet; pass --checkpoint infer.pth to score with the released "
-                             "Koala model, or train one first (`koala vtss train`, the pipeline's VTSS training stage)")
+    model = trained_model(cfg)
+    if model is None:
+        raise NoTrainedModel(f"{cfg.model_path}: no trained TSA model yet; pass --checkpoint infer.pth to score with the "
+                             "released Koala model, or train one first (`koala vtss train`, the pipeline's VTSS training stage)")
     return model, f"tsa:{model.name}"
+
+
 
 
 def clip_items(clips: pd.DataFrame, cfg: VtssConfig, checkpoint: Path, model: str,

@@ -1,0 +1,46 @@
+"""The default VTSS model the repository ships, and which trained model a prediction uses.
+
+The vtss stage trains ``vtss.train.final`` on the real-footage proxy set and writes it to
+``vtss.model_path`` (``data/vtss/tsa.pt``). A copy of it ships in the package
+(``koala/vtss/models/default.pt``, written by ``koala vtss ship``), so `koala vtss predict` and
+`koala curate` score clips right after install, before any pipeline run. Path logic only: no torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from koala.config import VtssConfig
+
+log = logging.getLogger(__name__)
+
+PACKAGED_MODEL = Path(__file__).resolve().parent / "models" / "default.pt"
+
+
+def trained_model(cfg: VtssConfig) -> Path | None:
+    """The trained TSA to score with: ``cfg.model_path`` when the pipeline has trained one, else the packaged
+    default model (logged), else None."""
+    model = Path(cfg.model_path)
+    if model.is_file():
+        return model
+    if PACKAGED_MODEL.is_file():
+        log.info("vtss: no trained model at %s; using the packaged default model %s", model, PACKAGED_MODEL)
+        return PACKAGED_MODEL
+    return None
+
+
+def ship(cfg: VtssConfig, dest: str | Path = PACKAGED_MODEL) -> Path:
+    """Copy the trained model at ``cfg.model_path`` into the package as its default model.
+
+    Raises:
+        FileNotFoundError: the pipeline has not trained a model yet.
+    """
+    src = Path(cfg.model_path)
+    if not src.is_file():
+        raise FileNotFoundError(f"{src}: no trained VTSS model to ship; run the vtss stage (dvc repro vtss) first")
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    return dest
