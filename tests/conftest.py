@@ -31,6 +31,9 @@ SAMPLES_DIR = Path(os.environ.get("KOALA_SAMPLES_MIRROR") or Path(__file__).reso
 _TEST_HOME = Path(tempfile.mkdtemp(prefix="koala-test-", dir="/tmp"))
 # Read by ONNX Runtime (the OCR text detector) when its library loads, so set at collection.
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+# The packaged default VTSS model (koala/vtss/models/default.pt) would score clips in the tests that check
+# what happens without a model; tests that want a model build a tiny one. test_packaged.py sets its own.
+os.environ["KOALA_VTSS_PACKAGED_MODEL"] = ""
 
 
 def pytest_configure(config):

@@ -3,12 +3,15 @@
 The vtss stage trains ``vtss.train.final`` on the real-footage proxy set and writes it to
 ``vtss.model_path`` (``data/vtss/tsa.pt``). A copy of it ships in the package
 (``koala/vtss/models/default.pt``, written by ``koala vtss ship``), so `koala vtss predict` and
-`koala curate` score clips right after install, before any pipeline run. Path logic only: no torch.
+`koala curate` score clips right after install, before any pipeline run. The environment variable
+``KOALA_VTSS_PACKAGED_MODEL`` names another file instead, or none when empty (the test suite sets it
+empty, so its "no model" cases stay so).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -25,9 +28,10 @@ def trained_model(cfg: VtssConfig) -> Path | None:
     model = Path(cfg.model_path)
     if model.is_file():
         return model
-    if PACKAGED_MODEL.is_file():
-        log.info("vtss: no trained model at %s; using the packaged default model %s", model, PACKAGED_MODEL)
-        return PACKAGED_MODEL
+    packaged = os.environ.get("KOALA_VTSS_PACKAGED_MODEL", str(PACKAGED_MODEL))
+    if packaged and Path(packaged).is_file():
+        log.info("vtss: no trained model at %s; using the packaged default model %s", model, packaged)
+        return Path(packaged)
     return None
 
 

@@ -10,7 +10,7 @@ from koala.vtss import packaged
 
 def test_the_trained_model_wins_then_the_packaged_one_then_none(tmp_path, monkeypatch):
     trained, shipped = tmp_path / "tsa.pt", tmp_path / "pkg" / "default.pt"
-    monkeypatch.setattr(packaged, "PACKAGED_MODEL", shipped)
+    monkeypatch.setenv("KOALA_VTSS_PACKAGED_MODEL", str(shipped))
     cfg = VtssConfig(model_path=str(trained))
     assert packaged.trained_model(cfg) is None
     shipped.parent.mkdir()
@@ -18,6 +18,9 @@ def test_the_trained_model_wins_then_the_packaged_one_then_none(tmp_path, monkey
     assert packaged.trained_model(cfg) == shipped
     trained.write_bytes(b"trained")
     assert packaged.trained_model(cfg) == trained
+    trained.unlink()
+    monkeypatch.setenv("KOALA_VTSS_PACKAGED_MODEL", "")  # none, as the rest of the suite runs
+    assert packaged.trained_model(cfg) is None
 
 
 def test_ship_copies_the_trained_model_and_says_what_is_missing(tmp_path):
