@@ -554,6 +554,7 @@ class FilterConfig:
     fixed_threshold: float = 2.5  # paper §4.3.2: the "decomposition value" 2.5 on the 1-5 scale
     min_clips: int = 20  # ours: fewer finite VTSS values than this cannot carry a 5-parameter mixture: fixed 2.5
     min_component_weight: float = 0.05  # ours: a component with less weight is outliers, not a second hump
+    min_component_std: float = 0.1  # ours: a narrower component is a pile of equal scores (calibration plateau)
     gmm_n_init: int = 5  # ours: sklearn GaussianMixture restarts
     gmm_seed: int = 0  # ours
     gmm_reg_covar: float = 1e-4  # ours: variance floor (VTSS units squared) so a tight cluster cannot collapse

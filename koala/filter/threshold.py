@@ -135,6 +135,9 @@ def valley_threshold(values: np.ndarray, cfg: FilterConfig) -> Threshold:
     if min(mix.weights) < cfg.min_component_weight:
         return fallback(f"one fitted component holds only {min(mix.weights):.1%} of the clips "
                         f"(below {cfg.min_component_weight:.0%}): the distribution is not two-humped", mix)
+    if min(mix.stds) < cfg.min_component_std:
+        return fallback(f"one fitted component has a spread of only {min(mix.stds):.3f} (below {cfg.min_component_std:g}): "
+                        "it is a pile of equal scores (a calibrated model's plateau), not a population", mix)
     valley = mixture_valley(mix)
     if valley is None:
         return fallback(f"the fitted mixture (means {mix.means[0]:.2f} and {mix.means[1]:.2f}) has no valley "

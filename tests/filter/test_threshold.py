@@ -72,6 +72,16 @@ def test_tiny_second_component_falls_back():
     assert th.method == "fixed_fallback" and "holds only" in th.reason
 
 
+def test_a_plateau_of_equal_scores_is_not_a_population():
+    """A calibrated model puts many clips on one value (an isotonic step); a Gaussian on it is a spike, and its
+    'valley' would sit just below the plateau. The rule falls back to 2.5 instead and says why."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(2.8, 0.3, 40), np.full(18, 4.0), [4.0001]])
+    th = valley_threshold(x, FilterConfig())
+    assert th.method == "fixed_fallback" and th.value == 2.5 and "pile of equal scores" in th.reason
+    assert valley_threshold(x, FilterConfig(min_component_std=0.0)).method == "valley"  # the old rule took the spike
+
+
 def test_fixed_and_manual_rules():
     x = np.array([1.0, 3.0, np.nan])
     th = choose_threshold(x, FilterConfig(rule="fixed", fixed_threshold=2.7))
