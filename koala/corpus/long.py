@@ -103,6 +103,9 @@ def plan_long(index: int, minutes: float, pool: pd.DataFrame, cfg: LongConfig) -
             transitions.append({"type": kind, "n": n_out, "direction": str(rng.choice(tr.DIRECTIONS))})
             t += n_out
         prev_source, n_in = src, n_out
+    if len(transitions) == len(pieces):  # the length was reached inside a transition out of the last piece: end on it
+        transitions.pop()
+        pieces[-1]["n_out"] = 0
     truth, spans, t = [], [], 0
     for i, p in enumerate(pieces):
         spans.append((t, t + p["pure"]))

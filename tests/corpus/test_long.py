@@ -39,6 +39,16 @@ def test_plan_reaches_the_length_and_its_truth_matches_the_pieces():
     assert all(a["source"] != b["source"] for a, b in zip(pieces, pieces[1:]))
 
 
+def test_every_plan_ends_on_a_piece_never_inside_a_transition():
+    """A plan whose length was reached inside the transition out of its last piece planned frames nobody renders."""
+    pool = _pool(SYNTH)
+    for seed in range(40):
+        for minutes in (0.5, 1.0, 2.0):
+            plan = long.plan_long(0, minutes, pool, LongConfig(minutes=(minutes,), seed=seed))
+            assert len(plan["transitions"]) == len(plan["pieces"]) - 1 and plan["pieces"][-1]["n_out"] == 0, (seed, minutes)
+            assert plan["num_frames"] == sum(p["pure"] for p in plan["pieces"]) + sum(t["n"] for t in plan["transitions"])
+
+
 def test_plans_are_seeded_and_durations_spread_from_short_to_long():
     cfg = LongConfig(minutes=(10.0,), shot_sec_max=30.0)
     pool = _pool({**SYNTH, "e": ("e.mp4", 0, 2000, 25.0)})
