@@ -6,22 +6,12 @@ import dataclasses
 import inspect
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from koala.config import Params
-from koala.io.tables import CAPTIONS, CLIPS, ERRORS
+from koala.io.tables import CAPTIONS, ERRORS
 from koala.stage import STAGES, StageResult
-
-
-def clips_table(rows):
-    df = pd.DataFrame(rows)
-    df["clip_index"] = range(len(df))
-    df["start_sec"] = df["start_frame"] / 25.0
-    df["end_sec"] = df["end_frame"] / 25.0
-    df["fps"] = 25.0
-    df["method"] = "test"
-    return df[CLIPS.names]
+from tests.metrics.test_stage import clips_table
 
 
 @pytest.fixture
