@@ -298,8 +298,11 @@ def read_frames(
         stream = _video_stream(container, path)
         if fast:
             stream.codec_context.options = {"skip_loop_filter": "all"}
-        frames = _partial_decode(container, stream, path.stat().st_size) if info.missing else container.decode(stream)
-        for i, frame in enumerate(frames):
+        if info.missing:
+            numbered = enumerate(_partial_decode(container, stream, path.stat().st_size))
+        else:
+            numbered = _decode_from(container, stream, path, start)
+        for i, frame in numbered:
             if stop is not None and i >= stop:
                 return
             if i >= start and not (i - start) % step:
@@ -339,6 +342,32 @@ def read_frames(
             pool.shutdown(wait=True, cancel_futures=True)
     if frame_buf:
         yield FrameBatch(np.asarray(idx_buf, dtype=np.int64), np.stack(frame_buf))
+
+
+def _decode_from(container, stream, path: Path, start: int) -> Iterator[tuple[int, av.VideoFrame]]:
+    """(frame number, frame) from the last keyframe at or before frame ``start`` to the end.
+
+    Seeks there when the keyframe lies far enough ahead to pay for a seek (a clip late in a long
+    video is then not decoded from frame 0). Frame numbers stay exact: the keyframe's number is the
+    rank of its timestamp among the stream's packets (:func:`koala.io.clip_reader.cached_frame_index`,
+    one demux per file and process). Where timestamps are missing or repeated, or the decoder does
+    not land on the keyframe, decoding starts again at frame 0 as without the seek.
+    """
+    from koala.io.clip_reader import MIN_SEEK_GAP, cached_frame_index
+
+    index = cached_frame_index(path, container, stream) if start >= MIN_SEEK_GAP else None
+    if index is not None and index.seekable:
+        key = int(index.keyframes[max(0, int(np.searchsorted(index.keyframes, start, "right")) - 1)])
+        if key >= MIN_SEEK_GAP:
+            container.seek(int(index.pts[key]), stream=stream, backward=True)
+            frames = container.decode(stream)
+            first = next(frames, None)
+            if first is not None and first.pts == int(index.pts[key]):
+                yield key, first
+                yield from enumerate(frames, start=key + 1)
+                return
+            container.seek(0)  # landed elsewhere: decode from the start
+    yield from enumerate(container.decode(stream))
 
 
 def _partial_decode(container, stream, size: int) -> Iterator[av.VideoFrame]:

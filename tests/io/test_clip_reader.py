@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -117,3 +118,37 @@ def test_sink_receives_frames_instead_of_a_buffer(make_video):
     (c,) = read_clips(path, [ClipRequest("s", np.array([3, 9, 27]), height=24, sink=lambda i, f: seen.append((i, f.shape)))])
     assert seen == [(3, (24, 32, 3)), (9, (24, 32, 3)), (27, (24, 32, 3))]
     assert c.index.tolist() == [3, 9, 27] and c.frames.shape[0] == 0
+
+
+def test_a_seek_is_checked_against_a_front_to_back_decode(make_video, tmp_path, monkeypatch):
+    """Seeking is used only when a fresh decoder that seeks decodes the keyframe as a sequential pass does."""
+    from koala.io import clip_reader
+
+    path = gop_video(tmp_path / "gop.mp4", make_video, n=140, gop=20)
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        assert clip_reader.frame_index(c, s).seekable
+        real = av.VideoFrame.to_ndarray
+        # A stream whose frames after a seek come out different (as in cockatoo.mp4 below): not seekable.
+        calls = {"n": 0}
+
+        def drifting(frame, *a, **k):
+            calls["n"] += 1
+            arr = real(frame, *a, **k)
+            return arr + 1 if calls["n"] > 1 else arr  # the sequential decode's frame, then the seek's differs
+
+        monkeypatch.setattr(av.VideoFrame, "to_ndarray", drifting)
+        assert not clip_reader.frame_index(c, s).seekable
+
+
+REAL_444 = Path(__file__).resolve().parents[2] / "data/corpus/real/cockatoo.mp4"  # koala corpus real
+
+
+@pytest.mark.skipif(not REAL_444.is_file(), reason="the real-footage corpus is not built (koala corpus real)")
+def test_a_real_stream_that_cannot_be_sought_is_read_front_to_back():
+    """In this H.264 4:4:4 file an IDR frame decoded right after a seek has wrong pixels; reads stay exact."""
+    want = np.arange(196, 206)
+    got = next(iter(read_clips(REAL_444, [ClipRequest("x", want, height=90)]))).frames
+    np.testing.assert_array_equal(got, reference(REAL_444, want, height=90))
+    late = np.concatenate([b.frames for b in read_frames(REAL_444, start=196, end=206, height=90)])
+    np.testing.assert_array_equal(late, got)

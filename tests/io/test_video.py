@@ -566,3 +566,47 @@ def test_stopping_early_leaves_no_thread_behind(make_video):
     next(gen)
     gen.close()
     assert threading.active_count() <= before
+
+
+def _gop_video(path, factory, *, n: int, gop: int, bf: int = 2, width: int = 64, height: int = 48):
+    """A frame-numbered H.264 video with a keyframe every ``gop`` frames (B-frames: ``bf``)."""
+    with av.open(str(path), mode="w") as out:
+        s = out.add_stream("libx264", rate=Fraction(25), options={
+            "crf": "18", "preset": "veryfast", "g": str(gop), "keyint_min": str(gop), "sc_threshold": "0", "bf": str(bf)})
+        s.width, s.height, s.pix_fmt = width, height, "yuv420p"
+        for i in range(n):
+            out.mux(s.encode(av.VideoFrame.from_ndarray(factory.frame(i, width, height), format="rgb24")))
+        out.mux(s.encode(None))
+    return path
+
+
+@pytest.mark.parametrize("start,end,step", [(100, 130, 1), (115, None, 3), (60, 61, 1), (49, 120, 7)])
+def test_read_frames_late_start_seeks_and_is_byte_equal(make_video, tmp_path, monkeypatch, start, end, step):
+    """A range late in a video starts at the keyframe before it (not at frame 0), with the same frames."""
+    path = _gop_video(tmp_path / "gop.mp4", make_video, n=140, gop=20)
+    full = np.concatenate([b.frames for b in read_frames(path, threads=0)])
+    list(read_frames(path, start=60, end=61))  # the file's frame index (and its seek check) is built once per process
+    decoded = []
+    real_decode = av.container.InputContainer.decode
+
+    def counting(self, *a, **k):
+        for f in real_decode(self, *a, **k):
+            decoded.append(f.pts)
+            yield f
+
+    monkeypatch.setattr(av.container.InputContainer, "decode", counting)
+    got = [b for b in read_frames(path, start=start, end=end, step=step, threads=0)]
+    idx = np.concatenate([b.index for b in got])
+    np.testing.assert_array_equal(idx, np.arange(140)[start:end:step])
+    np.testing.assert_array_equal(np.concatenate([b.frames for b in got]), full[start:end:step])
+    key = (start // 20) * 20
+    first = key if key >= 48 else 0  # koala.io.clip_reader.MIN_SEEK_GAP: nearer keyframes are decoded through
+    assert len(decoded) <= (end or 140) - first + 8  # from the keyframe before start
+
+
+def test_read_frames_with_no_keyframe_near_start_decodes_from_frame_0(make_video, tmp_path):
+    """A start whose keyframe is frame 0 reads from frame 0, as before, with the same frames."""
+    path = _gop_video(tmp_path / "gop.mp4", make_video, n=80, gop=100)
+    full = np.concatenate([b.frames for b in read_frames(path)])
+    got = np.concatenate([b.frames for b in read_frames(path, start=70)])
+    np.testing.assert_array_equal(got, full[70:])
