@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 import logging
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from koala.caption import actions, camera, subjects, visual
 from koala.config import MeasuredCaptionConfig
-from koala.io.clip_reader import ClipRequest, read_clips
+from koala.io.clip_reader import ClipRequest, Reading, read_into
 from koala.io.errors import VideoError
 from koala.io.video import cached_probe, probe, read_all
 from koala.camera_path import fit_path
@@ -110,30 +110,52 @@ def measure_video(path: str, clips: list[dict], cfg: MeasuredCaptionConfig) -> I
         clips: dicts with ``clip_id``, ``start``, ``end`` and optionally ``metrics`` (see :func:`measure_clip`).
 
     Yields:
-        (clip_id, its Measurement, or the exception that kept it from being captioned), each clip
-        as soon as the pass has decoded its last sampled frame.
+        (clip_id, its Measurement, or the exception that kept it from being captioned), in the
+        order the pass finished the clips.
 
     Raises:
         VideoError: the video itself cannot be read.
     """
     info = cached_probe(path)  # a long video's items (runs of its clips) share one probe per process
-    plans, requests = {}, []
+    reading = measure_reading(path, clips, cfg, info)
+    read_into(path, [reading], info=info)
+    yield from reading.result()
+
+
+def measure_reading(path: str, clips: list[dict], cfg: MeasuredCaptionConfig, info, *, has_text: bool | None = None,
+                    metrics_of: Callable[[str], dict | None] | None = None) -> Reading:
+    """The measured caption's share of a pass over a video (:func:`koala.io.clip_reader.read_into`).
+
+    ``result()`` lists (clip_id, Measurement or the exception that kept it from being captioned).
+
+    Args:
+        has_text: plan every clip as if the score stage measured its text (True) or not (False);
+            default: as each clip's ``metrics`` say.
+        metrics_of: the clip's score-stage numbers at the time its frames arrive (a pass that scores
+            and captions at once); default: each clip's ``metrics``.
+    """
+    plans, requests, out = {}, [], []
     for c in clips:
         try:
-            plans[c["clip_id"]] = plan = plan_clip(info, c["start"], c["end"], cfg, path, has_text=_has_text(c.get("metrics")))
+            plans[c["clip_id"]] = plan = plan_clip(info, c["start"], c["end"], cfg, path,
+                                                   has_text=_has_text(c.get("metrics")) if has_text is None else has_text)
         except VideoError as exc:
-            yield c["clip_id"], exc
+            out.append((c["clip_id"], exc))
             continue
         requests.append(ClipRequest(c["clip_id"], plan.frames, height=plan.height, width=plan.width))
     by_id = {c["clip_id"]: c for c in clips}
-    for got in read_clips(path, requests, info=info):
+
+    def take(got) -> None:
         if not len(got.index):
-            yield got.key, VideoError(path, "no frames in the requested range")
-            continue
+            out.append((got.key, VideoError(path, "no frames in the requested range")))
+            return
+        metrics = metrics_of(got.key) if metrics_of is not None else by_id[got.key].get("metrics")
         try:
-            yield got.key, measure_frames(got.frames, fps=info.fps / plans[got.key].step, cfg=cfg, metrics=by_id[got.key].get("metrics"))
+            out.append((got.key, measure_frames(got.frames, fps=info.fps / plans[got.key].step, cfg=cfg, metrics=metrics)))
         except Exception as exc:  # one clip's failure is that clip's error row; the video's other clips go on
-            yield got.key, exc
+            out.append((got.key, exc))
+
+    return Reading(requests, take, lambda: list(out))
 
 
 def measure_frames(frames: np.ndarray, *, fps: float, cfg: MeasuredCaptionConfig, metrics: dict | None = None) -> Measurement:

@@ -25,6 +25,8 @@ from koala.engine import code_version, item_fingerprint, map_items
 from koala.engine.core import write_errors
 from koala.io.atomic import write_json
 from koala.io.tables import CAPTION_FIELDS, CAPTIONS, ERRORS, read_table, write_table
+from koala.io.clip_reader import Reading, read_into
+from koala.io.video import cached_probe
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +77,31 @@ def metrics_rows(path: str | Path | None) -> dict[str, dict]:
 def measured_item(item: dict) -> list[dict]:
     """Clips of one video through the measured backend, from one decode pass (module level: it runs
     in worker processes). A clip that fails carries its reason in ``error`` and ``error_type``."""
+    info = cached_probe(item["path"])  # a long video's items (runs of its clips) share one probe per process
+    reading = caption_reading(item, info)
+    read_into(item["path"], [reading], info=info)
+    return reading.result()
+
+
+def caption_reading(item: dict, info, **kw) -> Reading:
+    """The measured caption stage's share of a pass over the item's video; ``result()`` gives
+    :func:`measured_item`'s rows. ``kw``: as :func:`koala.caption.measured.measure_reading`."""
     cfg = build(MeasuredCaptionConfig, item["measured"])
-    rows = []
-    for clip_id, m in measured.measure_video(item["path"], item["clips"], cfg):
-        if isinstance(m, Exception):
-            rows.append({"clip_id": clip_id, **{f: "" for f in CAPTION_FIELDS}, "caption": "", "backend": measured.BACKEND,
-                         "model": "koala-measured", "error": str(m) or type(m).__name__, "error_type": type(m).__name__})
-            continue
-        rows.append({"clip_id": clip_id, **m.fields, "caption": F.merge_template(m.fields, tuple(item["order"])),
-                     "backend": measured.BACKEND, "model": "koala-measured", "error": "", "error_type": ""})
-    order = {c["clip_id"]: k for k, c in enumerate(item["clips"])}
-    return sorted(rows, key=lambda r: order[r["clip_id"]])
+    reading = measured.measure_reading(item["path"], item["clips"], cfg, info, **kw)
+
+    def result() -> list[dict]:
+        rows = []
+        for clip_id, m in reading.result():
+            if isinstance(m, Exception):
+                rows.append({"clip_id": clip_id, **{f: "" for f in CAPTION_FIELDS}, "caption": "", "backend": measured.BACKEND,
+                             "model": "koala-measured", "error": str(m) or type(m).__name__, "error_type": type(m).__name__})
+                continue
+            rows.append({"clip_id": clip_id, **m.fields, "caption": F.merge_template(m.fields, tuple(item["order"])),
+                         "backend": measured.BACKEND, "model": "koala-measured", "error": "", "error_type": ""})
+        order = {c["clip_id"]: k for k, c in enumerate(item["clips"])}
+        return sorted(rows, key=lambda r: order[r["clip_id"]])
+
+    return Reading(reading.requests, reading.take, result)
 
 
 def vlm_item(item: dict) -> list[dict]:
@@ -153,18 +169,7 @@ def caption_clips(clips: pd.DataFrame, cfg: CaptionConfig, engine: EngineConfig,
     items = build_items(clips, cfg, backend, metrics or {})
     if backend == "measured":
         res = map_items(measured_item, items, stage="caption", cfg=engine, cache_dir=cache_dir, desc="captions (measured)")
-        table, errors = res.table, per_clip_errors(res.errors, items)
-        if len(table):
-            table = table.assign(path=table["clip_id"].map(dict(zip(clips["clip_id"], clips["path"]))))
-            bad = table["error"].astype(str) != ""
-            if bad.any():
-                extra = pd.DataFrame({"stage": "caption", "key": table.loc[bad, "clip_id"], "path": table.loc[bad, "path"],
-                                      "error_type": table.loc[bad, "error_type"], "message": table.loc[bad, "error"]})
-                errors = pd.concat([errors, extra], ignore_index=True)[ERRORS.names]
-            table = table[~bad]
-        if len(table):  # rows in the clips table's order, as when items were single clips
-            pos = dict(zip(clips["clip_id"], range(len(clips))))
-            table = table.iloc[np.argsort(table["clip_id"].map(pos).to_numpy(), kind="stable")]
+        table, errors = measured_tables(res, items, clips)
     else:
         solo = dataclasses.replace(engine, kind="local", workers=1)  # one model in this process
         res = map_items(vlm_item, items, stage="caption", cfg=solo, cache_dir=cache_dir, desc="captions (vlm)")
@@ -175,6 +180,29 @@ def caption_clips(clips: pd.DataFrame, cfg: CaptionConfig, engine: EngineConfig,
                                   "error_type": "VideoError", "message": table.loc[bad, "error"]})
             errors = pd.concat([errors, extra], ignore_index=True)[ERRORS.names] if bad.any() else errors
             table = table[~bad]
+    return finish_captions(table, errors, cfg)
+
+
+def measured_tables(res, items: list[dict], clips: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Captions and errors from the measured items' rows (a :class:`koala.engine.MapResult`): a clip
+    that failed becomes an errors row, the rest come in the clips table's order."""
+    table, errors = res.table, per_clip_errors(res.errors, items)
+    if len(table):
+        table = table.assign(path=table["clip_id"].map(dict(zip(clips["clip_id"], clips["path"]))))
+        bad = table["error"].astype(str) != ""
+        if bad.any():
+            extra = pd.DataFrame({"stage": "caption", "key": table.loc[bad, "clip_id"], "path": table.loc[bad, "path"],
+                                  "error_type": table.loc[bad, "error_type"], "message": table.loc[bad, "error"]})
+            errors = pd.concat([errors, extra], ignore_index=True)[ERRORS.names]
+        table = table[~bad]
+    if len(table):  # rows in the clips table's order, as when items were single clips
+        pos = dict(zip(clips["clip_id"], range(len(clips))))
+        table = table.iloc[np.argsort(table["clip_id"].map(pos).to_numpy(), kind="stable")]
+    return table, errors
+
+
+def finish_captions(table: pd.DataFrame, errors: pd.DataFrame, cfg: CaptionConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The CAPTIONS columns, with the captions rewritten by the VLM when ``caption.merge`` is ``rewrite``."""
     if not len(table):
         table = pd.DataFrame(columns=CAPTIONS.names)
     table = table[CAPTIONS.names].reset_index(drop=True)

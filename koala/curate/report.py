@@ -39,29 +39,49 @@ def poster_video(item: dict) -> list[dict]:
     One pass over the video (:func:`koala.io.clip_reader.read_clips`), seeking between posters
     that lie far apart.
     """
-    from PIL import Image
-
-    from koala.io.clip_reader import ClipRequest, read_clips
+    from koala.io.clip_reader import read_into
     from koala.io.video import probe
 
     info = probe(item["path"])
+    reading = poster_reading(item, info)
+    read_into(item["path"], [reading], info=info)
+    return reading.result()
+
+
+def poster_reading(item: dict, info=None):
+    """The posters' share of a pass over the item's video (:class:`koala.io.clip_reader.Reading`)."""
+    from PIL import Image
+
+    from koala.io.clip_reader import ClipRequest, Reading
+
     by_id = {c["clip_id"]: c for c in item["clips"]}
     requests = [ClipRequest(c["clip_id"], np.array([int(c["mid"])]), height=item["height"]) for c in item["clips"]]
     rows = []
-    for got in read_clips(item["path"], requests, info=info):
+
+    def take(got) -> None:
         c = by_id[got.key]
         if not len(got.index):  # frame counted but not decodable: no poster
-            continue
+            return
         Path(c["out"]).parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(got.frames[0]).save(c["out"], quality=85)
         rows.append({"clip_id": c["clip_id"], "poster": c["rel"]})
-    done = {r["clip_id"] for r in rows}
-    rows += [{"clip_id": c["clip_id"], "poster": ""} for c in sorted(item["clips"], key=lambda c: c["clip_id"]) if c["clip_id"] not in done]
-    return rows
+
+    def result() -> list[dict]:
+        done = {r["clip_id"] for r in rows}
+        return rows + [{"clip_id": c["clip_id"], "poster": ""} for c in sorted(item["clips"], key=lambda c: c["clip_id"])
+                       if c["clip_id"] not in done]
+
+    return Reading(requests, take, result)
 
 
 def make_posters(clips: pd.DataFrame, *, out_dir: Path, cfg: CurateConfig, engine: EngineConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One poster per clip under ``OUT/posters``; returns (clip_id, poster relative path) and errors."""
+    res = map_items(poster_video, poster_items(clips, out_dir=out_dir, cfg=cfg), stage="poster", cfg=engine, desc="posters")
+    return poster_table(res.table), res.errors
+
+
+def poster_items(clips: pd.DataFrame, *, out_dir: Path, cfg: CurateConfig) -> list[dict]:
+    """One work item per source video: its clips' middle frames and where their JPEGs go."""
     items = []
     folder = (out_dir / "posters").resolve()
     for (vid, path), group in clips.groupby(["video_id", "video"], sort=False):
@@ -72,9 +92,11 @@ def make_posters(clips: pd.DataFrame, *, out_dir: Path, cfg: CurateConfig, engin
                        "out": str(folder / name), "rel": f"posters/{name}"})
         items.append({"key": str(vid), "path": str(path), "clips": cs, "height": int(cfg.poster_height),
                       "outputs": [c["out"] for c in cs], "code": code_version("koala.curate.report")})
-    res = map_items(poster_video, items, stage="poster", cfg=engine, desc="posters")
-    table = res.table if len(res.table) else pd.DataFrame({"clip_id": pd.Series(dtype=str), "poster": pd.Series(dtype=str)})
-    return table, res.errors
+    return items
+
+
+def poster_table(table: pd.DataFrame) -> pd.DataFrame:
+    return table if len(table) else pd.DataFrame({"clip_id": pd.Series(dtype=str), "poster": pd.Series(dtype=str)})
 
 
 def _png(fig) -> str:

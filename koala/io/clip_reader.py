@@ -22,6 +22,7 @@ decode) is left out of its clip's ``index``; the consumer decides what to do wit
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +36,7 @@ import numpy as np
 from koala.io.errors import VideoError
 from koala.io.video import VideoInfo, _ffmpeg_reason, _open, _video_stream, output_size, probe
 
-__all__ = ["ClipFrames", "ClipRequest", "DecodeStats", "frame_index", "read_clips"]
+__all__ = ["ClipFrames", "ClipRequest", "DecodeStats", "Reading", "frame_index", "read_clips", "read_into"]
 
 # Seek only when the keyframe before the next wanted frame lies at least this many frames past the
 # current one (ours): a seek flushes the decoder and restarts its threads, which costs about as
@@ -354,3 +355,49 @@ def read_clips(
             pool.shutdown(wait=True, cancel_futures=True)
     for s in sorted(open_, key=lambda s: (int(slots[s].wanted[-1]), s)):  # the stream ended before their last frame
         yield slots[s].done()
+
+
+@dataclass
+class Reading:
+    """One consumer's share of a pass over a video: what it wants, and what it does with each clip.
+
+    A per-clip stage builds its reading from its work item (its plan of frames and sizes, e.g.
+    :func:`koala.metrics.stage.score_reading`); :func:`read_into` then serves one reading or several
+    from a single decode. ``take`` is called with each of the reading's requests as it is handed
+    over (its own keys, not the pass's); ``result`` gives the stage's rows once the pass is over.
+    """
+
+    requests: list[ClipRequest]
+    take: Callable[[ClipFrames], None]
+    result: Callable[[], object]
+
+
+def read_into(path: str | os.PathLike, readings: Sequence[Reading], *, info: VideoInfo | None = None,
+              isolate: bool = False, stats: DecodeStats | None = None) -> list[BaseException | None]:
+    """Serve every reading from one :func:`read_clips` pass over ``path``.
+
+    Args:
+        isolate: a reading whose ``take`` raises is dropped (its exception returned in its slot) and
+            the pass goes on for the others; otherwise the exception propagates, as when a stage reads
+            alone.
+
+    Returns:
+        Per reading, None or the exception that stopped it (only with ``isolate``).
+
+    Raises:
+        VideoError: the video cannot be read (for every reading: nothing of the pass is usable).
+    """
+    failed: list[BaseException | None] = [None] * len(readings)
+    requests = [dataclasses.replace(r, key=(k, r.key)) for k, rd in enumerate(readings) for r in rd.requests]
+    for got in read_clips(path, requests, info=info, stats=stats):
+        k, key = got.key
+        if failed[k] is not None:
+            continue
+        got.key = key
+        try:
+            readings[k].take(got)
+        except Exception as exc:  # noqa: BLE001 - isolated: that reading's failure, the others go on
+            if not isolate:
+                raise
+            failed[k] = exc
+    return failed

@@ -26,7 +26,7 @@ from koala.engine.core import ItemOutput, write_errors
 from koala.io.atomic import write_json
 from koala.io.errors import VideoError
 from koala.io.tables import CLIPS, failures, read_table, write_table
-from koala.io.clip_reader import ClipRequest, read_clips
+from koala.io.clip_reader import ClipRequest, Reading, read_clips, read_into
 from koala.io.video import probe
 from koala.metrics.clip import DecodedClip, KeptFrames, evenly, full_size_samples, small_gray
 from koala.metrics.registry import METRIC_NAMES
@@ -193,9 +193,22 @@ def score_video(item: dict) -> "list[dict] | ItemOutput":
     Raises:
         VideoError: the video cannot be read (the engine records it; the batch goes on).
     """
+    info = cached_probe(item["path"])
+    reading = score_reading(item, info)
+    read_into(item["path"], [reading], info=info)
+    return reading.result()
+
+
+def score_reading(item: dict, info) -> Reading:
+    """The score stage's share of a pass over the item's video (:func:`koala.io.clip_reader.read_into`):
+    each clip scored, and its frames dropped, as soon as it is read.
+
+    Raises:
+        VideoError: a clip's frame range is empty or outside the video (before anything is decoded),
+            or (from ``take``) no frame of a clip decoded.
+    """
     cfg = build(ScoreConfig, item["cfg"])
     path = item["path"]
-    info = cached_probe(path)
     clips = item["clips"]
     for c in clips:
         if c["start"] < 0 or c["end"] <= c["start"]:
@@ -206,7 +219,8 @@ def score_video(item: dict) -> "list[dict] | ItemOutput":
     sinks = {cid: _Reducer(w, cfg) for cid, w in plan.wanted.items()}
     requests = [ClipRequest(cid, w, height=plan.height, width=plan.width, sink=sinks[cid]) for cid, w in plan.wanted.items()]
     rows: list[dict] = []
-    for got in read_clips(path, requests, info=info):  # each clip scored, and its frames dropped, as soon as it is read
+
+    def take(got) -> None:
         cid = got.key
         if not len(got.index):
             raise VideoError(path, f"clip {cid}: no frames decoded in its range")
@@ -219,15 +233,23 @@ def score_video(item: dict) -> "list[dict] | ItemOutput":
                "nan_reasons": "; ".join(f"{k}: {v}" for k, v in res.reasons.items())}
         row.update({TIMING_PREFIX + k: v for k, v in res.ms.items()})
         rows.append(row)
-    order = {c["clip_id"]: k for k, c in enumerate(clips)}
-    rows = sorted(rows, key=lambda r: order[r["clip_id"]])
-    return ItemOutput(rows, [("PartialVideo", f"{path}: {info.missing}")]) if info.missing else rows
+
+    def result() -> "list[dict] | ItemOutput":
+        order = {c["clip_id"]: k for k, c in enumerate(clips)}
+        done = sorted(rows, key=lambda r: order[r["clip_id"]])
+        return ItemOutput(done, [("PartialVideo", f"{path}: {info.missing}")]) if info.missing else done
+
+    return Reading(requests, take, result)
 
 
 def score_clips(clips: pd.DataFrame, cfg: ScoreConfig, params: Params, *, desc: str = "scoring clips") -> ScoreResult:
     """Score every clip of ``clips`` (the CLIPS schema) on the configured engine."""
     items = video_items(clips, cfg)
-    res = map_items(score_video, items, stage="score", cfg=params.engine, desc=desc)
+    return score_result(map_items(score_video, items, stage="score", cfg=params.engine, desc=desc), clips, items)
+
+
+def score_result(res, clips: pd.DataFrame, items: list[dict]) -> ScoreResult:
+    """The score stage's tables and summary from its items' rows (a :class:`koala.engine.MapResult`)."""
     table = res.table
     if len(table):
         timing_cols = [c for c in table.columns if c.startswith(TIMING_PREFIX)]

@@ -45,7 +45,7 @@ from koala.engine.core import write_errors
 from koala.io.atomic import write_json
 from koala.io.errors import VideoError
 from koala.io.tables import CLIPS, read_table, write_table
-from koala.io.clip_reader import ClipRequest, read_clips
+from koala.io.clip_reader import ClipRequest, Reading, read_into
 from koala.io.video import probe
 from koala.vtss.fragments import FragmentCollector, normalise, plan_fragments
 from koala.vtss.packaged import trained_model
@@ -167,19 +167,28 @@ def score_fragments(model: torch.nn.Module, fragments: torch.Tensor, *, batch: i
 
 
 def predict_video(item: dict) -> list[dict]:
-    """Engine item function: decode one video once and score each of its clips.
+    """Engine item function: decode one video once and score each of its clips with the released model.
 
     Raises:
         VideoError: the video cannot be read, or a clip's frame range is empty or outside it.
     """
+    info = probe(item["path"])
+    reading = released_reading(item, info)
+    read_into(item["path"], [reading], info=info)
+    return reading.result()
+
+
+def released_reading(item: dict, info) -> Reading:
+    """The released model's share of a pass over the item's video (:func:`koala.io.clip_reader.read_into`).
+
+    Raises:
+        VideoError: a clip's frame range is empty or outside the video; (from ``take``) none of a
+            clip's sampled frames decoded.
+    """
     cfg = build(VtssConfig, item["cfg"])
     fr = cfg.fragments
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    elif mp.parent_process() is not None:  # an engine worker: the workers share the cores, one thread each
-        torch.set_num_threads(1)
+    _set_threads(cfg)
     path = item["path"]
-    info = probe(path)
     device = resolve_device(cfg.device)
     model = released_model(item["checkpoint"], device)
     dtype = resolve_precision(cfg.precision, device)
@@ -197,7 +206,8 @@ def predict_video(item: dict) -> list[dict]:
                 for cid, p in plans.items()]
     rows: list[dict] = []
 
-    def finish(cid: str) -> None:
+    def take(got) -> None:
+        cid = got.key
         col = collectors.pop(cid)
         if not col.filled.any():
             raise VideoError(path, f"clip {cid}: none of its sampled frames decoded")
@@ -211,9 +221,18 @@ def predict_video(item: dict) -> list[dict]:
                      "vtss_raw": raw, "vtss_raw_clips": raw_clips.tolist(),
                      "frames_sampled": int(len(plans[cid].needed)), "model": item["model"]})
 
-    for got in read_clips(path, requests, info=info):
-        finish(got.key)
-    order = {c["clip_id"]: k for k, c in enumerate(item["clips"])}
+    return Reading(requests, take, lambda: _in_clip_order(rows, item["clips"]))
+
+
+def _set_threads(cfg: VtssConfig) -> None:
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    elif mp.parent_process() is not None:  # an engine worker: the workers share the cores, one thread each
+        torch.set_num_threads(1)
+
+
+def _in_clip_order(rows: list[dict], clips: list[dict]) -> list[dict]:
+    order = {c["clip_id"]: k for k, c in enumerate(clips)}
     return sorted(rows, key=lambda r: order[r["clip_id"]])
 
 
@@ -326,7 +345,12 @@ def predict_clips(clips: pd.DataFrame, cfg: VtssConfig, engine: EngineConfig, *,
     items = clip_items(clips, cfg, ckpt, model, score)
     t0 = time.perf_counter()
     res = map_items(predict_video_tsa if tsa else predict_video, items, stage="vtss", cfg=engine, desc="vtss")
-    seconds = time.perf_counter() - t0
+    return predict_result(res, items, cfg, ckpt, model, seconds=time.perf_counter() - t0)
+
+
+def predict_result(res, items: list[dict], cfg: VtssConfig, ckpt: Path, model: str, *, seconds: float) -> PredictResult:
+    """The VTSS table and summary from the items' rows (a :class:`koala.engine.MapResult`)."""
+    tsa = model.startswith("tsa:")
     table = res.table if len(res.table) else pd.DataFrame(columns=VTSS_TABLE.names)
     metrics = {
         "clips": int(len(table)),
@@ -372,18 +396,27 @@ def predict_video_tsa(item: dict) -> list[dict]:
     Raises:
         VideoError: the video cannot be read, or a clip's frame range is empty or outside it.
     """
+    info = probe(item["path"])
+    reading = tsa_reading(item, info)
+    read_into(item["path"], [reading], info=info)
+    return reading.result()
+
+
+def tsa_reading(item: dict, info) -> Reading:
+    """The trained TSA's share of a pass over the item's video (:func:`koala.io.clip_reader.read_into`).
+
+    Raises:
+        VideoError: a clip's frame range is empty or outside the video; (from ``take``) none of a
+            clip's sampled frames decoded.
+    """
     from koala.motion import analysis_shape
     from koala.vtss.inputs import inputs_from, plan_inputs
     from koala.vtss.train import TsaData, predict_draws
 
     cfg = build(VtssConfig, item["cfg"])
     score_cfg = build(ScoreConfig, item["score"])
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    elif mp.parent_process() is not None:
-        torch.set_num_threads(1)
+    _set_threads(cfg)
     path = item["path"]
-    info = probe(path)
     device = resolve_device(cfg.device)
     model, scaler, meta = tsa_model(item["checkpoint"], device)
     size = model.spec.size
@@ -420,7 +453,5 @@ def predict_video_tsa(item: dict) -> list[dict]:
                      "vtss_raw": raw, "vtss_raw_clips": draws.astype(float).tolist(),
                      "frames_sampled": int(len(plan.needed)), "model": item["model"]})
 
-    for clip in read_clips(path, requests, info=info):
-        finish(clip.key, dict(zip(clip.index.tolist(), clip.frames)))
-    order = {c["clip_id"]: k for k, c in enumerate(item["clips"])}
-    return sorted(rows, key=lambda r: order[r["clip_id"]])
+    return Reading(requests, lambda clip: finish(clip.key, dict(zip(clip.index.tolist(), clip.frames))),
+                   lambda: _in_clip_order(rows, item["clips"]))
