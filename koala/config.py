@@ -597,6 +597,7 @@ class CurateConfig:
     report: bool = True  # ours: OUT/report.html with posters and distributions
     gallery_clips: int = 48  # ours: most clips shown per gallery (kept, rejected); chosen evenly by VTSS
     poster_height: int = 144  # ours: poster frame height (px) in the report
+    fused_decode: bool = True  # ours: score, caption, VTSS and posters from one decode per video (koala.curate.fused)
     ray: CurateRayConfig = field(default_factory=CurateRayConfig)
 
 

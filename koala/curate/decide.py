@@ -35,6 +35,25 @@ def _has_trained_model(params: Params) -> bool:
     return trained_model(params.vtss) is not None
 
 
+def vtss_model(params: Params) -> tuple[tuple[Path, str] | None, str]:
+    """(checkpoint, model label) to score with, or None and the reason no model can score (logged)."""
+    checkpoint = vtss_checkpoint(params)
+    if checkpoint is None and not _has_trained_model(params):
+        reason = (f"no VTSS model: no trained TSA at {params.vtss.model_path}, no packaged default model and no released checkpoint "
+                  "(set curate.vtss_checkpoint or pass --checkpoint infer.pth)")
+        log.warning("curate: VTSS is NaN for every clip: %s", reason)
+        return None, reason
+    from koala.vtss.predict import NoTrainedModel, prepare_model
+    from koala.vtss.released import CheckpointError
+
+    try:
+        return prepare_model(params.vtss, checkpoint), ""
+    except (NoTrainedModel, CheckpointError) as exc:
+        reason = f"no VTSS model: {exc}"
+        log.warning("curate: VTSS is NaN for every clip: %s", reason)
+        return None, reason
+
+
 def vtss_scores(clips: pd.DataFrame, *, params: Params, engine: EngineConfig) -> tuple[pd.DataFrame | None, str, pd.DataFrame]:
     """The vtss stage's table for a chunk's clips (:func:`koala.stage.vtss`), or None and the reason no model could score it.
 
@@ -43,23 +62,16 @@ def vtss_scores(clips: pd.DataFrame, *, params: Params, engine: EngineConfig) ->
     """
     if not len(clips):
         return None, "", empty_frame(ERRORS)
-    checkpoint = vtss_checkpoint(params)
-    if checkpoint is None and not _has_trained_model(params):  # nothing to load
-        reason = (f"no VTSS model: no trained TSA at {params.vtss.model_path}, no packaged default model and no released checkpoint "
-                  "(set curate.vtss_checkpoint or pass --checkpoint infer.pth)")
-        log.warning("curate: VTSS is NaN for every clip: %s", reason)
+    model, reason = vtss_model(params)
+    if model is None:
         return None, reason, empty_frame(ERRORS)
     from koala.stage import vtss
-    from koala.vtss.predict import NoTrainedModel
-    from koala.vtss.released import CheckpointError
 
-    try:
-        res = vtss(clips, params, engine)
-    except (NoTrainedModel, CheckpointError) as exc:
-        reason = f"no VTSS model: {exc}"
-        log.warning("curate: VTSS is NaN for every clip: %s", reason)
-        return None, reason, empty_frame(ERRORS)
-    return res.table, "the vtss stage could not score this clip's video (see the errors table)", res.errors
+    res = vtss(clips, params, engine)
+    return res.table, VTSS_FAILED, res.errors
+
+
+VTSS_FAILED = "the vtss stage could not score this clip's video (see the errors table)"
 
 
 REJECTING_STAGES = ("score", "caption", "vtss")  # a clip that one of these could not process is not kept (a poster is not data)

@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 from koala.config import CurateConfig, EngineConfig, Params, to_dict
 from koala.curate import decide
 from koala.curate import inputs as I
+from koala.curate.fused import can_fuse, run_fused
 from koala.engine import code_version, item_fingerprint
 from koala.engine.core import write_errors
 from koala.io.atomic import atomic_path, write_json
@@ -45,7 +46,7 @@ from koala.vtss.packaged import trained_model
 
 log = logging.getLogger(__name__)
 
-STAGES = ("split", "score", "caption", "vtss", "poster", "filter", "export", "write", "report")
+STAGES = ("split", "per_clip", "score", "caption", "vtss", "poster", "filter", "export", "write", "report")
 
 
 @dataclass
@@ -136,30 +137,45 @@ def run_chunk(paths: list[str], ids: list[str], *, params: Params, out_dir: Path
         clips = split.clips.reset_index(drop=True)
         errors.append(split.errors)
         durations = split.detections[["video_id", "num_frames", "fps"]] if len(split.detections) else pd.DataFrame(columns=["video_id", "num_frames", "fps"])
-        write_table(durations.assign(duration_sec=durations["num_frames"] / durations["fps"]), work / "videos.parquet")
 
     def run(name: str, engine_name: str, table: pd.DataFrame) -> StageResult:
         res = STAGES[name](table, params, stage_engine(params, cfg, out_dir, engine_name))
         errors.append(res.errors)
         return res
 
-    with clock("score"):
-        metrics = run("score", "score", clips).table
-    with clock("caption"):  # the score stage's text and letterbox measures travel as columns of the clips table
-        extra = [c for c in ("text_area", "border_fraction") if c in metrics.columns]
-        captions = run("caption", "caption", clips.merge(metrics[["clip_id"] + extra], on="clip_id", how="left")
-                       if extra and len(clips) else clips).table
-    with clock("vtss"):
-        vtss, note, vtss_errors = decide.vtss_scores(clips, params=params, engine=stage_engine(params, cfg, out_dir, "vtss"))
-        errors.append(vtss_errors)
+    fuse = cfg.fused_decode and can_fuse(params.caption) and len(clips)
+    if fuse:
+        with clock("per_clip"):  # one decode per run of clips for score, caption, VTSS and posters
+            model, note = decide.vtss_model(params)
+            fused = run_fused(clips, params, stage_engine(params, cfg, out_dir, "vtss" if model else "score"),
+                              vtss_model=model, posters_dir=out_dir if cfg.report else None)
+            done = fused.results
+            errors.extend(r.errors for r in done.values())
+            metrics, captions = done["score"].table, done["caption"].table
+            vtss = done["vtss"].table if "vtss" in done else None
+            note = note or decide.VTSS_FAILED
+            posters = done["poster"].table if "poster" in done else None
+    else:
+        with clock("score"):
+            metrics = run("score", "score", clips).table
+        with clock("caption"):  # the score stage's text and letterbox measures travel as columns of the clips table
+            extra = [c for c in ("text_area", "border_fraction") if c in metrics.columns]
+            captions = run("caption", "caption", clips.merge(metrics[["clip_id"] + extra], on="clip_id", how="left")
+                           if extra and len(clips) else clips).table
+        with clock("vtss"):
+            vtss, note, vtss_errors = decide.vtss_scores(clips, params=params, engine=stage_engine(params, cfg, out_dir, "vtss"))
+            errors.append(vtss_errors)
+        with clock("poster"):
+            posters = run("posters", "poster", clips).table if cfg.report and len(clips) else None
 
+    # Decodes of each video: split's, then one for the per-clip stages together, or one per stage that ran.
+    passes = 1 + (1 if fuse else 2 + (vtss is not None) + (posters is not None))
+    write_table(durations.assign(duration_sec=durations["num_frames"] / durations["fps"], decode_passes=passes), work / "videos.parquet")
     table = join_tables(clips, metrics, captions, vtss, vtss_missing=note)  # the filter stage's join: its column names
-    with clock("poster"):
-        if cfg.report and len(clips):
-            posters = run("posters", "poster", clips).table
-            table = table.merge(posters, on="clip_id", how="left")
-        else:
-            table = table.assign(poster=pd.Series([""] * len(table), dtype=object))
+    if posters is not None:
+        table = table.merge(posters, on="clip_id", how="left")
+    else:
+        table = table.assign(poster=pd.Series([""] * len(table), dtype=object))
 
     failed = pd.concat([e for e in errors if len(e)], ignore_index=True) if any(len(e) for e in errors) else empty_frame(ERRORS)
     table = decide.stage_failures(table, failed)
@@ -341,6 +357,7 @@ def _write_outputs(parts, finals: list[Path], *, out_dir: Path, rule, params: Pa
     return {
         "videos": int(len(videos) + int((failures(errors)["stage"] == "split").sum())),
         "videos_ok": int(len(videos)),
+        "decode_passes_per_video": int(videos["decode_passes"].max()) if len(videos) and "decode_passes" in videos else 1,
         "source_hours": round(float(videos["duration_sec"].sum()) / 3600.0, 6) if len(videos) else 0.0,
         "clips": n_clips,
         "clip_hours": round(counts["clip_sec"] / 3600.0, 6),

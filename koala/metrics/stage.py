@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -199,9 +200,9 @@ def score_video(item: dict) -> "list[dict] | ItemOutput":
     return reading.result()
 
 
-def score_reading(item: dict, info) -> Reading:
+def score_reading(item: dict, info, *, on_row: Callable[[dict], None] | None = None) -> Reading:
     """The score stage's share of a pass over the item's video (:func:`koala.io.clip_reader.read_into`):
-    each clip scored, and its frames dropped, as soon as it is read.
+    each clip scored, and its frames dropped, as soon as it is read; ``on_row`` sees each clip's row.
 
     Raises:
         VideoError: a clip's frame range is empty or outside the video (before anything is decoded),
@@ -233,6 +234,8 @@ def score_reading(item: dict, info) -> Reading:
                "nan_reasons": "; ".join(f"{k}: {v}" for k, v in res.reasons.items())}
         row.update({TIMING_PREFIX + k: v for k, v in res.ms.items()})
         rows.append(row)
+        if on_row is not None:
+            on_row(row)
 
     def result() -> "list[dict] | ItemOutput":
         order = {c["clip_id"]: k for k, c in enumerate(clips)}

@@ -334,18 +334,29 @@ def predict_clips(clips: pd.DataFrame, cfg: VtssConfig, engine: EngineConfig, *,
         CheckpointError, NoTrainedModel: no usable model (before any video is touched).
         ValueError: the clips table lacks the split stage's columns.
     """
+    ckpt, model = prepare_model(cfg, checkpoint)
+    items = clip_items(clips, cfg, ckpt, model, score)
+    t0 = time.perf_counter()
+    res = map_items(predict_video_tsa if model.startswith("tsa:") else predict_video, items, stage="vtss", cfg=engine, desc="vtss")
+    return predict_result(res, items, cfg, ckpt, model, seconds=time.perf_counter() - t0)
+
+
+def prepare_model(cfg: VtssConfig, checkpoint: str | Path | None = None) -> tuple[Path, str]:
+    """The checkpoint and model label to score with (:func:`resolve_checkpoint`), loaded once here so
+    that a bad model file is one clear error before any work, not one per video.
+
+    Raises:
+        CheckpointError, NoTrainedModel: no usable model.
+        ValueError: an unknown ``vtss.scale`` or ``vtss.precision``.
+    """
     to_label_scale(0.0, cfg.scale)  # an unknown scale or precision fails before any work
     resolve_precision(cfg.precision, resolve_device(cfg.device))
     ckpt, model = resolve_checkpoint(cfg, checkpoint)
-    tsa = model.startswith("tsa:")
-    if tsa:
-        tsa_model(ckpt, resolve_device(cfg.device))  # a bad model file: one clear error here, not one per video
+    if model.startswith("tsa:"):
+        tsa_model(ckpt, resolve_device(cfg.device))
     else:
         released_model(ckpt, resolve_device(cfg.device))
-    items = clip_items(clips, cfg, ckpt, model, score)
-    t0 = time.perf_counter()
-    res = map_items(predict_video_tsa if tsa else predict_video, items, stage="vtss", cfg=engine, desc="vtss")
-    return predict_result(res, items, cfg, ckpt, model, seconds=time.perf_counter() - t0)
+    return ckpt, model
 
 
 def predict_result(res, items: list[dict], cfg: VtssConfig, ckpt: Path, model: str, *, seconds: float) -> PredictResult:

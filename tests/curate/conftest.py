@@ -132,9 +132,29 @@ def frame_number():
     return index_of
 
 
+def tiny_tsa(path):
+    """A trained-TSA file as `koala vtss train` writes it, with random weights of a tiny size (fast on CPU)."""
+    import torch
+
+    from koala.config import VtssTsaSize
+    from koala.metrics.registry import METRIC_NAMES
+    from koala.vtss.train import MetricScaler, save_model
+    from koala.vtss.tsa import build_tsa
+
+    size = VtssTsaSize(grid=2, patch=32, clip_len=4, frame_interval=2, num_clips=1, swin_embed_dim=8, swin_depths=(1, 1),
+                       swin_heads=(1, 2), swin_window_t=2, swin_patch=(2, 8, 8), static_frames=2, static_size=32,
+                       convnext_dims=(8, 16), convnext_depths=(1, 1), static_logits=8, feature_dim=8, image_hidden=(8,),
+                       label_hidden=(8,), head_hidden=(8,))
+    torch.manual_seed(0)
+    n = len(METRIC_NAMES)
+    model = build_tsa(size, n, "full", dropout=0.0).eval()
+    return save_model(path, model, MetricScaler(center=(0.0,) * n, scale=(1.0,) * n), size_name="test", variant="full",
+                      decode_short_side=64, info={"note": "random weights, curate test"})
+
+
 @pytest.fixture
 def curate_kit():
-    """The helpers above, for tests that build their own corpus: ``synth_video`` and ``permissive_params``."""
+    """The helpers above, for tests that build their own corpus: ``synth_video``, ``permissive_params``, ``tiny_tsa``."""
     import types
 
-    return types.SimpleNamespace(synth_video=synth_video, permissive_params=permissive_params)
+    return types.SimpleNamespace(synth_video=synth_video, permissive_params=permissive_params, tiny_tsa=tiny_tsa)

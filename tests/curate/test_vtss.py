@@ -27,32 +27,14 @@ def test_a_released_checkpoint_scores_every_clip_and_the_threshold_keeps_by_it(t
     assert list(release["video_training_suitability_score"]) == pytest.approx(list(table["vtss"]))
 
 
-def tiny_tsa(path):
-    """A trained-TSA file as `koala vtss train` writes it, with random weights of a tiny size (fast on CPU)."""
-    from koala.config import VtssTsaSize
-    from koala.metrics.registry import METRIC_NAMES
-    from koala.vtss.train import MetricScaler, save_model
-    from koala.vtss.tsa import build_tsa
-
-    size = VtssTsaSize(grid=2, patch=32, clip_len=4, frame_interval=2, num_clips=1, swin_embed_dim=8, swin_depths=(1, 1),
-                       swin_heads=(1, 2), swin_window_t=2, swin_patch=(2, 8, 8), static_frames=2, static_size=32,
-                       convnext_dims=(8, 16), convnext_depths=(1, 1), static_logits=8, feature_dim=8, image_hidden=(8,),
-                       label_hidden=(8,), head_hidden=(8,))
-    torch.manual_seed(0)
-    n = len(METRIC_NAMES)
-    model = build_tsa(size, n, "full", dropout=0.0).eval()
-    return save_model(path, model, MetricScaler(center=(0.0,) * n, scale=(1.0,) * n), size_name="test", variant="full",
-                      decode_short_side=64, info={"note": "random weights, curate test"})
-
-
 @pytest.mark.timeout(180)
-def test_the_trained_tsa_scores_every_good_clip_into_koala_csv(curated, tmp_path):
+def test_the_trained_tsa_scores_every_good_clip_into_koala_csv(curated, tmp_path, curate_kit):
     """vtss.model_path names a TSA: every clip gets a VTSS, the threshold keeps by it, bad inputs stay errors."""
     import shutil
 
     out = tmp_path / "out"
     shutil.copytree(curated["out"], out)  # split, score and caption results are reused from the cache
-    model = tiny_tsa(tmp_path / "tsa.pt")
+    model = curate_kit.tiny_tsa(tmp_path / "tsa.pt")
     text = curated["params"].read_text().replace(str(curated["params"].parent / "no-tsa.pt"), str(model))
     text = text.replace("rule: manual", "rule: fixed\n  fixed_threshold: 1.0")
     params = tmp_path / "params.yaml"
