@@ -9,7 +9,9 @@ no conversion: the floor every pixel method pays). Printed per stage:
   seconds (the stage's process and its engine workers), which other jobs on a shared machine disturb
   far less than wall time;
 - seconds as a multiple of the raw decode of the same video (targets: caption and score at most 2x);
-- curate's seconds per second of video (target: at most 1x real time on 2 cores);
+- curate's seconds per second of video (target: at most 1x real time on 2 cores), and beside it
+  ``curate_in_turn``: the same with ``curate.fused_decode`` off (each per-clip stage decodes the
+  video itself), so the one-decode pass is measured against the stages run in turn;
 - ``caption_scored``: the caption stage as the pipeline runs it, after the score stage (DVC and
   ``koala curate`` give it the score stage's ``text_area``, so it needs no OCR of its own);
   ``caption`` is the stage alone, with its own OCR;
@@ -52,8 +54,9 @@ import pandas as pd
 
 from koala.report.benchmarks import add_out_dir, frame_table, save_result
 
-STAGES = ("decode", "score", "caption", "caption_scored", "vtss", "posters", "curate")
-# Decodes of the video per stage (split's small-size pass is curate's first): what `koala curate` pays per video.
+STAGES = ("decode", "score", "caption", "caption_scored", "vtss", "posters", "curate", "curate_in_turn")
+# Decodes of the video per stage; curate's are read from its summary (split's small-size pass, then one
+# for the per-clip stages together, or one per stage with curate.fused_decode off: curate_in_turn).
 DECODE_PASSES = {"decode": 1, "score": 1, "caption": 1, "caption_scored": 1, "vtss": 1, "posters": 1}
 SAMPLES = Path(os.environ.get("KOALA_SAMPLES", "/work/shared/data/koala_tsa_samples"))
 DEFAULT_VIDEOS = ("data/corpus/long/long_5min.mp4", "data/corpus/long/long_20min.mp4")
@@ -151,7 +154,7 @@ def run_stage(stage: str, video: str, clips_path: str, work: str, params_file: s
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu0 = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
     t = time.perf_counter()
-    n = len(clips)
+    n, passes = len(clips), None
     if stage == "decode":
         from koala.split.speed import raw_decode
 
@@ -188,14 +191,15 @@ def run_stage(stage: str, video: str, clips_path: str, work: str, params_file: s
         from koala.curate.report import make_posters
 
         n = len(make_posters(clips, out_dir=work_dir, cfg=params.curate, engine=params.engine)[0])
-    elif stage == "curate":
+    elif stage in ("curate", "curate_in_turn"):  # the per-clip stages from one decode, or each from its own
         from koala.curate.run import curate
 
         ckpt = Path(checkpoint)
         if ckpt.suffix != ".pth":
             params = dataclasses.replace(params, vtss=dataclasses.replace(params.vtss, model_path=str(ckpt)))
+        params = dataclasses.replace(params, curate=dataclasses.replace(params.curate, fused_decode=stage == "curate"))
         res = curate([video], out_dir=work_dir / "curate", params=params)
-        n = res.summary["clips"]
+        n, passes = res.summary["clips"], res.summary.get("decode_passes_per_video")
     else:
         raise ValueError(f"unknown stage {stage!r}; choose from {STAGES}")
     seconds = time.perf_counter() - t
@@ -205,6 +209,7 @@ def run_stage(stage: str, video: str, clips_path: str, work: str, params_file: s
     # read from /proc (VmHWM, reset at exec); the workers' figure can only be inflated up to it.
     own = _vm_hwm_mb()
     return {"stage": stage, "video": video, "seconds": seconds, "cpu_seconds": cpu, "items": int(n),
+            "decode_passes": passes or DECODE_PASSES.get(stage),
             "peak_mb": max(own, kids.ru_maxrss / 1024), "peak_mb_main": own, "peak_mb_workers": kids.ru_maxrss / 1024}
 
 
@@ -261,7 +266,7 @@ def table(results: dict[str, dict[str, dict]], durations: tuple[float, float]) -
             "peak MB 4L": round(b["peak_mb"]),
             "mem 4L/L": round(b["peak_mb"] / a["peak_mb"], 2),
             "clips 4L": b["items"] if stage != "decode" else "",
-            "decode passes": DECODE_PASSES.get(stage, ""),
+            "decode passes": b.get("decode_passes") or DECODE_PASSES.get(stage, ""),
         })
     return pd.DataFrame(rows)
 
@@ -273,7 +278,8 @@ def write_json(results: dict, durations: tuple[float, float], videos: list, args
         "videos": [str(v) for v in videos], "durations": list(durations), "cores": os.cpu_count(), "vtss_model": str(args.checkpoint),
         "raw_decode": "PyAV decode of every frame at native size, thread_type AUTO, no conversion (koala.split.speed.raw_decode)",
         "curate_real_time_factor": {k: round(cur[k]["seconds"] / d, 3) for k, d in zip(("L", "4L"), durations) if k in cur},
-        "decode_passes_per_video": {"split": 1, **{s: DECODE_PASSES[s] for s in ("score", "caption", "vtss", "posters")}},
+        "decode_passes_per_video": {s: by["4L"].get("decode_passes") for s, by in results.items()
+                                    if s.startswith("curate") and "4L" in by},
         "baseline": args.baseline or None,
         "complete": out is not None,
         "results": results,
@@ -293,6 +299,12 @@ def result_parts(doc: dict) -> dict:
     rtf = doc.get("curate_real_time_factor") or {}
     if rtf:
         lines.append("`koala curate` end to end: " + ", ".join(f"{k} {v:.2f}x real time" for k, v in rtf.items()) + " (target: <= 1x).")
+    res = doc["results"]
+    if "4L" in res.get("curate", {}) and "4L" in res.get("curate_in_turn", {}):
+        f, t = res["curate"]["4L"], res["curate_in_turn"]["4L"]
+        lines.append(f"One decode for the per-clip stages (`curate`, {f.get('decode_passes')} decodes per video) against one per stage "
+                     f"(`curate_in_turn`, {t.get('decode_passes')}): {f['cpu_seconds'] / t['cpu_seconds']:.2f}x the CPU seconds and "
+                     f"{f['seconds'] / t['seconds']:.2f}x the wall seconds on 4L, in the same run.")
     if doc.get("baseline"):
         lines.append("Rows marked (baseline) are the same stage run by the code before this change, on L, side by side.")
     return {"tables": [frame_table(title, t, digits=2)], "lines": lines}

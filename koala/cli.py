@@ -113,44 +113,55 @@ def cmd_probe(args) -> int:
     return 0
 
 
-def cmd_score(args) -> int:
-    from koala.metrics.stage import run_score
+def cmd_per_clip(args) -> int:
+    """`koala score | caption | vtss predict`: a clips table through one stage of :data:`koala.stage.STAGES`."""
+    import dataclasses
 
-    params = _params_or_defaults(args)
-    clips = Path(args.clips)
-    if not clips.is_file():
-        return _no_clips(clips)
-    out = Path(args.out)
-    errors = args.errors or str(out.with_suffix("")) + ".errors.parquet"
-    try:
-        res = run_score(params, clips_path=clips, out=out, errors_path=errors, metrics_path=args.metrics)
-    except (OSError, ValueError) as exc:
-        return _fail(f"{clips}: not a usable clips table ({exc})")
-    _tell(res.errors)
-    print(f"scored {len(res.table)} clips into {out}; {_n_failed(res.errors)} errors, {len(res.errors) - _n_failed(res.errors)} warnings in {errors}")
-    return 0
-
-
-def cmd_caption(args) -> int:
     from koala.caption.fields import PromptsError
-    from koala.caption.stage import run_caption
     from koala.caption.vlm import VLMUnavailable
+    from koala.engine.core import write_errors
+    from koala.io.tables import read_table, write_table
+    from koala.metrics.stage import resolve_video
+    from koala.stage import STAGES, StageResult, table_schema
+    from koala.vtss.predict import NoTrainedModel
+    from koala.vtss.released import CheckpointError
 
     params = _params_or_defaults(args)
-    clips = Path(args.clips)
-    if not clips.is_file():
-        return _no_clips(clips)
-    out = Path(args.out)
+    name = args.stage
+    if name == "caption" and args.backend:
+        params = dataclasses.replace(params, caption=dataclasses.replace(params.caption, backend=args.backend))
+    if name == "vtss" and args.checkpoint:
+        params = dataclasses.replace(params, curate=dataclasses.replace(params.curate, vtss_checkpoint=args.checkpoint))
+    clips_path, out = Path(args.clips), Path(args.out)
+    if not clips_path.is_file():
+        return _no_clips(clips_path)
     errors = args.errors or str(out.with_suffix("")) + ".errors.parquet"
     try:
-        res = run_caption(params, clips_path=clips, out=out, errors_path=errors, backend=args.backend,
-                          metrics_table=args.metrics_table or "", metrics_path=args.metrics)
-    except (VLMUnavailable, PromptsError) as exc:
+        clips = read_table(clips_path)
+        if "video" in clips.columns:  # paths relative to the table's folder
+            clips = clips.assign(video=[resolve_video(v, clips_path.parent) for v in clips["video"]])
+        if getattr(args, "metrics_table", None):  # the score stage's text and letterbox measures, as columns
+            scored = read_table(args.metrics_table)
+            keep = [c for c in ("text_area", "border_fraction") if c in scored.columns]
+            clips = clips.merge(scored[["clip_id"] + keep], on="clip_id", how="left")
+        res: StageResult = STAGES[name](clips, params, params.engine)
+    except (VLMUnavailable, PromptsError, CheckpointError, NoTrainedModel) as exc:
         return _fail(str(exc))
-    except (OSError, ValueError) as exc:
-        return _fail(f"{clips}: not a usable clips table ({exc})")
+    except (OSError, ValueError, KeyError) as exc:
+        return _fail(f"{clips_path}: not a usable clips table ({exc})")
+    write_table(res.table, out, table_schema(name))
+    write_errors(res.errors, errors)
+    if args.metrics:
+        from koala.io.atomic import write_json
+
+        write_json(args.metrics, res.summary)
     _tell(res.errors)
-    print(f"captioned {len(res.table)} clips into {out} ({res.metrics['backend'] or args.backend or params.caption.backend}); {len(res.errors)} errors in {errors}")
+    m = res.summary
+    done = {"score": f"scored {len(res.table)} clips", "caption": f"captioned {len(res.table)} clips",
+            "vtss": f"scored {len(res.table)} clips"}[name]
+    how = {"score": "", "caption": f" ({params.caption.backend})",
+           "vtss": f" ({m.get('model')}, scale {m.get('scale')})"}[name]
+    print(f"{done} into {out}{how}; {_n_failed(res.errors)} errors, {len(res.errors) - _n_failed(res.errors)} warnings in {errors}")
     return 0
 
 
@@ -212,28 +223,9 @@ def cmd_split_train(args) -> int:
 
 
 def cmd_vtss(args) -> int:
-    from koala.vtss.predict import NoTrainedModel, run_predict
-    from koala.vtss.released import CheckpointError
-
-    params = _params_or_defaults(args)
-    if args.vtss_action in ("train", "proxy", "labels", "ship"):
-        return _vtss_more(args, params)
-    clips = Path(args.clips)
-    if not clips.is_file():
-        return _no_clips(clips)
-    out = Path(args.out)
-    errors = args.errors or str(out.with_suffix("")) + ".errors.parquet"
-    try:
-        res = run_predict(params.vtss, params.engine, clips_path=clips, out=out, errors_path=errors,
-                          checkpoint=args.checkpoint, metrics_path=args.metrics, score=params.score)
-    except (CheckpointError, NoTrainedModel) as exc:
-        return _fail(str(exc))
-    except (OSError, ValueError) as exc:
-        return _fail(f"{clips}: not a usable clips table ({exc})")
-    _tell(res.errors)
-    print(f"scored {len(res.table)} clips into {out} ({res.metrics['model']}, scale {res.metrics['scale']}); "
-          f"{len(res.errors)} errors in {errors}")
-    return 0
+    if args.vtss_action == "predict":
+        return cmd_per_clip(args)
+    return _vtss_more(args, _params_or_defaults(args))
 
 
 def _vtss_more(args, params) -> int:
@@ -496,13 +488,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", default="reports")
     p.add_argument("--smoke", action="store_true", help="run the notebook's quick smoke configuration")
 
-    p = add("score", "score clips: fifteen sub-metrics per clip from one decode (motion, clarity, aesthetic, ...)", cmd_score)
+    p = add("score", "score clips: fifteen sub-metrics per clip from one decode (motion, clarity, aesthetic, ...)", cmd_per_clip)
+    p.set_defaults(stage="score")
     p.add_argument("clips", help="clips table (Parquet, the split stage's schema with its `video` column)")
     p.add_argument("--out", required=True, help="metrics table to write (Parquet): one row per clip_id")
     p.add_argument("--errors", help="errors table path (default: OUT with .errors.parquet)")
     p.add_argument("--metrics", help="write summary numbers to this JSON file")
 
-    p = add("caption", "caption clips: six structured fields and one paragraph per clip", cmd_caption)
+    p = add("caption", "caption clips: six structured fields and one paragraph per clip", cmd_per_clip)
+    p.set_defaults(stage="caption")
     p.add_argument("clips", help="clips table (Parquet, the split stage's schema with its `video` column)")
     p.add_argument("--out", required=True, help="captions table to write (Parquet): one row per clip_id")
     p.add_argument("--backend", choices=["measured", "vlm"], help="measured: offline, states only measurements; vlm: caption.vlm.model (default: caption.backend in params)")
@@ -526,6 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
     vsub = p.add_subparsers(dest="vtss_action", required=True, metavar="ACTION")
     vp = vsub.add_parser("predict", help="score every clip of a clips table: vtss on the 1-5 label scale and the raw output",
                          description="score every clip of a clips table: vtss on the 1-5 label scale and the raw output")
+    vp.set_defaults(stage="vtss")
     vp.add_argument("clips", help="clips table (Parquet, the split stage's schema with its `video` column)")
     vp.add_argument("--out", required=True, help="VTSS table to write (Parquet): one row per clip_id")
     vp.add_argument("--checkpoint", help="the released Koala base checkpoint (infer.pth); default: the pipeline's trained TSA model")

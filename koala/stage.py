@@ -22,7 +22,7 @@ import pandas as pd
 
 from koala.config import EngineConfig, Params
 
-__all__ = ["STAGES", "Stage", "StageResult", "caption", "posters", "score", "vtss"]
+__all__ = ["STAGES", "Stage", "StageResult", "caption", "posters", "score", "table_schema", "vtss"]
 
 
 @dataclass
@@ -94,6 +94,19 @@ def posters(clips: pd.DataFrame, params: Params, engine: EngineConfig) -> StageR
 
 
 STAGES: dict[str, Stage] = {"score": score, "caption": caption, "vtss": vtss, "posters": posters}
+
+
+def table_schema(name: str):
+    """The Parquet schema of a stage's table (score: METRICS_TABLE, caption: CAPTIONS, vtss: VTSS_TABLE)."""
+    if name == "score":
+        from koala.metrics.stage import METRICS_TABLE as schema
+    elif name == "caption":
+        from koala.io.tables import CAPTIONS as schema
+    elif name == "vtss":
+        from koala.vtss.predict import VTSS_TABLE as schema
+    else:
+        raise ValueError(f"no table schema for stage {name!r}")
+    return schema
 
 
 def _with_engine(params: Params, engine: EngineConfig) -> Params:
