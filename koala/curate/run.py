@@ -172,8 +172,8 @@ def run_chunk(paths: list[str], ids: list[str], *, params: Params, out_dir: Path
     passes = 1 + (1 if fuse else 2 + (vtss is not None) + (posters is not None))
     write_table(durations.assign(duration_sec=durations["num_frames"] / durations["fps"], decode_passes=passes), work / "videos.parquet")
     table = join_tables(clips, metrics, captions, vtss, vtss_missing=note)  # the filter stage's join: its column names
-    if posters is not None:
-        table = table.merge(posters, on="clip_id", how="left")
+    if posters is not None:  # a clip whose video the poster stage could not read has none
+        table = table.merge(posters, on="clip_id", how="left").fillna({"poster": ""})
     else:
         table = table.assign(poster=pd.Series([""] * len(table), dtype=object))
 

@@ -270,6 +270,11 @@ def read_clips(
         arr = frame.to_ndarray(width=dec_w, height=dec_h, format="rgb24", interpolation="AREA", threads=1)
         return np.ascontiguousarray(np.rot90(arr, k=k_rot)) if k_rot else arr
 
+    def convert_all(frame: av.VideoFrame, sizes: list[tuple[int, int]]) -> list[np.ndarray]:
+        # One job per frame, its sizes in turn: a frame keeps one swscale context, and two threads
+        # converting the same frame at once crash inside libswscale (seen with several consumers).
+        return [convert(frame, size) for size in sizes]
+
     def frames(container, stream, index: FrameIndex) -> Iterator[tuple[int, av.VideoFrame]]:
         """(frame number, frame) for every wanted frame, seeking over long gaps."""
         can_seek = seek and index.seekable
@@ -337,17 +342,20 @@ def read_clips(
             stream = _video_stream(container, path)
             index = cached_frame_index(path, container, stream) if seek else FrameIndex(np.zeros(0, np.int64), np.zeros(0, np.int64), False)
             for last, frame in frames(container, stream, index):
-                for size in at[last]:
-                    if pool is None:
-                        yield from place(last, size, convert(frame, size))
-                    else:
-                        pending.append((last, size, pool.submit(convert, frame, size)))
+                sizes = list(at[last])
+                if pool is None:
+                    for size, arr in zip(sizes, convert_all(frame, sizes)):
+                        yield from place(last, size, arr)
+                else:
+                    pending.append((last, sizes, pool.submit(convert_all, frame, sizes)))
                 while len(pending) > 2 * threads:
-                    i, size, job = pending.popleft()
-                    yield from place(i, size, job.result())
+                    i, sizes, job = pending.popleft()
+                    for size, arr in zip(sizes, job.result()):
+                        yield from place(i, size, arr)
             while pending:
-                i, size, job = pending.popleft()
-                yield from place(i, size, job.result())
+                i, sizes, job = pending.popleft()
+                for size, arr in zip(sizes, job.result()):
+                    yield from place(i, size, arr)
     except av.FFmpegError as exc:
         raise VideoError(path, f"decoding failed after frame {last} ({_ffmpeg_reason(exc)})") from None
     finally:

@@ -152,3 +152,14 @@ def test_a_real_stream_that_cannot_be_sought_is_read_front_to_back():
     np.testing.assert_array_equal(got, reference(REAL_444, want, height=90))
     late = np.concatenate([b.frames for b in read_frames(REAL_444, start=196, end=206, height=90)])
     np.testing.assert_array_equal(late, got)
+
+
+def test_one_frame_at_several_sizes_for_several_consumers(make_video, tmp_path):
+    """Every frame wanted at three sizes (a fused pass): each size byte-equal to read_frames at that size."""
+    path = gop_video(tmp_path / "gop.mp4", make_video, n=140, gop=10, width=128, height=96)
+    want = np.arange(0, 140)
+    sizes = [{"height": 96}, {"height": 48}, {"height": 24}]
+    reqs = [ClipRequest(k, want, **size) for k, size in enumerate(sizes)]
+    got = {g.key: g.frames for g in read_clips(path, reqs, threads=2)}
+    for k, size in enumerate(sizes):
+        np.testing.assert_array_equal(got[k], reference(path, want, **size))
