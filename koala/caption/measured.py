@@ -18,7 +18,7 @@ import numpy as np
 
 from koala.caption import actions, camera, subjects, visual
 from koala.config import MeasuredCaptionConfig
-from koala.io.clip_reader import ClipRequest, Reading, read_into
+from koala.io.clip_reader import ClipRequest, Reading, read_alone
 from koala.io.errors import VideoError
 from koala.io.video import cached_probe, probe, read_all
 from koala.camera_path import fit_path
@@ -116,10 +116,8 @@ def measure_video(path: str, clips: list[dict], cfg: MeasuredCaptionConfig) -> I
     Raises:
         VideoError: the video itself cannot be read.
     """
-    info = cached_probe(path)  # a long video's items (runs of its clips) share one probe per process
-    reading = measure_reading(path, clips, cfg, info)
-    read_into(path, [reading], info=info)
-    yield from reading.result()
+    # a long video's items (runs of its clips) share one probe per process
+    yield from read_alone(path, lambda info: measure_reading(path, clips, cfg, info), info=cached_probe(path))
 
 
 def measure_reading(path: str, clips: list[dict], cfg: MeasuredCaptionConfig, info, *, has_text: bool | None = None,

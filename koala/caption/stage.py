@@ -25,7 +25,7 @@ from koala.engine import code_version, item_fingerprint, map_items
 from koala.engine.core import write_errors
 from koala.io.atomic import write_json
 from koala.io.tables import CAPTION_FIELDS, CAPTIONS, ERRORS, read_table, write_table
-from koala.io.clip_reader import Reading, read_into
+from koala.io.clip_reader import Reading, read_alone
 from koala.io.video import cached_probe
 
 log = logging.getLogger(__name__)
@@ -77,10 +77,8 @@ def metrics_rows(path: str | Path | None) -> dict[str, dict]:
 def measured_item(item: dict) -> list[dict]:
     """Clips of one video through the measured backend, from one decode pass (module level: it runs
     in worker processes). A clip that fails carries its reason in ``error`` and ``error_type``."""
-    info = cached_probe(item["path"])  # a long video's items (runs of its clips) share one probe per process
-    reading = caption_reading(item, info)
-    read_into(item["path"], [reading], info=info)
-    return reading.result()
+    # a long video's items (runs of its clips) share one probe per process
+    return read_alone(item["path"], lambda info: caption_reading(item, info), info=cached_probe(item["path"]))
 
 
 def caption_reading(item: dict, info, **kw) -> Reading:

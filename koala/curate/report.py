@@ -39,13 +39,9 @@ def poster_video(item: dict) -> list[dict]:
     One pass over the video (:func:`koala.io.clip_reader.read_clips`), seeking between posters
     that lie far apart.
     """
-    from koala.io.clip_reader import read_into
-    from koala.io.video import probe
+    from koala.io.clip_reader import read_alone
 
-    info = probe(item["path"])
-    reading = poster_reading(item, info)
-    read_into(item["path"], [reading], info=info)
-    return reading.result()
+    return read_alone(item["path"], lambda info: poster_reading(item, info))
 
 
 def poster_reading(item: dict, info=None):

@@ -36,7 +36,7 @@ import numpy as np
 from koala.io.errors import VideoError
 from koala.io.video import VideoInfo, _ffmpeg_reason, _open, _video_stream, output_size, probe
 
-__all__ = ["ClipFrames", "ClipRequest", "DecodeStats", "Reading", "frame_index", "read_clips", "read_into"]
+__all__ = ["ClipFrames", "ClipRequest", "DecodeStats", "Reading", "frame_index", "read_alone", "read_clips", "read_into"]
 
 # Seek only when the keyframe before the next wanted frame lies at least this many frames past the
 # current one (ours): a seek flushes the decoder and restarts its threads, which costs about as
@@ -409,3 +409,15 @@ def read_into(path: str | os.PathLike, readings: Sequence[Reading], *, info: Vid
                 raise
             failed[k] = exc
     return failed
+
+
+def read_alone(path: str | os.PathLike, reading: Callable[[VideoInfo], Reading], *, info: VideoInfo | None = None):
+    """One stage reading a video by itself: ``reading(info)`` builds its share, one pass serves it, its result.
+
+    Raises:
+        VideoError: the video cannot be probed or read; whatever the reading raises.
+    """
+    info = info or probe(path)
+    rd = reading(info)
+    read_into(path, [rd], info=info)
+    return rd.result()

@@ -27,7 +27,7 @@ from koala.engine.core import ItemOutput, write_errors
 from koala.io.atomic import write_json
 from koala.io.errors import VideoError
 from koala.io.tables import CLIPS, failures, read_table, write_table
-from koala.io.clip_reader import ClipRequest, Reading, read_clips, read_into
+from koala.io.clip_reader import ClipRequest, Reading, read_alone, read_clips
 from koala.io.video import probe
 from koala.metrics.clip import DecodedClip, KeptFrames, evenly, full_size_samples, small_gray
 from koala.metrics.registry import METRIC_NAMES
@@ -194,10 +194,7 @@ def score_video(item: dict) -> "list[dict] | ItemOutput":
     Raises:
         VideoError: the video cannot be read (the engine records it; the batch goes on).
     """
-    info = cached_probe(item["path"])
-    reading = score_reading(item, info)
-    read_into(item["path"], [reading], info=info)
-    return reading.result()
+    return read_alone(item["path"], lambda info: score_reading(item, info), info=cached_probe(item["path"]))
 
 
 def score_reading(item: dict, info, *, on_row: Callable[[dict], None] | None = None) -> Reading:

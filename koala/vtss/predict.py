@@ -45,8 +45,7 @@ from koala.engine.core import write_errors
 from koala.io.atomic import write_json
 from koala.io.errors import VideoError
 from koala.io.tables import CLIPS, read_table, write_table
-from koala.io.clip_reader import ClipRequest, Reading, read_into
-from koala.io.video import probe
+from koala.io.clip_reader import ClipRequest, Reading, read_alone
 from koala.vtss.fragments import FragmentCollector, normalise, plan_fragments
 from koala.vtss.packaged import trained_model
 from koala.vtss.released import CheckpointError, load_released
@@ -172,10 +171,7 @@ def predict_video(item: dict) -> list[dict]:
     Raises:
         VideoError: the video cannot be read, or a clip's frame range is empty or outside it.
     """
-    info = probe(item["path"])
-    reading = released_reading(item, info)
-    read_into(item["path"], [reading], info=info)
-    return reading.result()
+    return read_alone(item["path"], lambda info: released_reading(item, info))
 
 
 def released_reading(item: dict, info) -> Reading:
@@ -407,10 +403,7 @@ def predict_video_tsa(item: dict) -> list[dict]:
     Raises:
         VideoError: the video cannot be read, or a clip's frame range is empty or outside it.
     """
-    info = probe(item["path"])
-    reading = tsa_reading(item, info)
-    read_into(item["path"], [reading], info=info)
-    return reading.result()
+    return read_alone(item["path"], lambda info: tsa_reading(item, info))
 
 
 def tsa_reading(item: dict, info) -> Reading:
