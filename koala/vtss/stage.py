@@ -22,7 +22,7 @@ import torch
 from koala.config import Params, build, to_dict
 from koala.io.tables import read_table
 from koala.io.atomic import write_json
-from koala.vtss.features import FEATURE_NAMES
+from koala.metrics.registry import METRIC_NAMES
 from koala.vtss.inputs import clip_inputs, decode_clip
 from koala.vtss.predict import clip_rng, resolve_device
 from koala.vtss.calibrate import (DAMAGED_SEVERITY, KEEP_THRESHOLD, Calibration, cross_fitted, fit_calibration, keep_reject,
@@ -52,8 +52,8 @@ PAPER_TABLE6 = {
     "dynamic": ("FAST-VQA (ours: dynamic branch = FAST-VQA's fragments Swin)", 0.8684),
     "dover": ("DOVER (ours: fragments + whole-frame views, scores averaged)", 0.8554),
     "full": ("TSA", 0.8974),
-    "label_only": ("Sub-metrics only (ours: MLP on the 16 sub-metrics and 2 temporal features; not in the paper)", math.nan),
-    "label_trees": ("Sub-metrics only (ours: extremely randomised trees on the 16 sub-metrics and 2 temporal features; not in the paper)", math.nan),
+    "label_only": ("Sub-metrics only (ours: MLP on the 16 sub-metrics; not in the paper)", math.nan),
+    "label_trees": ("Sub-metrics only (ours: extremely randomised trees on the 16 sub-metrics; not in the paper)", math.nan),
     "dynamic_ssl": ("FAST-VQA, pretrained on the degradations (ours)", math.nan),
     "full_ssl": ("TSA, video branches pretrained on the degradations (ours)", math.nan),
 }
@@ -65,7 +65,7 @@ COST = {"full": 1.0, "label": 0.95, "static": 0.9, "dover": 0.9, "dynamic": 0.6,
 
 
 def _data(proxy: pd.DataFrame, fragments: np.ndarray, frames: np.ndarray) -> TsaData:
-    return TsaData(fragments=fragments, frames=frames, metrics=proxy[list(FEATURE_NAMES)].to_numpy(np.float64),
+    return TsaData(fragments=fragments, frames=frames, metrics=proxy[list(METRIC_NAMES)].to_numpy(np.float64),
                    labels=proxy["label_proxy"].to_numpy(np.float64))
 
 

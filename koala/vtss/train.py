@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from koala.config import VtssConfig, VtssTsaSize, build
 from koala.io.atomic import write_json
-from koala.vtss.features import FEATURE_NAMES
+from koala.metrics.registry import METRIC_NAMES
 from koala.vtss.calibrate import Calibration
 from koala.vtss.fragments import MEAN, STD
 from koala.vtss.released import CheckpointError
@@ -337,7 +337,7 @@ def save_model(path: str | Path, model, scaler: MetricScaler, *, size_name: str,
     state = model.trees.to_tensors() if trees else {k: v.detach().cpu() for k, v in model.state_dict().items()}
     obj = {"kind": "koala-tsa", "model_type": "trees" if trees else "tsa", "state_dict": state,
            "size": asdict(spec.size), "size_name": size_name, "n_metrics": spec.n_metrics, "branches": list(spec.branches),
-           "fusion": spec.fusion, "dropout": spec.dropout, "variant": variant, "metric_names": list(FEATURE_NAMES),
+           "fusion": spec.fusion, "dropout": spec.dropout, "variant": variant, "metric_names": list(METRIC_NAMES),
            "scaler_center": list(scaler.center), "scaler_scale": list(scaler.scale), "scaler_clip": float(scaler.clip),
            "decode_short_side": int(decode_short_side), "info": json.loads(json.dumps(info, default=str)),
            "calibration": calibration.to_dict() if calibration is not None else None}
@@ -378,9 +378,8 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[TS
         raise NotATsaModel(f"{path}: not a readable TSA model file ({type(exc).__name__}: {exc})") from None
     if not isinstance(obj, dict) or obj.get("kind") != "koala-tsa":
         raise NotATsaModel(f"{path}: not a koala TSA model (for the released infer.pth use --checkpoint)")
-    if list(obj["metric_names"]) != list(FEATURE_NAMES):
-        raise NotATsaModel(f"{path}: trained on label-branch inputs {obj['metric_names']}, they are now {list(FEATURE_NAMES)}; "
-                           "retrain (and `koala vtss ship` for the packaged model)")
+    if list(obj["metric_names"]) != list(METRIC_NAMES):
+        raise NotATsaModel(f"{path}: trained on sub-metrics {obj['metric_names']}, the scorer now has {list(METRIC_NAMES)}; retrain")
     size = build(VtssTsaSize, obj["size"])
     if obj.get("model_type", "tsa") == "trees":  # the label_trees variant (koala.vtss.trees)
         from koala.vtss.trees import TreeArrays, TreeTsa
