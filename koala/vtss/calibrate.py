@@ -91,3 +91,25 @@ def keep_reject(scores, severity, *, threshold: float = KEEP_THRESHOLD, damaged:
             "damaged_rejected": float(np.mean(scores[bad] < threshold)) if bad.any() else math.nan,
             "clean_mean": float(np.mean(scores[clean])) if clean.any() else math.nan,
             "clean_min": float(np.min(scores[clean])) if clean.any() else math.nan}
+
+
+def separation(scores, severity, *, kept: float = 0.95, damaged: int = DAMAGED_SEVERITY) -> dict:
+    """How well the scores *order* clean clips (severity 0) above damaged ones (severity >= ``damaged``), whatever the scale.
+
+    ``auc``: the chance that a clean clip scores above a damaged one (ties count half; scikit-learn
+    ``roc_auc_score``). ``damaged_rejected_at_kept``: the share of damaged clips below the threshold that
+    keeps ``kept`` of the clean ones (their ``1 - kept`` quantile): the most any monotone calibration of these
+    scores could reject while keeping that share, so a model whose value here is under the target cannot meet
+    the keep/reject targets by calibration alone. NaN (with n = 0) when a group is empty.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    scores, severity = np.asarray(scores, np.float64), np.asarray(severity, np.float64)
+    ok = np.isfinite(scores)
+    clean, bad = scores[ok & (severity == 0)], scores[ok & (severity >= damaged)]
+    out = {"kept": float(kept), "clean_n": int(len(clean)), "damaged_n": int(len(bad)), "auc": math.nan,
+           "damaged_rejected_at_kept": math.nan}
+    if len(clean) and len(bad):
+        out["auc"] = float(roc_auc_score(np.r_[np.ones(len(clean)), np.zeros(len(bad))], np.r_[clean, bad]))
+        out["damaged_rejected_at_kept"] = float(np.mean(bad < np.quantile(clean, 1.0 - kept)))
+    return out

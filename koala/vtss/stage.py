@@ -25,7 +25,8 @@ from koala.io.atomic import write_json
 from koala.metrics.registry import METRIC_NAMES
 from koala.vtss.inputs import clip_inputs, decode_clip
 from koala.vtss.predict import clip_rng, resolve_device
-from koala.vtss.calibrate import DAMAGED_SEVERITY, KEEP_THRESHOLD, Calibration, cross_fitted, fit_calibration, keep_reject
+from koala.vtss.calibrate import (DAMAGED_SEVERITY, KEEP_THRESHOLD, Calibration, cross_fitted, fit_calibration, keep_reject,
+                                  separation)
 from koala.vtss.pretrain import base_variant, kind_targets, pretrain_video
 from koala.vtss.proxy import assign_folds, build_proxy, load_tensors, proxy_shots, sample_sources
 from koala.vtss.released import read_state_dict
@@ -183,7 +184,9 @@ def calibrated(predictions: pd.DataFrame) -> pd.DataFrame:
 
 
 def keep_reject_by_variant(predictions: pd.DataFrame) -> dict:
-    """Per variant: clean held-out clips kept and damaged ones rejected at 2.5, calibrated (cross-fitted) and raw (clipped to 1-5)."""
+    """Per variant: clean held-out clips kept and damaged ones rejected at 2.5, calibrated (cross-fitted) and raw (clipped to 1-5),
+    with what escapes: the share rejected per damage kind and severity, the clean clips rejected, and how well the raw
+    scores separate clean from damaged at all (:func:`koala.vtss.calibrate.separation`)."""
     out = {}
     for v, g in predictions.groupby("variant", sort=False):
         sev = g["severity"].to_numpy()
@@ -193,9 +196,27 @@ def keep_reject_by_variant(predictions: pd.DataFrame) -> dict:
                   # which single flaws slip through, and how the shares move between folds (calibrated)
                   "rejected_by_kind": {k: float(np.mean(d["pred_cal"] < KEEP_THRESHOLD))
                                        for k, d in damaged.groupby(kinds[damaged.index], sort=True)},
+                  "rejected_by_kind_severity": rejected_by_kind_severity(g),
+                  "clean_rejected": [{"source": r.source, "vtss": float(r.pred_cal), "vtss_raw": float(r.pred)}
+                                     for r in g[(sev == 0) & (g["pred_cal"] < KEEP_THRESHOLD)].sort_values("pred_cal").itertuples()],
+                  "separation": separation(g["pred"], sev),
                   "by_fold": {f: {k: kr[k] for k in ("clean_kept", "damaged_rejected", "clean_n", "damaged_n")}
                               for f, d in g.groupby("fold", sort=False)
                               for kr in [keep_reject(d["pred_cal"], d["severity"].to_numpy())]}}
+    return out
+
+
+def rejected_by_kind_severity(predictions: pd.DataFrame, *, threshold: float = KEEP_THRESHOLD) -> dict:
+    """Share of held-out proxy clips scored under ``threshold`` (``pred_cal``) per damage kind and total severity.
+
+    A single degradation is its own kind (``blur``, ...); a mix of two is ``pair``; severity 1 (not counted as
+    damaged) is listed too. Returns {kind: {severity: {"rejected": share, "n": clips}}}, severities as strings (JSON keys).
+    """
+    kinds = predictions["degradations"].str.replace(r"\d", "", regex=True)
+    kinds = kinds.where(~kinds.str.contains("+", regex=False), "pair")
+    out: dict = {}
+    for (k, s), d in predictions[predictions["severity"] > 0].groupby([kinds, "severity"], sort=True):
+        out.setdefault(str(k), {})[str(int(s))] = {"rejected": float(np.mean(d["pred_cal"] < threshold)), "n": int(len(d))}
     return out
 
 

@@ -68,3 +68,18 @@ def test_keep_reject_counts_and_empty_groups():
     assert kr["clean_kept"] == pytest.approx(2 / 3) and kr["damaged_rejected"] == pytest.approx(0.5)
     none = keep_reject([3.0], [1])
     assert math.isnan(none["clean_kept"]) and math.isnan(none["damaged_rejected"]) and none["clean_n"] == 0
+
+
+def test_separation_measures_the_order_not_the_scale():
+    from koala.vtss.calibrate import separation
+
+    sev = [0, 0, 0, 0, 2, 3, 4, 1]
+    good = separation([9.0, 8.0, 7.5, 7.0, 3.0, 2.0, 1.0, 0.0], sev)  # every clean clip above every damaged one
+    assert good["auc"] == 1.0 and good["damaged_rejected_at_kept"] == 1.0 and good["damaged_n"] == 3  # severity 1 left out
+    shifted = separation([9.0 + 100, 108.0, 107.5, 107.0, 103.0, 102.0, 101.0, 0.0], sev)
+    assert shifted["auc"] == good["auc"]
+    mixed = separation([4.0, 3.0, 2.0, 1.0, 3.5, 2.5, 0.5, 0.0], sev)
+    assert mixed["auc"] == pytest.approx(7 / 12)
+    assert mixed["damaged_rejected_at_kept"] == pytest.approx(1 / 3)  # only 0.5 is under the lowest clean kept at 95 %
+    empty = separation([1.0, 2.0], [0, 1])
+    assert math.isnan(empty["auc"]) and math.isnan(empty["damaged_rejected_at_kept"]) and empty["damaged_n"] == 0

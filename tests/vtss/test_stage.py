@@ -42,3 +42,21 @@ def test_unknown_variants_are_refused_before_any_work():
         train = dataclasses.replace(p.vtss.train, variants=(bad,), final=bad)
         with pytest.raises(ValueError, match="unknown variant"):
             run_training(dataclasses.replace(p, vtss=dataclasses.replace(p.vtss, train=train)))
+
+
+def test_keep_reject_lists_what_escapes_per_kind_and_severity():
+    from koala.vtss.stage import keep_reject_by_variant, rejected_by_kind_severity
+
+    rows = [("a", "clean", 0, 4.0), ("b", "clean", 0, 2.0), ("a", "blur2", 2, 1.5), ("b", "blur2", 2, 3.0),
+            ("a", "text4", 4, 1.0), ("a", "noise1", 1, 4.5), ("b", "blur1+noise1", 2, 2.0)]
+    p = pd.DataFrame([{"fold": "fold0" if s == "a" else "fold1", "variant": "label_trees", "proxy_id": f"{s}-{d}",
+                       "source": s, "degradations": d, "severity": sev, "label_proxy": 5.0 - sev, "pred": v,
+                       "pred_cal": v} for s, d, sev, v in rows])
+    t = rejected_by_kind_severity(p)
+    assert t["blur"]["2"] == {"rejected": 0.5, "n": 2} and t["text"]["4"] == {"rejected": 1.0, "n": 1}
+    assert t["noise"]["1"] == {"rejected": 0.0, "n": 1} and t["pair"]["2"] == {"rejected": 1.0, "n": 1}
+    assert "clean" not in t
+    kr = keep_reject_by_variant(p)["label_trees"]
+    assert kr["clean_rejected"] == [{"source": "b", "vtss": 2.0, "vtss_raw": 2.0}]
+    assert kr["rejected_by_kind"] == {"blur": 0.5, "text": 1.0}  # single flaws at severity >= 2 only
+    assert kr["separation"]["auc"] == pytest.approx(6.5 / 8) and kr["separation"]["damaged_n"] == 4
