@@ -4,7 +4,10 @@ Directions are the camera's own (docs/DESIGN.md, CLI contract): content sliding 
 means the camera pans left; content sliding down means it tilts up; content growing means it zooms
 in. :mod:`koala.camera_path` fits the similarity motion per frame pair on the background; here the
 series is turned into phases (runs of one kind of move that last, keep their sign and show in at
-least two pairs) and words. Thresholds are in frame sizes per second, so they do
+least two pairs) and words. A move shorter than a second (and not the whole clip) must shift the
+picture a lot (film settling after a splice does not); on a shaky path a slow move is the hand's
+drift (:func:`settle`), and when most pairs cannot tell the camera, a path of their best fits that
+jitters far beyond ``shake_min`` is a hand-held camera sampled far apart (:func:`unfit_shake`). Thresholds are in frame sizes per second, so they do
 not depend on the resolution or the frame rate (caption.measured in params.yaml, all ours).
 """
 
@@ -210,6 +213,11 @@ def phases(rates: np.ndarray, times: np.ndarray, cfg: MeasuredCaptionConfig, *, 
             # (splice, gate slip, passing object). Pairs that say nothing (a fast zoom defeats the flow) may
             # hold the rest of a move, so a phase with any of them in it or within half a window is not judged so.
             lab, speed = "static", 0.0
+        elif (comp is not None and times[b + 1] - times[a] < cfg.move_min_sec and (a > 0 or b + 1 < len(rates))
+              and speed * (times[b + 1] - times[a]) < cfg.brief_min_shift):
+            # brief, small and not the whole clip: film settling after a splice, a gate slip, a cut
+            # found a frame late; a real brief move (a whip pan, a snap zoom) moves the picture a lot
+            lab, speed = "static", 0.0
         if out and out[-1].label == lab:
             prev = out.pop()
             out.append(Phase(lab, prev.start_sec, float(times[b + 1]), max(prev.speed, speed)))
@@ -235,6 +243,40 @@ def shake(fits: list[PairFit], *, height: int, width: int, window: int) -> float
     """
     motions = [f.motion if f.reliable else STILL for f in fits]
     path = trajectory(motions, height=height, width=width)
+    return path_shake(path, window) / min(height, width)
+
+
+def settle(phs: list[Phase], jitter: float, cfg: MeasuredCaptionConfig) -> list[Phase]:
+    """A shaky path's slow moves are the hand's drift, not a pan, tilt or zoom: they become static.
+
+    A held camera wanders: its path jitters (``jitter`` >= ``shake_min``) and drifts, and the drift
+    passes the move thresholds over a second or two. A deliberate move on a shaky path is faster
+    than twice its threshold (not "slow") and stays named, with "It is handheld and shaky".
+    Neighbouring static phases are joined.
+    """
+    if jitter < cfg.shake_min:
+        return phs
+    low = {"pan": cfg.pan_min, "tilt": cfg.tilt_min, "zoom": cfg.zoom_min}
+    out: list[Phase] = []
+    for p in phs:
+        kind = p.label.split("_")[0]
+        if kind in low and p.speed < 2 * low[kind]:
+            p = Phase("static", p.start_sec, p.end_sec, 0.0)
+        if out and out[-1].label == p.label == "static":
+            p = Phase("static", out.pop().start_sec, p.end_sec, 0.0)
+        out.append(p)
+    return out
+
+
+def unfit_shake(fits: list[PairFit], *, height: int, width: int, window: int) -> float:
+    """Jitter (as :func:`shake`) of the path of every pair's best-supported motion, reliable or not.
+
+    When most pairs cannot tell the camera's motion, this path is all there is to go on: a still
+    camera's pairs keep the still hypothesis (a busy scene leaves the path at rest), while a hand-held
+    camera sampled a third of a second apart throws the whole picture tens of pixels one way, then
+    another, and the path jitters far above ``shake_min``.
+    """
+    path = trajectory([f.motion for f in fits], height=height, width=width)
     return path_shake(path, window) / min(height, width)
 
 
