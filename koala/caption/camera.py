@@ -241,9 +241,27 @@ def shake(fits: list[PairFit], *, height: int, width: int, window: int) -> float
     Only the camera's path counts (koala.camera_path.path_shake): a subject moving in front of a
     still camera is not in it. Pairs that say nothing of the camera (content changes) add no motion.
     """
-    motions = [f.motion if f.reliable else STILL for f in fits]
+    motions = lone_jumps_out([f.motion if f.reliable else STILL for f in fits], height=height, width=width)
     path = trajectory(motions, height=height, width=width)
     return path_shake(path, window) / min(height, width)
+
+
+JUMP_FACTOR = 8.0  # ours: a pair moving this many times the clip's median pair ...
+JUMP_MIN = 0.05  # ours: ... and this share of the short side is a lone jump, not jitter
+
+
+def lone_jumps_out(motions: list[GlobalMotion], *, height: int, width: int) -> list[GlobalMotion]:
+    """``motions`` with lone jumps (a splice, a flow that locked onto a repeating subject) set still.
+
+    A hand shakes the picture a few pixels every pair; one pair that moves it many times the
+    clip's typical pair (JUMP_FACTOR x the median, and JUMP_MIN of the short side) is an event, and
+    left in the path it would bend the path's trend for a second around it and read as shake.
+    """
+    if len(motions) < 3:
+        return motions
+    speed = np.array([m.speed(height, width) for m in motions])
+    big = (speed > JUMP_FACTOR * np.median(speed)) & (speed > JUMP_MIN * min(height, width))
+    return [STILL if b else m for m, b in zip(motions, big)]
 
 
 def settle(phs: list[Phase], jitter: float, cfg: MeasuredCaptionConfig) -> list[Phase]:
@@ -276,7 +294,7 @@ def unfit_shake(fits: list[PairFit], *, height: int, width: int, window: int) ->
     camera sampled a third of a second apart throws the whole picture tens of pixels one way, then
     another, and the path jitters far above ``shake_min``.
     """
-    path = trajectory([f.motion for f in fits], height=height, width=width)
+    path = trajectory(lone_jumps_out([f.motion for f in fits], height=height, width=width), height=height, width=width)
     return path_shake(path, window) / min(height, width)
 
 

@@ -92,3 +92,14 @@ def test_unfit_shake_reads_the_best_fits_of_pairs_that_say_nothing():
     assert camera.unfit_shake(thrown, height=180, width=320, window=5) > 2 * CFG.shake_unfit_min
     busy = [PairFit(STILL, False, False, np.zeros(4, bool)) for _ in range(40)]  # a still camera, a busy scene
     assert camera.unfit_shake(busy, height=180, width=320, window=5) == 0.0
+
+
+def test_a_lone_jump_is_not_shake():
+    """J3JqVnOGfYA_3's synthetic still shot with a large repeating subject: two pairs lock onto it (-125 px)."""
+    rng = np.random.default_rng(2)
+    fits = [_fit(*rng.normal(0, 0.1, 2), reliable=True) for _ in range(37)]
+    fits[16] = fits[33] = _fit(-125.0, -3.7, reliable=True)
+    assert camera.shake(fits, height=180, width=320, window=5) < 0.1 * CFG.shake_min
+    hand = [_fit(*rng.normal(0, 3, 2), reliable=True) for _ in range(37)]  # a hand: every pair moves a few px
+    assert camera.lone_jumps_out([f.motion for f in hand], height=180, width=320) == [f.motion for f in hand]
+    assert camera.shake(hand, height=180, width=320, window=5) > CFG.shake_min
