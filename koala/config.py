@@ -206,6 +206,7 @@ class MeasuredCaptionConfig:
     move_min_sec: float = 1.0  # a move shorter than this (and not the whole clip) ...
     brief_min_shift: float = 0.1  # ... must shift (or scale) the picture by this share of the frame to be named
     shake_unfit_min: float = 0.0136  # when most pairs cannot tell the camera, a path of their best fits jittering this much is handheld
+    unfit_min_gap: float = 0.2  # ... and only when the samples are at least this far apart (s); closer, a subject defeated the fit
     smooth_sec: float = 0.7  # camera rates are averaged over this long before labelling
     min_shift: float = 0.05  # a camera move must shift (or scale) the picture by this share of the frame to be named
     moving_min: float = 0.06  # short sides per second of local motion for a pixel to count as moving

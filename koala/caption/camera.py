@@ -298,6 +298,28 @@ def unfit_shake(fits: list[PairFit], *, height: int, width: int, window: int) ->
     return path_shake(path, window) / min(height, width)
 
 
+def verdict(phs: list[Phase], fits: list[PairFit], jitter: float, *, fps: float, height: int, width: int,
+            cfg: MeasuredCaptionConfig) -> tuple[list[Phase], float]:
+    """The phases and shake the caption states, from what the pairs could tell of the camera.
+
+    When at least ``min_reliable`` of the pairs show the camera's motion: the phases, with a shaky
+    path's slow drift made static (:func:`settle`). Otherwise (bubbles, flashes, a subject filling
+    the frame, or a hand-held camera sampled far apart): handheld (one static phase, the jitter of
+    :func:`unfit_shake`) when the samples are at least ``unfit_min_gap`` s apart, where the hand
+    moves the whole picture tens of pixels between them, and that jitter reaches ``shake_unfit_min``;
+    else nothing ([]). Close samples that still cannot tell the camera are a subject's doing
+    (music_video shots at 12.5 samples/s, a singer filling the frame).
+    """
+    if not fits:
+        return [], jitter
+    if np.mean([f.reliable for f in fits]) >= cfg.min_reliable:
+        return settle(phs, jitter, cfg), jitter
+    rough = unfit_shake(fits, height=height, width=width, window=window_of(cfg.shake_sec, fps))
+    if 1.0 / fps >= cfg.unfit_min_gap and rough >= cfg.shake_unfit_min:
+        return [Phase("static", 0.0, len(fits) / fps, 0.0)], rough
+    return [], jitter
+
+
 def shot_label(phs: list[Phase], jitter: float, cfg: MeasuredCaptionConfig) -> str:
     """One camera label for a shot (the truth file's vocabulary): its longest move, handheld, or static.
 

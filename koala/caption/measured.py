@@ -176,18 +176,7 @@ def measure_frames(frames: np.ndarray, *, fps: float, cfg: MeasuredCaptionConfig
     vis = visual.visual_stats(small, cfg, text_area=text)
 
     faces = [t for t in tracks if t.kind == "face"]
-    window = camera.window_of(cfg.shake_sec, fps)
-    if reliable.mean() >= cfg.min_reliable:
-        phs = camera.settle(phs, jitter, cfg)  # a shaky path's slow drift is the hand, not a move
-    else:
-        # Most pairs cannot tell the camera's motion (bubbles, flashes, a busy scene, or a hand-held
-        # camera sampled far apart): handheld when the path of their best fits jitters far beyond
-        # shake_min (a still camera's pairs keep the still hypothesis), else nothing is said.
-        rough = camera.unfit_shake(fits, height=h, width=w, window=window)
-        if rough >= cfg.shake_unfit_min:
-            phs, jitter = [camera.Phase("static", 0.0, float(times[-1]), 0.0)], rough
-        else:
-            phs = []
+    phs, jitter = camera.verdict(phs, fits, jitter, fps=fps, height=h, width=w, cfg=cfg)
     cam = camera.describe(phs, jitter, cfg)
     size = camera.shot_size(faces[0].h if faces else None, [t for t in tracks if t.kind == "person"])
     fields = {

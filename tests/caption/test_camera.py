@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from koala.caption import camera
 from koala.camera_path import STILL, PairFit
@@ -103,3 +104,18 @@ def test_a_lone_jump_is_not_shake():
     hand = [_fit(*rng.normal(0, 3, 2), reliable=True) for _ in range(37)]  # a hand: every pair moves a few px
     assert camera.lone_jumps_out([f.motion for f in hand], height=180, width=320) == [f.motion for f in hand]
     assert camera.shake(hand, height=180, width=320, window=5) > CFG.shake_min
+
+
+def test_verdict_calls_a_far_sampled_unfit_camera_handheld_and_a_close_sampled_one_nothing():
+    rng = np.random.default_rng(3)
+    thrown = [_fit(*rng.normal(0, 10, 2), reliable=False) for _ in range(40)]
+    phs, jit = camera.verdict([], thrown, 0.0, fps=3.3, height=180, width=320, cfg=CFG)  # cockatoo: 0.3 s apart
+    assert camera.shot_label(phs, jit, CFG) == "handheld" and phs[0].end_sec == pytest.approx(40 / 3.3)
+    # 12.5 samples/s: a subject filling the frame (a singer) defeats the fit, not the hand
+    assert camera.verdict([], thrown, 0.0, fps=12.5, height=180, width=320, cfg=CFG) == ([], 0.0)
+    calm = [_fit(*rng.normal(0, 0.3, 2), reliable=False) for _ in range(40)]  # a busy scene, a still camera
+    assert camera.verdict([], calm, 0.0, fps=3.3, height=180, width=320, cfg=CFG)[0] == []
+    drift = [camera.Phase("tilt_up", 0.0, 1.1, 0.048)]
+    sure = [_fit(0.0, 1.0, reliable=True)] * 11
+    assert camera.verdict(drift, sure, 0.0079, fps=10.0, height=180, width=240, cfg=CFG) == (
+        [camera.Phase("static", 0.0, 1.1, 0.0)], 0.0079)
