@@ -203,6 +203,10 @@ class MeasuredCaptionConfig:
     move_consistency: float = 0.7  # share of a move's sample pairs that must go its way (else a subject pulled the fit)
     min_reliable: float = 0.5  # share of sample pairs that must show the camera's motion for the caption to name it
     phase_min_sec: float = 0.5  # camera phases shorter than this merge into their neighbours
+    move_min_sec: float = 1.0  # a move shorter than this (and not the whole clip) ...
+    brief_min_shift: float = 0.1  # ... must shift (or scale) the picture by this share of the frame to be named
+    shake_unfit_min: float = 0.0136  # when most pairs cannot tell the camera, a path of their best fits jittering this much is handheld
+    unfit_min_gap: float = 0.2  # ... and only when the samples are at least this far apart (s); closer, a subject defeated the fit
     smooth_sec: float = 0.7  # camera rates are averaged over this long before labelling
     min_shift: float = 0.05  # a camera move must shift (or scale) the picture by this share of the frame to be named
     moving_min: float = 0.06  # short sides per second of local motion for a pixel to count as moving

@@ -120,8 +120,10 @@ def check(claim: Claim, meas: dict, cfg: AuditConfig) -> tuple[str, str]:
             return CONSISTENT, f"{claim.value} over {_pct(own)} of the clip ({meas.get('camera_phases', '')})"
         if opp >= cfg.direction_min:
             return CONTRADICTED, f"the camera {OPPOSITE[claim.value].replace('_', 's ', 1)} over {_pct(opp)} of the clip, never {claim.value}"
-        if moving < cfg.still_moving_max:
+        if moving < cfg.still_moving_max and not meas.get("shaky", False):
             return CONTRADICTED, f"no camera move measured ({meas.get('camera_phases', '')}); shake {meas.get('shake', float('nan')):.4f}"
+        if moving < cfg.still_moving_max:  # a hand-held camera drifts; the caption may call the drift a move
+            return UNVERIFIED, f"no camera move measured, but the camera is handheld (shake {meas.get('shake', float('nan')):.4f})"
         return UNVERIFIED, cam
     if claim.kind == "camera_moving":
         if moving < cfg.still_moving_max and not meas.get("shaky", False):

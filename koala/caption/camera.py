@@ -4,7 +4,10 @@ Directions are the camera's own (docs/DESIGN.md, CLI contract): content sliding 
 means the camera pans left; content sliding down means it tilts up; content growing means it zooms
 in. :mod:`koala.camera_path` fits the similarity motion per frame pair on the background; here the
 series is turned into phases (runs of one kind of move that last, keep their sign and show in at
-least two pairs) and words. Thresholds are in frame sizes per second, so they do
+least two pairs) and words. A move shorter than a second (and not the whole clip) must shift the
+picture a lot (film settling after a splice does not); on a shaky path a slow move is the hand's
+drift (:func:`settle`), and when most pairs cannot tell the camera, a path of their best fits that
+jitters far beyond ``shake_min`` is a hand-held camera sampled far apart (:func:`unfit_shake`). Thresholds are in frame sizes per second, so they do
 not depend on the resolution or the frame rate (caption.measured in params.yaml, all ours).
 """
 
@@ -210,6 +213,11 @@ def phases(rates: np.ndarray, times: np.ndarray, cfg: MeasuredCaptionConfig, *, 
             # (splice, gate slip, passing object). Pairs that say nothing (a fast zoom defeats the flow) may
             # hold the rest of a move, so a phase with any of them in it or within half a window is not judged so.
             lab, speed = "static", 0.0
+        elif (comp is not None and times[b + 1] - times[a] < cfg.move_min_sec and (a > 0 or b + 1 < len(rates))
+              and speed * (times[b + 1] - times[a]) < cfg.brief_min_shift):
+            # brief, small and not the whole clip: film settling after a splice, a gate slip, a cut
+            # found a frame late; a real brief move (a whip pan, a snap zoom) moves the picture a lot
+            lab, speed = "static", 0.0
         if out and out[-1].label == lab:
             prev = out.pop()
             out.append(Phase(lab, prev.start_sec, float(times[b + 1]), max(prev.speed, speed)))
@@ -233,9 +241,83 @@ def shake(fits: list[PairFit], *, height: int, width: int, window: int) -> float
     Only the camera's path counts (koala.camera_path.path_shake): a subject moving in front of a
     still camera is not in it. Pairs that say nothing of the camera (content changes) add no motion.
     """
-    motions = [f.motion if f.reliable else STILL for f in fits]
+    motions = lone_jumps_out([f.motion if f.reliable else STILL for f in fits], height=height, width=width)
     path = trajectory(motions, height=height, width=width)
     return path_shake(path, window) / min(height, width)
+
+
+JUMP_FACTOR = 8.0  # ours: a pair moving this many times the clip's median pair ...
+JUMP_MIN = 0.05  # ours: ... and this share of the short side is a lone jump, not jitter
+
+
+def lone_jumps_out(motions: list[GlobalMotion], *, height: int, width: int) -> list[GlobalMotion]:
+    """``motions`` with lone jumps (a splice, a flow that locked onto a repeating subject) set still.
+
+    A hand shakes the picture a few pixels every pair; one pair that moves it many times the
+    clip's typical pair (JUMP_FACTOR x the median, and JUMP_MIN of the short side) is an event, and
+    left in the path it would bend the path's trend for a second around it and read as shake.
+    """
+    if len(motions) < 3:
+        return motions
+    speed = np.array([m.speed(height, width) for m in motions])
+    big = (speed > JUMP_FACTOR * np.median(speed)) & (speed > JUMP_MIN * min(height, width))
+    return [STILL if b else m for m, b in zip(motions, big)]
+
+
+def settle(phs: list[Phase], jitter: float, cfg: MeasuredCaptionConfig) -> list[Phase]:
+    """A shaky path's slow moves are the hand's drift, not a pan, tilt or zoom: they become static.
+
+    A held camera wanders: its path jitters (``jitter`` >= ``shake_min``) and drifts, and the drift
+    passes the move thresholds over a second or two. A deliberate move on a shaky path is faster
+    than twice its threshold (not "slow") and stays named, with "It is handheld and shaky".
+    Neighbouring static phases are joined.
+    """
+    if jitter < cfg.shake_min:
+        return phs
+    low = {"pan": cfg.pan_min, "tilt": cfg.tilt_min, "zoom": cfg.zoom_min}
+    out: list[Phase] = []
+    for p in phs:
+        kind = p.label.split("_")[0]
+        if kind in low and p.speed < 2 * low[kind]:
+            p = Phase("static", p.start_sec, p.end_sec, 0.0)
+        if out and out[-1].label == p.label == "static":
+            p = Phase("static", out.pop().start_sec, p.end_sec, 0.0)
+        out.append(p)
+    return out
+
+
+def unfit_shake(fits: list[PairFit], *, height: int, width: int, window: int) -> float:
+    """Jitter (as :func:`shake`) of the path of every pair's best-supported motion, reliable or not.
+
+    When most pairs cannot tell the camera's motion, this path is all there is to go on: a still
+    camera's pairs keep the still hypothesis (a busy scene leaves the path at rest), while a hand-held
+    camera sampled a third of a second apart throws the whole picture tens of pixels one way, then
+    another, and the path jitters far above ``shake_min``.
+    """
+    path = trajectory(lone_jumps_out([f.motion for f in fits], height=height, width=width), height=height, width=width)
+    return path_shake(path, window) / min(height, width)
+
+
+def verdict(phs: list[Phase], fits: list[PairFit], jitter: float, *, fps: float, height: int, width: int,
+            cfg: MeasuredCaptionConfig) -> tuple[list[Phase], float]:
+    """The phases and shake the caption states, from what the pairs could tell of the camera.
+
+    When at least ``min_reliable`` of the pairs show the camera's motion: the phases, with a shaky
+    path's slow drift made static (:func:`settle`). Otherwise (bubbles, flashes, a subject filling
+    the frame, or a hand-held camera sampled far apart): handheld (one static phase, the jitter of
+    :func:`unfit_shake`) when the samples are at least ``unfit_min_gap`` s apart, where the hand
+    moves the whole picture tens of pixels between them, and that jitter reaches ``shake_unfit_min``;
+    else nothing ([]). Close samples that still cannot tell the camera are a subject's doing
+    (music_video shots at 12.5 samples/s, a singer filling the frame).
+    """
+    if not fits:
+        return [], jitter
+    if np.mean([f.reliable for f in fits]) >= cfg.min_reliable:
+        return settle(phs, jitter, cfg), jitter
+    rough = unfit_shake(fits, height=height, width=width, window=window_of(cfg.shake_sec, fps))
+    if 1.0 / fps >= cfg.unfit_min_gap and rough >= cfg.shake_unfit_min:
+        return [Phase("static", 0.0, len(fits) / fps, 0.0)], rough
+    return [], jitter
 
 
 def shot_label(phs: list[Phase], jitter: float, cfg: MeasuredCaptionConfig) -> str:

@@ -196,10 +196,8 @@ def measure_frames(frames: np.ndarray, *, fps: float, cfg: MeasuredCaptionConfig
     vis = visual.visual_stats(small, cfg, text_area=text)
 
     faces = [t for t in tracks if t.kind == "face"]
-    # When most pairs cannot tell the camera's motion (bubbles, flashes, a busy scene), say nothing of it
-    cam = camera.describe(phs, jitter, cfg) if reliable.mean() >= cfg.min_reliable else ""
-    if not cam:
-        phs = []
+    phs, jitter = camera.verdict(phs, fits, jitter, fps=fps, height=h, width=w, cfg=cfg)
+    cam = camera.describe(phs, jitter, cfg)
     size = camera.shot_size(faces[0].h if faces else None, [t for t in tracks if t.kind == "person"])
     fields = {
         "subject": subjects.describe(tracks),

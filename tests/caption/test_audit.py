@@ -192,3 +192,15 @@ def test_audit_reads_a_curate_clips_table(measured, tmp_path, capsys):
     table.drop(columns=["caption"]).to_parquet(tmp_path / "nocap.parquet")
     assert main(["audit", str(tmp_path / "nocap.parquet"), "--videos", str(tmp_path), "--out", str(out)]) == 2
     assert "nocap.parquet: not a curate clips table" in capsys.readouterr().err
+
+
+def test_a_move_claimed_on_a_handheld_clip_without_a_measured_move_is_not_contradicted():
+    """realshort_0000: the hand's drift is no measured tilt, but a caption may call it one."""
+    from koala.caption.claims import Claim
+    from koala.config import AuditConfig
+
+    claim = Claim("camera_move", "tilt_up", "tilts up", "The camera tilts up.")
+    still = {"camera_phases": "static 0.0-1.1s", "share_static": 1.0, "shake": 0.0079}
+    assert A.check(claim, {**still, "shaky": False}, AuditConfig())[0] == A.CONTRADICTED
+    verdict, evidence = A.check(claim, {**still, "shaky": True}, AuditConfig())
+    assert verdict == A.UNVERIFIED and "handheld" in evidence

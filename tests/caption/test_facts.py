@@ -79,11 +79,7 @@ def test_camera_set_meets_the_targets_and_states_no_false_move(synthetic_shots):
 
 # Known false facts on the real corpus, each with its cause; a new one fails the test, and so does a
 # listed one that no longer happens (the list only shrinks).
-KNOWN = {
-    "calais_1906_0039": "camera: the first 0.5 s of the second take of a 1906 film (frames 39-47, right after a splice) "
-                        "shift by 5-6 px and drift back by 3 px over the next 0.5 s (gate weave / the camera settling); "
-                        "the fit on 2-frame pairs reads the shift as a 0.7 s pan right",
-}
+KNOWN: dict[str, str] = {}  # calais_1906_0039's 0.7 s "pan right" (the film settling after a splice) is fixed: brief moves must shift a lot
 @pytest.mark.skipif(not REAL_SHOTS.is_file() or not REAL_DIR.is_dir(),
                     reason=f"the real-footage corpus is not here ({REAL_SHOTS.relative_to(ROOT)} and {REAL_DIR.relative_to(ROOT)}: "
                            "`koala corpus real`, issue 14)")
