@@ -30,6 +30,7 @@ from scipy.ndimage import median_filter
 
 from koala.io.video import VideoInfo, read_frames
 from koala.split import features as F
+from koala.split.confirm import confirm_spans
 from koala.split.registry import Detection, Detector, overlapped, register
 
 MODEL_VERSION = 1
@@ -363,14 +364,20 @@ class LearnedDetector(Detector):
 
     def features(self, path: str | os.PathLike, info: VideoInfo) -> dict[str, np.ndarray]:
         size = self.cfg.learned.size
-        stream = F.GapStream(self.model.gaps)
+        stream = F.GapStream(self.model.gaps, keep_grey=self._confirming())
         # Descriptors and pair features both run on the one worker thread, in order, while the
         # calling thread decodes (PyAV, OpenCV and numpy release the GIL): no feature work waits
         # on the decoder or holds it up.
         frames = read_frames(path, info=info, height=size, width=size, fast=self.cfg.learned.fast_decode, interpolation=self.cfg.learned.resize)
         for _ in overlapped(frames, lambda b: stream.push(F.describe(b.frames))):
             pass
-        return {f"gap_{g}": x for g, x in stream.result().items()}
+        out = {f"gap_{g}": x for g, x in stream.result().items()}
+        if self._confirming():
+            out["grey"] = stream.thumbnails()
+        return out
+
+    def _confirming(self) -> bool:
+        return self.cfg.learned.confirm_cut <= 1.0 or self.cfg.learned.confirm_gradual <= 1.0
 
     def detect(self, feats: dict[str, np.ndarray], *, num_frames: int, fps: float) -> Detection:
         gap_feats = {g: feats[f"gap_{g}"] for g in self.model.gaps}
@@ -386,4 +393,6 @@ class LearnedDetector(Detector):
             spans = snap_cuts(spans, adjacent, longest=cfg.snap_cut)
         if cfg.extend_reach > 0 and len(gap_feats[1]):
             spans = extend_ends(spans, picture_change(gap_feats[1]), ratio=cfg.extend_ratio, reach=cfg.extend_reach)
+        if self._confirming() and "grey" in feats:
+            spans = confirm_spans(spans, feats["grey"], cut_max=cfg.confirm_cut, gradual_max=cfg.confirm_gradual, reach=cfg.confirm_reach)
         return Detection(spans=spans, num_frames=len(gap_feats[1]) + 1, scores={"window": score, "pair_1": adjacent})
