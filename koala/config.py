@@ -316,8 +316,7 @@ class LearnedConfig:
     extend_reach: int = 6  # ours: ... by at most this many frames per side (0: off)
     snap_cut: int = 12  # ours: a detected span this short with one "different shots" step is that hard cut (0: off)
     confirm_cut: float = 2.0  # ours: a hard cut whose two frames agree this well after a dense-flow warp is motion or flicker, dropped (above 1: off)
-    confirm_gradual: float = 2.0  # ours: likewise a gradual span, comparing the frames just outside it (above 1: off)
-    confirm_reach: int = 2  # ours: frames beyond a gradual span's ends also compared
+    confirm_gradual: float = 2.0  # ours: likewise a gradual span, its outside frames tracked through it step by step (above 1: off)
 
 
 @dataclass(frozen=True, kw_only=True)

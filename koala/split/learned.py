@@ -394,5 +394,5 @@ class LearnedDetector(Detector):
         if cfg.extend_reach > 0 and len(gap_feats[1]):
             spans = extend_ends(spans, picture_change(gap_feats[1]), ratio=cfg.extend_ratio, reach=cfg.extend_reach)
         if self._confirming() and "grey" in feats:
-            spans = confirm_spans(spans, feats["grey"], cut_max=cfg.confirm_cut, gradual_max=cfg.confirm_gradual, reach=cfg.confirm_reach)
+            spans = confirm_spans(spans, feats["grey"], cut_max=cfg.confirm_cut, gradual_max=cfg.confirm_gradual)
         return Detection(spans=spans, num_frames=len(gap_feats[1]) + 1, scores={"window": score, "pair_1": adjacent})

@@ -48,16 +48,27 @@ def test_confirm_drops_motion_and_keeps_real_transitions(synth):
     b = _panning(synth, 5, 40, speed=1)
     g = _grey(np.concatenate([a, b]))  # a hard cut between frames 39 and 40
     spans = [(9, 10), (20, 30), (39, 40), (35, 45)]  # motion "cut", motion "wipe", the real cut, a span across it
-    kept = confirm_spans(spans, g, cut_max=0.9, gradual_max=0.8, reach=2)
+    kept = confirm_spans(spans, g, cut_max=0.9, gradual_max=0.8)
     assert kept == [(39, 40), (35, 45)]
     assert confirm_spans(spans, g, cut_max=2.0, gradual_max=2.0) == spans  # off
     assert confirm_spans(spans, g, cut_max=0.9, gradual_max=2.0) == [(20, 30), (39, 40), (35, 45)]  # only cuts checked
 
 
+def test_a_fast_pan_is_tracked_step_by_step_where_one_flow_loses_it(synth):
+    pan = _grey(_panning(synth, 8, 30, speed=6))  # 6 px a frame: 120 px (most of the frame) over a 20-frame span
+    agree = FlowAgreement()
+    assert agree(pan[4], pan[10]) < 0.7  # 36 px in one flow: lost
+    assert agree.tracked(pan, 4, 10) > 0.9  # the same pair, followed through each step
+    assert span_agreement(pan, (5, 9)) == agree.tracked(pan, 4, 10)
+    assert np.isnan(agree.tracked(pan, 0, 29))  # the first picture has left the frame: nothing to compare
+    other = _grey(np.concatenate([_panning(synth, 9, 15, speed=6), _panning(synth, 10, 15, speed=6)]))
+    assert agree.tracked(other, 10, 20) < 0.6  # across a cut, tracking does not make the shots agree
+
+
 def test_span_agreement_at_the_ends_of_the_video(synth):
     g = _grey(_panning(synth, 6, 10, speed=2))
-    assert np.isnan(span_agreement(g, (5, 10), reach=2))  # its last frame is past the video: nothing to compare
-    assert span_agreement(g, (0, 9), reach=2) > 0.5  # offset 0 still fits
+    assert np.isnan(span_agreement(g, (5, 10)))  # its last frame is past the video: nothing to compare
+    assert span_agreement(g, (0, 9)) > 0.5  # a span over the whole video: its end frames, tracked
     assert confirm_spans([(5, 10)], g, cut_max=0.5, gradual_max=0.5) == [(5, 10)]  # unknown: kept
 
 
