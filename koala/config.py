@@ -307,6 +307,9 @@ class LearnedConfig:
     threshold: float = 0.1  # ours: window probability above which a boundary is inside a transition
     peak: float = 0.98  # ours: a run is kept only if its probability reaches this somewhere
     merge_gap: int = 4  # ours: runs closer than this many frames are one transition (a wipe can dip mid-way)
+    sustain_peak: float = 2.0  # ours: a run under ``peak`` still counts if its peak reaches this ... (above 1: off)
+    sustain_share: float = 1.0  # ours: ... and it stays above 0.5 over at least this share of it ...
+    sustain_len: int = 0  # ours: ... over at least this many boundaries (a wipe or slide holds; motion rises in bursts)
     cut_rise: float = 2.75  # ours: adjacent pair score above its running median that makes a hard cut
     cut_confirm: float = 1.5  # ours: ... when the pairs 5 and 7 frames apart rise this much too (not a flash)
     jump_ratio: float = 4.0  # ours: a hard cut also when the raw frame change jumps this many times above its neighbours' median ...

@@ -262,12 +262,22 @@ def jump_cuts(adjacent: np.ndarray, *, ratio: float, floor: float, isolation: fl
     return [(int(i), int(i) + 1) for i in np.flatnonzero(ok)]
 
 
-def spans_from_scores(score: np.ndarray, *, threshold: float, peak: float, merge_gap: int) -> list[tuple[int, int]]:
+SUSTAIN_LEVEL = 0.5  # probability a sustained run must stay above over most of its length
+
+
+def spans_from_scores(score: np.ndarray, *, threshold: float, peak: float, merge_gap: int, sustain_peak: float = 2.0,
+                      sustain_share: float = 1.0, sustain_len: int = 0) -> list[tuple[int, int]]:
     """Transitions from boundary scores: runs above ``threshold`` whose peak reaches ``peak``.
 
     Runs closer than ``merge_gap`` boundaries are first merged into one. A run of boundaries
     a..b (frames a-1 | a ... b-1 | b) is the span (a - 1, b): a single boundary k is a hard cut
     (k - 1, k), as in the ground truth.
+
+    A run whose peak stays under ``peak`` is still a transition when it is sustained: at least
+    ``sustain_len`` boundaries long, its peak at least ``sustain_peak``, and above
+    :data:`SUSTAIN_LEVEL` over at least ``sustain_share`` of it. A wipe or slide between two
+    shots of one palette holds a high probability over its whole length without reaching the
+    peak a dissolve does; camera motion rises in short bursts (defaults: off).
     """
     score = np.asarray(score)
     on = np.flatnonzero(score > threshold) + 1  # boundary t of each row above threshold
@@ -282,7 +292,13 @@ def spans_from_scores(score: np.ndarray, *, threshold: float, peak: float, merge
             start = t
         prev = t
     runs.append((start, prev))
-    return [(a - 1, b) for a, b in runs if score[a - 1 : b].max() >= peak]
+    out = []
+    for a, b in runs:
+        seg = score[a - 1 : b]
+        sustained = b - a + 1 >= sustain_len and seg.max() >= sustain_peak and (seg > SUSTAIN_LEVEL).mean() >= sustain_share
+        if seg.max() >= peak or sustained:
+            out.append((a - 1, b))
+    return out
 
 
 EXTEND_CONTEXT = 10  # boundaries beyond a gradual span's end whose median change is the shot's own level
@@ -383,7 +399,8 @@ class LearnedDetector(Detector):
         gap_feats = {g: feats[f"gap_{g}"] for g in self.model.gaps}
         score, x = boundary_evidence(gap_feats, self.model)
         cfg = self.cfg.learned
-        spans = spans_from_scores(score, threshold=cfg.threshold, peak=cfg.peak, merge_gap=cfg.merge_gap)
+        spans = spans_from_scores(score, threshold=cfg.threshold, peak=cfg.peak, merge_gap=cfg.merge_gap,
+                                  sustain_peak=cfg.sustain_peak, sustain_share=cfg.sustain_share, sustain_len=cfg.sustain_len)
         cuts = relative_cuts(x, self.model.gaps, rise=cfg.cut_rise, confirm=cfg.cut_confirm) if len(x) else []
         cuts += jump_cuts(gap_feats[1], ratio=cfg.jump_ratio, floor=cfg.jump_floor, isolation=cfg.jump_isolation) if len(x) else []
         cuts = sorted(set(cuts))
