@@ -309,16 +309,21 @@ class LearnedConfig:
     fast_decode: bool = True  # ours: skip the decoder's deblocking filter (about 15 % less decode CPU; thumbnails barely change)
     resize: str = "AREA"  # ours: swscale filter of the decode to size x size (AREA, BILINEAR, FAST_BILINEAR)
     threshold: float = 0.1  # ours: window probability above which a boundary is inside a transition
-    peak: float = 0.98  # ours: a run is kept only if its probability reaches this somewhere
+    peak: float = 0.96  # ours: a run is kept only if its probability reaches this somewhere
     merge_gap: int = 4  # ours: runs closer than this many frames are one transition (a wipe can dip mid-way)
+    sustain_peak: float = 0.9  # ours: a run under ``peak`` still counts if its peak reaches this ... (above 1: off)
+    sustain_share: float = 0.6  # ours: ... and it stays above 0.5 over at least this share of it ...
+    sustain_len: int = 8  # ours: ... over at least this many boundaries (a wipe or slide holds; motion rises in bursts)
     cut_rise: float = 2.75  # ours: adjacent pair score above its running median that makes a hard cut
     cut_confirm: float = 1.5  # ours: ... when the pairs 5 and 7 frames apart rise this much too (not a flash)
     jump_ratio: float = 4.0  # ours: a hard cut also when the raw frame change jumps this many times above its neighbours' median ...
     jump_floor: float = 0.12  # ours: ... is above this (0-1 change scale) ...
     jump_isolation: float = 0.5  # ours: ... and every change within 3 frames is below this share of it (not a flash)
-    extend_ratio: float = 2.0  # ours: a gradual span grows while the picture change exceeds this many times its shot's level ...
+    extend_ratio: float = 1.5  # ours: a gradual span grows while the picture change exceeds this many times its shot's level ...
     extend_reach: int = 6  # ours: ... by at most this many frames per side (0: off)
     snap_cut: int = 12  # ours: a detected span this short with one "different shots" step is that hard cut (0: off)
+    confirm_cut: float = 0.95  # ours: a hard cut whose two frames agree this well after a dense-flow warp is motion or flicker, dropped (above 1: off)
+    confirm_gradual: float = 0.75  # ours: likewise a gradual span, its outside frames tracked through it step by step (above 1: off)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -359,7 +364,7 @@ class SplitConfig:
     errors_table: str = "data/errors/split.parquet"
     eval_methods: tuple[str, ...] = ("learned", "css", "content", "content_edges", "adaptive", "hash", "histogram", "transnetv2")
     max_clip_sec: float = 60.0  # ours: longer shots are split into equal parts no longer than this
-    margin: int = 1  # ours: frames dropped on each side of a detected gradual transition (none at a hard cut), every method
+    margin: int = 0  # ours: frames dropped on each side of a detected gradual transition (none at a hard cut), every method
     tolerance: int = 2  # issue #3: a detection matches a truth span overlapping it within 2 frames
     eval_clip_sec: float = 3.0  # ours: length of the windows scored like the paper's Table 3 clips
     css: CssConfig = field(default_factory=CssConfig)

@@ -110,8 +110,9 @@ class GapStream:
     ``(n - g, 5)`` whose row ``i`` compares frames ``i`` and ``i + g`` (empty when n <= g).
     """
 
-    def __init__(self, gaps: tuple[int, ...] = GAPS):
+    def __init__(self, gaps: tuple[int, ...] = GAPS, *, keep_grey: bool = False):
         self.gaps = gaps
+        self.grey: list[np.ndarray] | None = [] if keep_grey else None  # uint8 32x32 thumbnails (koala.split.confirm)
         self.keep = max(gaps)
         self.prev: Descriptors | None = None  # last `keep` frames seen
         self.seen = 0
@@ -125,12 +126,20 @@ class GapStream:
             j = np.arange(max(offset, g), len(both))
             if len(j):
                 self.parts[g].append(pair_features(both, j - g, j))
+        if self.grey is not None:
+            self.grey.append(np.clip(np.rint(cur.grey), 0, 255).astype(np.uint8).reshape(-1, THUMB, THUMB))
         self.seen += len(cur)
         self.prev = both.tail(min(self.keep, len(both)))
 
     def result(self) -> dict[int, np.ndarray]:
         empty = np.zeros((0, len(PAIR_FEATURES)), np.float32)
         return {g: np.concatenate(p) if p else empty for g, p in self.parts.items()}
+
+    def thumbnails(self) -> np.ndarray:
+        """(n, 32, 32) uint8 grey thumbnails of every frame pushed (needs ``keep_grey``)."""
+        if self.grey is None:
+            raise ValueError("GapStream(keep_grey=False) keeps no thumbnails")
+        return np.concatenate(self.grey) if self.grey else np.zeros((0, THUMB, THUMB), np.uint8)
 
 
 def gap_features(frames: np.ndarray, gaps: tuple[int, ...] = GAPS) -> dict[int, np.ndarray]:

@@ -30,6 +30,7 @@ from scipy.ndimage import median_filter
 
 from koala.io.video import VideoInfo, read_frames
 from koala.split import features as F
+from koala.split.confirm import confirm_spans
 from koala.split.registry import Detection, Detector, overlapped, register
 
 MODEL_VERSION = 1
@@ -261,12 +262,22 @@ def jump_cuts(adjacent: np.ndarray, *, ratio: float, floor: float, isolation: fl
     return [(int(i), int(i) + 1) for i in np.flatnonzero(ok)]
 
 
-def spans_from_scores(score: np.ndarray, *, threshold: float, peak: float, merge_gap: int) -> list[tuple[int, int]]:
+SUSTAIN_LEVEL = 0.5  # probability a sustained run must stay above over most of its length
+
+
+def spans_from_scores(score: np.ndarray, *, threshold: float, peak: float, merge_gap: int, sustain_peak: float = 2.0,
+                      sustain_share: float = 1.0, sustain_len: int = 0) -> list[tuple[int, int]]:
     """Transitions from boundary scores: runs above ``threshold`` whose peak reaches ``peak``.
 
     Runs closer than ``merge_gap`` boundaries are first merged into one. A run of boundaries
     a..b (frames a-1 | a ... b-1 | b) is the span (a - 1, b): a single boundary k is a hard cut
     (k - 1, k), as in the ground truth.
+
+    A run whose peak stays under ``peak`` is still a transition when it is sustained: at least
+    ``sustain_len`` boundaries long, its peak at least ``sustain_peak``, and above
+    :data:`SUSTAIN_LEVEL` over at least ``sustain_share`` of it. A wipe or slide between two
+    shots of one palette holds a high probability over its whole length without reaching the
+    peak a dissolve does; camera motion rises in short bursts (defaults: off).
     """
     score = np.asarray(score)
     on = np.flatnonzero(score > threshold) + 1  # boundary t of each row above threshold
@@ -281,7 +292,13 @@ def spans_from_scores(score: np.ndarray, *, threshold: float, peak: float, merge
             start = t
         prev = t
     runs.append((start, prev))
-    return [(a - 1, b) for a, b in runs if score[a - 1 : b].max() >= peak]
+    out = []
+    for a, b in runs:
+        seg = score[a - 1 : b]
+        sustained = b - a + 1 >= sustain_len and seg.max() >= sustain_peak and (seg > SUSTAIN_LEVEL).mean() >= sustain_share
+        if seg.max() >= peak or sustained:
+            out.append((a - 1, b))
+    return out
 
 
 EXTEND_CONTEXT = 10  # boundaries beyond a gradual span's end whose median change is the shot's own level
@@ -363,20 +380,27 @@ class LearnedDetector(Detector):
 
     def features(self, path: str | os.PathLike, info: VideoInfo) -> dict[str, np.ndarray]:
         size = self.cfg.learned.size
-        stream = F.GapStream(self.model.gaps)
+        stream = F.GapStream(self.model.gaps, keep_grey=self._confirming())
         # Descriptors and pair features both run on the one worker thread, in order, while the
         # calling thread decodes (PyAV, OpenCV and numpy release the GIL): no feature work waits
         # on the decoder or holds it up.
         frames = read_frames(path, info=info, height=size, width=size, fast=self.cfg.learned.fast_decode, interpolation=self.cfg.learned.resize)
         for _ in overlapped(frames, lambda b: stream.push(F.describe(b.frames))):
             pass
-        return {f"gap_{g}": x for g, x in stream.result().items()}
+        out = {f"gap_{g}": x for g, x in stream.result().items()}
+        if self._confirming():
+            out["grey"] = stream.thumbnails()
+        return out
+
+    def _confirming(self) -> bool:
+        return self.cfg.learned.confirm_cut <= 1.0 or self.cfg.learned.confirm_gradual <= 1.0
 
     def detect(self, feats: dict[str, np.ndarray], *, num_frames: int, fps: float) -> Detection:
         gap_feats = {g: feats[f"gap_{g}"] for g in self.model.gaps}
         score, x = boundary_evidence(gap_feats, self.model)
         cfg = self.cfg.learned
-        spans = spans_from_scores(score, threshold=cfg.threshold, peak=cfg.peak, merge_gap=cfg.merge_gap)
+        spans = spans_from_scores(score, threshold=cfg.threshold, peak=cfg.peak, merge_gap=cfg.merge_gap,
+                                  sustain_peak=cfg.sustain_peak, sustain_share=cfg.sustain_share, sustain_len=cfg.sustain_len)
         cuts = relative_cuts(x, self.model.gaps, rise=cfg.cut_rise, confirm=cfg.cut_confirm) if len(x) else []
         cuts += jump_cuts(gap_feats[1], ratio=cfg.jump_ratio, floor=cfg.jump_floor, isolation=cfg.jump_isolation) if len(x) else []
         cuts = sorted(set(cuts))
@@ -386,4 +410,6 @@ class LearnedDetector(Detector):
             spans = snap_cuts(spans, adjacent, longest=cfg.snap_cut)
         if cfg.extend_reach > 0 and len(gap_feats[1]):
             spans = extend_ends(spans, picture_change(gap_feats[1]), ratio=cfg.extend_ratio, reach=cfg.extend_reach)
+        if self._confirming() and "grey" in feats:
+            spans = confirm_spans(spans, feats["grey"], cut_max=cfg.confirm_cut, gradual_max=cfg.confirm_gradual)
         return Detection(spans=spans, num_frames=len(gap_feats[1]) + 1, scores={"window": score, "pair_1": adjacent})

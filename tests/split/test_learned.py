@@ -189,3 +189,15 @@ def test_cut_shots_gives_the_shots_between_cuts_less_a_margin(synth, tmp_path):
         assert want - 2 <= got <= want
     assert shots["edit_shot_00"].shape[1:] == (32, 32, 3)
     assert list(cut_shots(path, SplitConfig(), size=32, end=100)) == ["edit_shot_00"]  # the second shot is cut short
+
+
+def test_a_sustained_run_under_the_peak_counts_a_burst_does_not():
+    s = np.zeros(80)
+    s[10:22] = [0.4, 0.7, 0.8, 0.9, 0.85, 0.8, 0.75, 0.8, 0.92, 0.7, 0.6, 0.3]  # a wipe: 12 boundaries, 10 above 0.5, peak 0.92
+    s[40:52] = [0.3, 0.2, 0.91, 0.3, 0.2, 0.4, 0.2, 0.3, 0.6, 0.2, 0.3, 0.2]  # motion: same length and peak, in bursts
+    s[60:64] = [0.7, 0.93, 0.9, 0.8]  # sustained but only 4 boundaries long
+    kw = dict(threshold=0.1, peak=0.96, merge_gap=4)
+    assert L.spans_from_scores(s, **kw) == []
+    assert L.spans_from_scores(s, **kw, sustain_peak=0.9, sustain_share=0.6, sustain_len=8) == [(10, 22)]
+    assert L.spans_from_scores(s, **kw, sustain_peak=0.95, sustain_share=0.6, sustain_len=8) == []  # its peak is too low
+    assert L.spans_from_scores(s, **kw, sustain_peak=0.9, sustain_share=0.6, sustain_len=4) == [(10, 22), (60, 64)]
