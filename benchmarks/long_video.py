@@ -301,10 +301,10 @@ def result_parts(doc: dict) -> dict:
         lines.append("`koala curate` end to end: " + ", ".join(f"{k} {v:.2f}x real time" for k, v in rtf.items()) + " (target: <= 1x).")
     res = doc["results"]
     if "4L" in res.get("curate", {}) and "4L" in res.get("curate_in_turn", {}):
-        f, t = res["curate"]["4L"], res["curate_in_turn"]["4L"]
-        lines.append(f"One decode for the per-clip stages (`curate`, {f.get('decode_passes')} decodes per video) against one per stage "
-                     f"(`curate_in_turn`, {t.get('decode_passes')}): {f['cpu_seconds'] / t['cpu_seconds']:.2f}x the CPU seconds and "
-                     f"{f['seconds'] / t['seconds']:.2f}x the wall seconds on 4L, in the same run.")
+        one, each = res["curate"]["4L"], res["curate_in_turn"]["4L"]
+        lines.append(f"One decode for the per-clip stages (`curate`, {one.get('decode_passes')} decodes per video) against one per "
+                     f"stage (`curate_in_turn`, {each.get('decode_passes')}): {one['cpu_seconds'] / each['cpu_seconds']:.2f}x the CPU "
+                     f"seconds and {one['seconds'] / each['seconds']:.2f}x the wall seconds on 4L, in the same run.")
     if doc.get("baseline"):
         lines.append("Rows marked (baseline) are the same stage run by the code before this change, on L, side by side.")
     return {"tables": [frame_table(title, t, digits=2)], "lines": lines}
