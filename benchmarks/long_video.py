@@ -242,9 +242,9 @@ def measure(stage: str, video: Path, clips: Path, work: Path, args, *, code: str
 def table(results: dict[str, dict[str, dict]], durations: tuple[float, float]) -> pd.DataFrame:
     """One row per stage: seconds, x raw decode, growth ratio, peak memory, real-time factor."""
     rows = []
-    dec = results.get("decode", {})
     for stage, by in results.items():
         a, b = by["L"], by.get("4L")
+        dec = by.get("decode_ref") or results.get("decode", {})  # a row kept from an earlier run: that run's decode
         if b is None:  # measured on the short video only (a baseline)
             rows.append({"stage": stage, "sec L": round(a["seconds"], 2), "cpu L": round(a["cpu_seconds"], 1),
                          "x decode L": round(a["seconds"] / dec["L"]["seconds"], 2) if dec else np.nan,
@@ -310,6 +310,18 @@ def result_parts(doc: dict) -> dict:
     return {"tables": [frame_table(title, t, digits=2)], "lines": lines}
 
 
+def earlier_rows(path: Path, stages: list[str]) -> dict[str, dict[str, dict]]:
+    """The rows of an earlier result file for stages this run does not measure, renamed
+    ``<stage> (earlier run, <commit>)`` and each carrying that run's decode as its reference."""
+    if not path.is_file():
+        return {}
+    old = json.loads(path.read_text())
+    results, commit = old["summary"]["results"], old.get("commit", "?")
+    dec = results.get("decode", {})
+    return {(s if "earlier run" in s else f"{s} (earlier run, {commit})"): {**by, "decode_ref": by.get("decode_ref") or dec}
+            for s, by in results.items() if s not in stages and s != "decode" and "decode_ref" not in s}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("videos", nargs="*", help="a video of length L and one of about 4L (default: the corpus's long videos)")
@@ -321,6 +333,9 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/koala_long_video", help="built videos, caches and outputs")
     ap.add_argument("--one", nargs=4, metavar=("STAGE", "VIDEO", "CLIPS", "WORK"), help=argparse.SUPPRESS)
     add_out_dir(ap)
+    ap.add_argument("--keep-earlier", nargs="?", const="reports/metrics/benchmarks/long_video.json", metavar="RESULT",
+                    help="keep the stages this run does not measure from an earlier result file (default: the committed "
+                         "one), each marked with the commit that measured it and compared with that run's own decode")
     ap.add_argument("--baseline", default="", help="a checkout whose koala package is also timed (score, caption) on the short video")
     args = ap.parse_args()
     if args.one:
@@ -356,7 +371,7 @@ def main() -> None:
         stages = ["decode"] + stages
     if "caption_scored" in stages and "score" not in stages:
         stages.insert(stages.index("caption_scored"), "score")
-    results: dict[str, dict[str, dict]] = {}
+    results: dict[str, dict[str, dict]] = earlier_rows(Path(args.keep_earlier), stages) if args.keep_earlier else {}
     for stage in stages:
         for label, video, clips in zip(("L", "4L"), videos, clip_files):
             tag = f"{stage}-{label}-{time.time_ns()}"
