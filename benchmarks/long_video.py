@@ -242,7 +242,7 @@ def measure(stage: str, video: Path, clips: Path, work: Path, args, *, code: str
 def table(results: dict[str, dict[str, dict]], durations: tuple[float, float]) -> pd.DataFrame:
     """One row per stage: seconds, x raw decode, growth ratio, peak memory, real-time factor."""
     rows = []
-    for stage, by in results.items():
+    for stage, by in sorted(results.items(), key=lambda kv: "earlier run" in kv[0]):  # this run's rows first
         a, b = by["L"], by.get("4L")
         dec = by.get("decode_ref") or results.get("decode", {})  # a row kept from an earlier run: that run's decode
         if b is None:  # measured on the short video only (a baseline)
@@ -305,6 +305,9 @@ def result_parts(doc: dict) -> dict:
         lines.append(f"One decode for the per-clip stages (`curate`, {one.get('decode_passes')} decodes per video) against one per "
                      f"stage (`curate_in_turn`, {each.get('decode_passes')}): {one['cpu_seconds'] / each['cpu_seconds']:.2f}x the CPU "
                      f"seconds and {one['seconds'] / each['seconds']:.2f}x the wall seconds on 4L, in the same run.")
+    if any("earlier run" in k for k in doc["results"]):
+        lines.append("Rows marked (earlier run, C) were measured by an earlier run of this script at commit C and kept "
+                     "(`--keep-earlier`); their x-decode columns use that run's own decode of the same video.")
     if doc.get("baseline"):
         lines.append("Rows marked (baseline) are the same stage run by the code before this change, on L, side by side.")
     return {"tables": [frame_table(title, t, digits=2)], "lines": lines}
@@ -318,8 +321,15 @@ def earlier_rows(path: Path, stages: list[str]) -> dict[str, dict[str, dict]]:
     old = json.loads(path.read_text())
     results, commit = old["summary"]["results"], old.get("commit", "?")
     dec = results.get("decode", {})
-    return {(s if "earlier run" in s else f"{s} (earlier run, {commit})"): {**by, "decode_ref": by.get("decode_ref") or dec}
-            for s, by in results.items() if s not in stages and s != "decode" and "decode_ref" not in s}
+    kept = {}
+    for s, by in results.items():
+        if s in stages or s == "decode" or "(baseline)" in s:  # a baseline compared code that is gone
+            continue
+        name = s if "earlier run" in s else f"{s} (earlier run, {commit})"
+        kept[name] = {k: {**r, "decode_passes": r.get("decode_passes") or DECODE_PASSES.get(s)} if k in ("L", "4L") else r
+                      for k, r in by.items()}
+        kept[name]["decode_ref"] = by.get("decode_ref") or dec
+    return kept
 
 
 def main() -> None:
