@@ -36,10 +36,6 @@ log = logging.getLogger(__name__)
 ORDER = ("score", "caption", "vtss", "poster")  # the stages' cache names (koala.stage: score, caption, vtss, posters)
 
 
-@dataclasses.dataclass
-class FusedResult:
-    results: dict[str, StageResult]  # by cache name; vtss absent when no model could score
-    decode_passes: int  # work items decoded in this call (0 when every item was reused)
 
 
 def can_fuse(cfg: CaptionConfig) -> bool:
@@ -103,7 +99,7 @@ def fused_video(item: dict) -> list[dict]:
     outcome: dict[str, object] = {}
     if todo:
         info = cached_probe(path)
-        scored: dict[str, dict] = {}
+        scored: dict[str, dict] = _saved_rows(item, "score") if "score" not in todo else {}  # a resumed item: its saved rows
         waiting: dict[str, object] = {}
         readings = {}
 
@@ -172,6 +168,15 @@ class _Replay:
         return self.got()
 
 
+def _saved_rows(item: dict, name: str) -> dict[str, dict]:
+    """A stage's rows as saved in its cache for this item, by clip_id (empty when it failed)."""
+    from koala.engine.core import result_path
+    from koala.io.tables import read_table
+
+    path = result_path(Path(item["caches"][name]), item["stages"][name])
+    return {str(r["clip_id"]): r for r in read_table(path).to_dict("records")} if path.is_file() else {}
+
+
 def _score_metrics(row: dict | None) -> dict | None:
     """The score row's numbers the caption reads (koala.stage.caption: text_area, border_fraction)."""
     if row is None:
@@ -180,8 +185,13 @@ def _score_metrics(row: dict | None) -> dict | None:
 
 
 def run_fused(clips: pd.DataFrame, params: Params, engine: EngineConfig, *, vtss_model: tuple[Path, str] | None,
-              posters_dir: Path | None) -> FusedResult:
-    """Score, caption, VTSS and posters for ``clips`` from one decode per work item (module docstring)."""
+              posters_dir: Path | None) -> dict[str, StageResult]:
+    """Score, caption, VTSS and posters for ``clips`` from one decode per work item (module docstring).
+
+    Returns:
+        Each stage's result by its cache name (score, caption, vtss, poster); vtss absent without
+        ``vtss_model``, poster without ``posters_dir``.
+    """
     from koala.caption.stage import clips_frame, finish_captions, measured_tables
     from koala.curate.report import poster_table
     from koala.metrics.stage import score_result
@@ -206,4 +216,4 @@ def run_fused(clips: pd.DataFrame, params: Params, engine: EngineConfig, *, vtss
         out["vtss"] = StageResult(pr.table, pr.errors, pr.metrics)
     if "poster" in per:
         out["poster"] = StageResult(poster_table(per["poster"].table), per["poster"].errors)
-    return FusedResult(out, decode_passes=res.n_run)
+    return out

@@ -147,9 +147,8 @@ def run_chunk(paths: list[str], ids: list[str], *, params: Params, out_dir: Path
     if fuse:
         with clock("per_clip"):  # one decode per run of clips for score, caption, VTSS and posters
             model, note = decide.vtss_model(params)
-            fused = run_fused(clips, params, stage_engine(params, cfg, out_dir, "vtss" if model else "score"),
-                              vtss_model=model, posters_dir=out_dir if cfg.report else None)
-            done = fused.results
+            done = run_fused(clips, params, stage_engine(params, cfg, out_dir, "vtss" if model else "score"),
+                             vtss_model=model, posters_dir=out_dir if cfg.report else None)
             errors.extend(r.errors for r in done.values())
             metrics, captions = done["score"].table, done["caption"].table
             vtss = done["vtss"].table if "vtss" in done else None

@@ -61,3 +61,39 @@ def test_a_stage_that_fails_on_a_video_fails_alone(tmp_path, curate_kit, monkeyp
     assert len(table) == 2 and table["vtss"].notna().all() and table["motion_score"].notna().all()
     assert set(errors["stage"]) == {"caption"} and errors["message"].str.contains("caption broke").all()
     assert not table["kept"].any() and table["reason"].str.contains("caption: caption broke").all()
+
+
+def test_a_resumed_item_captions_from_the_saved_score_rows(tmp_path, curate_kit, monkeypatch):
+    """Killed after the score rows were saved and before the captions: the rerun reads the saved rows."""
+    import dataclasses
+    from pathlib import Path
+
+    from koala.config import load_params
+    from koala.curate.fused import fused_items, fused_video
+    from koala.engine.core import result_path
+
+    video = curate_kit.synth_video(tmp_path / "a.mp4", n=80, cuts={40})
+    clips = pd.DataFrame([{"clip_id": f"a_{k}", "video_id": "a", "clip_index": k, "start_frame": s, "end_frame": e,
+                           "start_sec": s / 25, "end_sec": e / 25, "fps": 25.0, "method": "truth", "video": str(video)}
+                          for k, (s, e) in enumerate([(0, 40), (40, 80)])])
+    params = load_params(_params(curate_kit, tmp_path, fused=True, model=tmp_path / "none.pt"))
+    engine = dataclasses.replace(params.engine, cache_dir=str(tmp_path / "cache"))
+    params = dataclasses.replace(params, score=dataclasses.replace(params.score, item_sec=0.0))  # one work item
+    (item,), _ = fused_items(clips, params, engine, vtss_model=None, posters_dir=None)
+    assert {r["stage"]: r["status"] for r in fused_video(item)} == {"score": "ok", "caption": "ok"}
+    saved = result_path(Path(item["caches"]["caption"]), item["stages"]["caption"])
+    first = read_table(saved)
+    saved.unlink()  # as if killed between the two saves
+    from koala.caption import measured
+
+    seen, real = {}, measured.measure_frames
+
+    def recording(frames, *, metrics=None, **kw):
+        seen[len(seen)] = metrics
+        return real(frames, metrics=metrics, **kw)
+
+    monkeypatch.setattr(measured, "measure_frames", recording)
+    assert {r["stage"]: r["status"] for r in fused_video(item)} == {"score": "reused", "caption": "ok"}
+    pd.testing.assert_frame_equal(read_table(saved), first)
+    scores = read_table(result_path(Path(item["caches"]["score"]), item["stages"]["score"]))
+    assert sorted(m["text_area"] for m in seen.values()) == sorted(scores["text_area"])  # the score stage's, not None
