@@ -95,7 +95,7 @@ class FrameIndex:
 
     pts: np.ndarray  # (num_frames,) int64, sorted: frame i has timestamp pts[i]
     keyframes: np.ndarray  # (k,) int64 frame numbers of keyframes, sorted
-    seekable: bool  # distinct timestamps (frame numbers survive a seek) and a seek decodes true pixels
+    seekable: bool  # every packet has a distinct timestamp, so frame numbers survive a seek (see also seek_verified)
 
 
 def frame_index(container: av.container.InputContainer, stream) -> FrameIndex:
@@ -116,11 +116,23 @@ def frame_index(container: av.container.InputContainer, stream) -> FrameIndex:
     rank[order] = np.arange(len(arr))
     keyframes = np.sort(rank[np.asarray(key, bool)])
     distinct = bool(len(np.unique(sorted_pts)) == len(sorted_pts))
-    seekable = distinct and len(keyframes) > 0 and seek_decodes_true(container, stream, sorted_pts, keyframes)
-    return FrameIndex(sorted_pts, keyframes, seekable)
+    return FrameIndex(sorted_pts, keyframes, distinct and len(keyframes) > 0)
 
 
-def seek_decodes_true(container: av.container.InputContainer, stream, pts: np.ndarray, keyframes: np.ndarray) -> bool:
+_SEEK_OK: dict[tuple, bool] = {}  # (path, size, mtime) -> whether seeking in it decodes true pixels
+
+
+def seek_verified(path: Path, index: FrameIndex) -> bool:
+    """:func:`seek_decodes_true` for ``path``, once per process per file version, checked only when a
+    reader is about to seek (a file read front to back never pays for it)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _SEEK_OK:
+        _SEEK_OK[key] = seek_decodes_true(path, index.pts, index.keyframes)
+    return _SEEK_OK[key]
+
+
+def seek_decodes_true(path: str | os.PathLike, pts: np.ndarray, keyframes: np.ndarray) -> bool:
     """Whether a freshly opened decoder that seeks to a keyframe decodes it as a front-to-back pass does.
 
     Not every stream allows it: in one real H.264 4:4:4 file of the corpus (``cockatoo.mp4``) an IDR
@@ -134,7 +146,7 @@ def seek_decodes_true(container: av.container.InputContainer, stream, pts: np.nd
     if not len(far):
         return True
     k = int(far[0])
-    name = container.name
+    name = str(path)
     try:
         with av.open(name) as seq, av.open(name) as fresh:
             s_seq, s_fresh = seq.streams.video[0], fresh.streams.video[0]  # the stream _video_stream reads
@@ -289,6 +301,8 @@ def read_clips(
         gen = container.decode(stream)
         landed = False  # True right after a seek, until the first frame tells where it landed
         while True:
+            if can_seek and keyframe_before(int(needed[nxt])) > max(num, cur) + min_seek_gap and not seek_verified(path, index):
+                can_seek = False  # a seek would decode wrong pixels here: read front to back
             if can_seek and keyframe_before(int(needed[nxt])) > max(num, cur) + min_seek_gap:
                 container.seek(int(index.pts[keyframe_before(int(needed[nxt]))]), stream=stream, backward=True)
                 stats.seeks += 1

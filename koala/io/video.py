@@ -350,15 +350,16 @@ def _decode_from(container, stream, path: Path, start: int) -> Iterator[tuple[in
     Seeks there when the keyframe lies far enough ahead to pay for a seek (a clip late in a long
     video is then not decoded from frame 0). Frame numbers stay exact: the keyframe's number is the
     rank of its timestamp among the stream's packets (:func:`koala.io.clip_reader.cached_frame_index`,
-    one demux per file and process). Where timestamps are missing or repeated, or the decoder does
-    not land on the keyframe, decoding starts again at frame 0 as without the seek.
+    one demux per file and process). Where timestamps are missing or repeated, where a seek would
+    decode wrong pixels (:func:`koala.io.clip_reader.seek_verified`), or where the decoder does not
+    land on the keyframe, decoding starts at frame 0 as without the seek.
     """
-    from koala.io.clip_reader import MIN_SEEK_GAP, cached_frame_index
+    from koala.io.clip_reader import MIN_SEEK_GAP, cached_frame_index, seek_verified
 
     index = cached_frame_index(path, container, stream) if start >= MIN_SEEK_GAP else None
     if index is not None and index.seekable:
         key = int(index.keyframes[max(0, int(np.searchsorted(index.keyframes, start, "right")) - 1)])
-        if key >= MIN_SEEK_GAP:
+        if key >= MIN_SEEK_GAP and seek_verified(path, index):
             container.seek(int(index.pts[key]), stream=stream, backward=True)
             frames = container.decode(stream)
             first = next(frames, None)

@@ -126,19 +126,19 @@ def test_a_seek_is_checked_against_a_front_to_back_decode(make_video, tmp_path, 
 
     path = gop_video(tmp_path / "gop.mp4", make_video, n=140, gop=20)
     with av.open(str(path)) as c:
-        s = c.streams.video[0]
-        assert clip_reader.frame_index(c, s).seekable
-        real = av.VideoFrame.to_ndarray
-        # A stream whose frames after a seek come out different (as in cockatoo.mp4 below): not seekable.
-        calls = {"n": 0}
+        index = clip_reader.frame_index(c, c.streams.video[0])
+    assert index.seekable and clip_reader.seek_decodes_true(path, index.pts, index.keyframes)
+    real = av.VideoFrame.to_ndarray
+    calls = {"n": 0}
 
-        def drifting(frame, *a, **k):
-            calls["n"] += 1
-            arr = real(frame, *a, **k)
-            return arr + 1 if calls["n"] > 1 else arr  # the sequential decode's frame, then the seek's differs
+    def drifting(frame, *a, **k):
+        calls["n"] += 1
+        arr = real(frame, *a, **k)
+        return arr + 1 if calls["n"] > 1 else arr  # the sequential decode's frame, then the seek's differs
 
-        monkeypatch.setattr(av.VideoFrame, "to_ndarray", drifting)
-        assert not clip_reader.frame_index(c, s).seekable
+    monkeypatch.setattr(av.VideoFrame, "to_ndarray", drifting)
+    # A stream whose frames after a seek come out different (as in cockatoo.mp4 below): not to be sought.
+    assert not clip_reader.seek_decodes_true(path, index.pts, index.keyframes)
 
 
 REAL_444 = Path(__file__).resolve().parents[2] / "data/corpus/real/cockatoo.mp4"  # koala corpus real
