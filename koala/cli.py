@@ -156,12 +156,10 @@ def cmd_per_clip(args) -> int:
 
         write_json(args.metrics, res.summary)
     _tell(res.errors)
-    m = res.summary
-    done = {"score": f"scored {len(res.table)} clips", "caption": f"captioned {len(res.table)} clips",
-            "vtss": f"scored {len(res.table)} clips"}[name]
-    how = {"score": "", "caption": f" ({params.caption.backend})",
-           "vtss": f" ({m.get('model')}, scale {m.get('scale')})"}[name]
-    print(f"{done} into {out}{how}; {_n_failed(res.errors)} errors, {len(res.errors) - _n_failed(res.errors)} warnings in {errors}")
+    verb = "captioned" if name == "caption" else "scored"
+    how = {"caption": f" ({params.caption.backend})", "vtss": f" ({res.summary.get('model')}, scale {res.summary.get('scale')})"}
+    print(f"{verb} {len(res.table)} clips into {out}{how.get(name, '')}; {_n_failed(res.errors)} errors, "
+          f"{len(res.errors) - _n_failed(res.errors)} warnings in {errors}")
     return 0
 
 
