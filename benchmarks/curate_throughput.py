@@ -40,7 +40,8 @@ import pandas as pd
 
 from koala.config import Params, load_params
 from koala.curate.inputs import iter_inputs
-from koala.curate.run import StageClock, cpu_seconds, curate
+from koala.curate.clock import StageClock, cpu_seconds
+from koala.curate.run import curate
 from koala.io.video import probe, read_frames
 from koala.report.benchmarks import add_out_dir, frame_table, save_result, table
 

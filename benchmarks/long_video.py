@@ -177,16 +177,14 @@ def run_stage(stage: str, video: str, clips_path: str, work: str, params_file: s
             raise SystemExit(f"{scored}: run the score stage first (--stages score,caption_scored)")
         n = len(caption_clips(clips_frame(clips), params.caption, params.engine, metrics=metrics_rows(scored))[0])
     elif stage == "vtss":
-        from koala.vtss.predict import run_predict
+        from koala.vtss.predict import predict_clips
 
         ckpt = Path(checkpoint)
         cfg = params.vtss
         released = ckpt.suffix == ".pth"
         if not released:
             cfg = dataclasses.replace(cfg, model_path=str(ckpt))
-        n = len(run_predict(cfg, params.engine, clips_path=clips_path, out=work_dir / "vtss.parquet",
-                            errors_path=work_dir / "vtss_errors.parquet", checkpoint=ckpt if released else None,
-                            score=params.score).table)
+        n = len(predict_clips(clips, cfg, params.engine, checkpoint=ckpt if released else None, score=params.score).table)
     elif stage == "posters":
         from koala.curate.report import make_posters
 

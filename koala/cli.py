@@ -21,10 +21,6 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def _no_clips(clips: Path) -> int:
-    return _fail(f"{clips}: no such clips table (make one with `koala split VIDEO... --out {clips}`)")
-
-
 log = logging.getLogger("koala")
 
 
@@ -115,46 +111,24 @@ def cmd_probe(args) -> int:
 
 def cmd_per_clip(args) -> int:
     """`koala score | caption | vtss predict`: a clips table through one stage of :data:`koala.stage.STAGES`."""
-    import dataclasses
-
     from koala.caption.fields import PromptsError
     from koala.caption.vlm import VLMUnavailable
-    from koala.engine.core import write_errors
-    from koala.io.tables import read_table, write_table
-    from koala.metrics.stage import resolve_video
-    from koala.stage import STAGES, StageResult, table_schema
+    from koala.config import with_values
+    from koala.stage import read_clips, run_saved
     from koala.vtss.predict import NoTrainedModel
     from koala.vtss.released import CheckpointError
 
-    params = _params_or_defaults(args)
-    name = args.stage
-    if name == "caption" and args.backend:
-        params = dataclasses.replace(params, caption=dataclasses.replace(params.caption, backend=args.backend))
-    if name == "vtss" and args.checkpoint:
-        params = dataclasses.replace(params, curate=dataclasses.replace(params.curate, vtss_checkpoint=args.checkpoint))
-    clips_path, out = Path(args.clips), Path(args.out)
-    if not clips_path.is_file():
-        return _no_clips(clips_path)
+    params = with_values(_params_or_defaults(args), {"caption.backend": getattr(args, "backend", None),
+                                                     "curate.vtss_checkpoint": getattr(args, "checkpoint", None)})
+    name, out = args.stage, Path(args.out)
     errors = args.errors or str(out.with_suffix("")) + ".errors.parquet"
     try:
-        clips = read_table(clips_path)
-        if "video" in clips.columns:  # paths relative to the table's folder
-            clips = clips.assign(video=[resolve_video(v, clips_path.parent) for v in clips["video"]])
-        if getattr(args, "metrics_table", None):  # the score stage's text and letterbox measures, as columns
-            scored = read_table(args.metrics_table)
-            keep = [c for c in ("text_area", "border_fraction") if c in scored.columns]
-            clips = clips.merge(scored[["clip_id"] + keep], on="clip_id", how="left")
-        res: StageResult = STAGES[name](clips, params, params.engine)
-    except (VLMUnavailable, PromptsError, CheckpointError, NoTrainedModel) as exc:
+        clips = read_clips(args.clips, scored=getattr(args, "metrics_table", None))
+        res = run_saved(name, clips, params, out=out, errors=errors, summary=args.metrics)
+    except (VLMUnavailable, PromptsError, CheckpointError, NoTrainedModel, FileNotFoundError) as exc:
         return _fail(str(exc))
     except (OSError, ValueError, KeyError) as exc:
-        return _fail(f"{clips_path}: not a usable clips table ({exc})")
-    write_table(res.table, out, table_schema(name))
-    write_errors(res.errors, errors)
-    if args.metrics:
-        from koala.io.atomic import write_json
-
-        write_json(args.metrics, res.summary)
+        return _fail(f"{args.clips}: not a usable clips table ({exc})")
     _tell(res.errors)
     verb = "captioned" if name == "caption" else "scored"
     how = {"caption": f" ({params.caption.backend})", "vtss": f" ({res.summary.get('model')}, scale {res.summary.get('scale')})"}
@@ -221,14 +195,9 @@ def cmd_split_train(args) -> int:
 
 
 def cmd_vtss(args) -> int:
-    if args.vtss_action == "predict":
-        return cmd_per_clip(args)
-    return _vtss_more(args, _params_or_defaults(args))
-
-
-def _vtss_more(args, params) -> int:
     """`koala vtss train | proxy | labels | ship`: the TSA's training, its proxy set, human-label aggregation, the
-    packaged default model."""
+    packaged default model (`koala vtss predict` is :func:`cmd_per_clip`)."""
+    params = _params_or_defaults(args)
     if args.vtss_action == "ship":
         from koala.vtss.packaged import ship
 
@@ -333,20 +302,13 @@ def cmd_notebook(args) -> int:
 
 
 def cmd_curate(args) -> int:
-    import dataclasses
-
+    from koala.config import with_values
     from koala.curate.inputs import InputError
-    from koala.curate.run import curate, format_summary
+    from koala.curate.outputs import format_summary
+    from koala.curate.run import curate
 
-    params = _params_or_defaults(args)
-    cfg = params.curate
-    over = {k: v for k, v in (("export_clips", args.export_clips), ("vtss_checkpoint", args.checkpoint)) if v is not None}
-    if over:
-        params = dataclasses.replace(params, curate=dataclasses.replace(cfg, **over))
-    if args.engine:
-        params = dataclasses.replace(params, engine=dataclasses.replace(params.engine, kind=args.engine))
-    if args.sources:
-        params = dataclasses.replace(params, filter=dataclasses.replace(params.filter, sources_table=args.sources))
+    params = with_values(_params_or_defaults(args), {"curate.export_clips": args.export_clips, "curate.vtss_checkpoint": args.checkpoint,
+                                                     "engine.kind": args.engine, "filter.sources_table": args.sources})
     if params.filter.sources_table:
         from koala.filter.sources import sources_table
 
@@ -354,7 +316,7 @@ def cmd_curate(args) -> int:
             sources_table(params.filter.sources_table)
         except (FileNotFoundError, ValueError) as exc:
             return _fail(str(exc))
-    out = Path(args.out or cfg.out_dir)
+    out = Path(args.out or params.curate.out_dir)
     if args.fresh and out.exists():
         import shutil
 
@@ -463,11 +425,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="STAGE")
 
-    def add(name: str, help_: str, fn) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=help_)
-        p.add_argument("--params", help="params file (default: params.yaml, with params.override.yaml laid over it)")
-        p.set_defaults(func=fn)
+    def add(name: str, help_: str, fn, subs=sub) -> argparse.ArgumentParser:
+        """A subcommand (or, with ``subs``, an action of one) with its ``--params`` option."""
+        p = subs.add_parser(name, help=help_, description=help_)
+        p.add_argument("--params", help="params file (default: params.yaml, with params.override.yaml laid over it)",
+                       **({} if subs is sub else {"default": argparse.SUPPRESS}))
+        if fn is not None:
+            p.set_defaults(func=fn)
         return p
+
+    def per_clip(p: argparse.ArgumentParser, stage: str, what: str) -> None:
+        """The arguments of `koala score | caption | vtss predict` (:func:`cmd_per_clip`)."""
+        p.set_defaults(stage=stage, func=cmd_per_clip)
+        p.add_argument("clips", help="clips table (Parquet, the split stage's schema with its `video` column)")
+        p.add_argument("--out", required=True, help=f"{what} table to write (Parquet): one row per clip_id")
+        p.add_argument("--errors", help="errors table path (default: OUT with .errors.parquet)")
+        p.add_argument("--metrics", help="write summary numbers to this JSON file")
 
     p = add("corpus", "corpus stage: real sample clips, real footage from packages, long edited videos, the benchmark", cmd_corpus)
     p.add_argument("part", choices=["samples", "bench", "real", "long", "all"],
@@ -486,21 +459,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", default="reports")
     p.add_argument("--smoke", action="store_true", help="run the notebook's quick smoke configuration")
 
-    p = add("score", "score clips: fifteen sub-metrics per clip from one decode (motion, clarity, aesthetic, ...)", cmd_per_clip)
-    p.set_defaults(stage="score")
-    p.add_argument("clips", help="clips table (Parquet, the split stage's schema with its `video` column)")
-    p.add_argument("--out", required=True, help="metrics table to write (Parquet): one row per clip_id")
-    p.add_argument("--errors", help="errors table path (default: OUT with .errors.parquet)")
-    p.add_argument("--metrics", help="write summary numbers to this JSON file")
-
-    p = add("caption", "caption clips: six structured fields and one paragraph per clip", cmd_per_clip)
-    p.set_defaults(stage="caption")
-    p.add_argument("clips", help="clips table (Parquet, the split stage's schema with its `video` column)")
-    p.add_argument("--out", required=True, help="captions table to write (Parquet): one row per clip_id")
+    per_clip(add("score", "score clips: fifteen sub-metrics per clip from one decode (motion, clarity, aesthetic, ...)", None), "score", "metrics")
+    p = add("caption", "caption clips: six structured fields and one paragraph per clip", None)
+    per_clip(p, "caption", "captions")
     p.add_argument("--backend", choices=["measured", "vlm"], help="measured: offline, states only measurements; vlm: caption.vlm.model (default: caption.backend in params)")
     p.add_argument("--metrics-table", help="the score stage's metrics table, to reuse its text measure (default: none)")
-    p.add_argument("--errors", help="errors table path (default: OUT with .errors.parquet)")
-    p.add_argument("--metrics", help="write summary numbers to this JSON file")
 
     p = add("split", "split videos into clips at their transitions (cuts, fades, dissolves, wipes)", cmd_split)
     p.add_argument("videos", nargs="+", help="video files")
@@ -516,49 +479,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("vtss", "training suitability (VTSS): score clips with the released Koala model or the trained TSA", cmd_vtss)
     vsub = p.add_subparsers(dest="vtss_action", required=True, metavar="ACTION")
-    vp = vsub.add_parser("predict", help="score every clip of a clips table: vtss on the 1-5 label scale and the raw output",
-                         description="score every clip of a clips table: vtss on the 1-5 label scale and the raw output")
-    vp.set_defaults(stage="vtss")
-    vp.add_argument("clips", help="clips table (Parquet, the split stage's schema with its `video` column)")
-    vp.add_argument("--out", required=True, help="VTSS table to write (Parquet): one row per clip_id")
+    vp = add("predict", "score every clip of a clips table: vtss on the 1-5 label scale and the raw output", None, vsub)
+    per_clip(vp, "vtss", "VTSS")
     vp.add_argument("--checkpoint", help="the released Koala base checkpoint (infer.pth); default: the pipeline's trained TSA model")
-    vp.add_argument("--errors", help="errors table path (default: OUT with .errors.parquet)")
-    vp.add_argument("--metrics", help="write summary numbers to this JSON file")
-    vp.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
-    vt = vsub.add_parser("train", help="train the TSA on proxy labels (Table 5/6 variants, held-out sources), save vtss.model_path",
-                         description="build the proxy set, train every vtss.train.variants model (resumes), evaluate on "
-                                     "held-out source clips, score the five real clips, save the final model")
+    vt = add("train", "build the proxy set, train every vtss.train.variants model (resumes), evaluate on held-out source clips, "
+                      "score the five real clips, save the final model (vtss.model_path)", None, vsub)
     vt.add_argument("--epochs", type=int, help="epochs per variant (default: the size preset's)")
-    vt.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
-    vx = vsub.add_parser("proxy", help="only build the proxy-labelled set (degraded sample clips, their sub-metrics)",
-                         description="only build the proxy-labelled set (degraded sample clips, their sub-metrics)")
-    vx.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
-    vs = vsub.add_parser("ship", help="copy the trained model (vtss.model_path) into the package as its default model",
-                         description="copy the trained model (vtss.model_path) into the package as its default model")
-    vs.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
-    vl = vsub.add_parser("labels", help="aggregate human annotations (z-score per annotator, global rescale, mean; paper App. B)",
-                         description="aggregate human annotations (z-score per annotator, global rescale, mean; paper App. B)")
+    add("proxy", "only build the proxy-labelled set (degraded sample clips, their sub-metrics)", None, vsub)
+    add("ship", "copy the trained model (vtss.model_path) into the package as its default model", None, vsub)
+    vl = add("labels", "aggregate human annotations (z-score per annotator, global rescale, mean; paper App. B)", None, vsub)
     vl.add_argument("annotations", help="folder of per-annotator .jsonl files (written by notebooks/explore/annotate.ipynb)")
     vl.add_argument("--out", required=True, help="labels table to write (Parquet): clip_id, label, ...")
-    vl.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
 
     p = add("condition", "metric conditioning: train a tiny video generator two ways (AdaLN metrics, numbers in the caption) and sweep motion", cmd_condition)
     csub = p.add_subparsers(dest="condition_action", required=True, metavar="ACTION")
-    cp = csub.add_parser("run", help="build the training windows, train both variants (resumes), sweep the asked motion and measure it",
-                         description="build the training windows, train both variants (resumes), sweep the asked motion and measure it")
+    cp = add("run", "build the training windows, train both variants (resumes), sweep the asked motion and measure it", None, csub)
     cp.add_argument("--metrics", help="write the summary (Spearman, drift, training facts) to this JSON file")
     cp.add_argument("--variant", action="append", choices=["adaln", "text"], help="train only this variant (repeatable; default: condition.variants)")
     cp.add_argument("--no-eval", action="store_true", help="train only, no sweep")
     cp.add_argument("--smoke", action="store_true", help="the smallest run that passes every code path")
-    cp.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
-    cp = csub.add_parser("sample", help="generate clips from a trained checkpoint, one per asked motion, same caption and noise",
-                         description="generate clips from a trained checkpoint, one per asked motion, same caption and noise")
+    cp = add("sample", "generate clips from a trained checkpoint, one per asked motion, same caption and noise", None, csub)
     cp.add_argument("checkpoint", help="a checkpoint written by `koala condition run` (data/condition/checkpoints/VARIANT.pt)")
     cp.add_argument("--caption", default="", help="the caption (default: empty)")
     cp.add_argument("--motion", type=float, nargs="+", required=True, help="asked motion_score values")
     cp.add_argument("--seed", type=int, default=0, help="noise seed (the same noise for every asked motion)")
     cp.add_argument("--out", required=True, help="PNG strip to write: one row per asked motion, frames left to right")
-    cp.add_argument("--params", default=argparse.SUPPRESS, help="params file (default: params.yaml)")
 
     p = add("curate", "curate your own videos: split, score, caption, VTSS and filter into a Koala-format set (resumes)", cmd_curate)
     p.add_argument("inputs", nargs="*", help="samples, folders, globs ('footage/**/*.mp4'), list files (.txt, one path a line) or videos (default: curate.inputs)")

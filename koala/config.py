@@ -730,6 +730,19 @@ def to_dict(obj: Any) -> Any:
     return dataclasses.asdict(obj)
 
 
+def with_values(params: Any, values: dict[str, Any]) -> Any:
+    """``params`` with each dotted key of ``values`` set (``{"curate.export_clips": True}``), like
+    ``dvc exp run -S``; a None value leaves its key alone (an option the user did not give)."""
+    def put(obj: Any, path: list[str], value: Any) -> Any:
+        inner = value if len(path) == 1 else put(getattr(obj, path[0]), path[1:], value)
+        return dataclasses.replace(obj, **{path[0]: inner})
+
+    for key, value in values.items():
+        if value is not None:
+            params = put(params, key.split("."), value)
+    return params
+
+
 def deep_merge(base: dict, override: dict) -> dict:
     """``override`` laid over ``base``, recursively; neither input is changed."""
     out = dict(base)

@@ -1,6 +1,7 @@
 """One seam for every per-clip stage: a clips table, the configuration and the engine in; a table and errors out.
 
-Each stage in :data:`STAGES` has the signature of :class:`Stage`: ``stage(clips, params, engine)``
+Each stage in :data:`STAGES` (the ``as_stage`` function of its own module: :mod:`koala.metrics.stage`,
+:mod:`koala.caption.stage`, :mod:`koala.vtss.predict`, :mod:`koala.curate.report`) has the signature of :class:`Stage`: ``stage(clips, params, engine)``
 returns a :class:`StageResult`. The clips table is the split stage's (``CLIPS`` columns plus the
 ``video`` path); a stage that uses an upstream stage's numbers finds them as extra columns of the
 same table (the caption stage reads ``text_area`` when the score stage's columns were joined in), so
@@ -10,10 +11,17 @@ tables pass in memory and no stage reads another's output back from disk. Settin
 
 The table a stage returns is keyed by ``clip_id``; ``errors`` has the ``ERRORS`` columns, one row per
 clip or video the stage could not process; ``summary`` holds the stage's summary numbers.
+
+At the edges, :func:`read_clips` loads a clips table from disk (video paths relative to the table,
+the score stage's columns joined in) and :func:`run_saved` runs a stage and writes its three
+outputs; the CLI's per-clip commands, the stage notebooks and the smoke pipeline use these two.
 """
 
 from __future__ import annotations
 
+import importlib
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -22,7 +30,10 @@ import pandas as pd
 
 from koala.config import EngineConfig, Params
 
-__all__ = ["STAGES", "Stage", "StageResult", "caption", "posters", "score", "table_schema", "vtss"]
+log = logging.getLogger(__name__)
+SCORED = ("text_area", "border_fraction")  # the score stage's measures the caption stage reads
+
+__all__ = ["STAGES", "Stage", "StageResult", "read_clips", "run_saved", "table_schema"]
 
 
 @dataclass
@@ -32,84 +43,85 @@ class StageResult:
     table: pd.DataFrame  # one row per clip_id
     errors: pd.DataFrame  # ERRORS rows
     summary: dict = field(default_factory=dict)
+    timings: pd.DataFrame | None = None  # clip_id + ms per step, when the stage measures them (score)
 
 
 class Stage(Protocol):
     def __call__(self, clips: pd.DataFrame, params: Params, engine: EngineConfig) -> StageResult: ...
 
 
-def score(clips: pd.DataFrame, params: Params, engine: EngineConfig) -> StageResult:
-    """Sub-metrics per clip (:func:`koala.metrics.stage.score_clips`); the table is ``METRICS_TABLE``."""
-    from koala.metrics.stage import METRICS_TABLE, score_clips
+class _Stages(Mapping):
+    """Stage name -> the stage function (``as_stage``) of its module, imported when first asked for, so
+    running one stage imports (and, for DVC, depends on) that stage's code only."""
 
-    if not len(clips):
-        from koala.io.tables import ERRORS, empty_frame
+    MODULES = {"score": "koala.metrics.stage", "caption": "koala.caption.stage", "vtss": "koala.vtss.predict",
+               "posters": "koala.curate.report"}
 
-        return StageResult(METRICS_TABLE.empty_table().to_pandas(), empty_frame(ERRORS))
-    res = score_clips(clips, params.score, _with_engine(params, engine), desc="score")
-    return StageResult(res.table, res.errors, res.metrics)
+    def __getitem__(self, name: str) -> Stage:
+        return importlib.import_module(self.MODULES[name]).as_stage
 
+    def __iter__(self):
+        return iter(self.MODULES)
 
-def caption(clips: pd.DataFrame, params: Params, engine: EngineConfig) -> StageResult:
-    """Six-field captions per clip (:func:`koala.caption.stage.caption_clips`); the table is ``CAPTIONS``.
-
-    The score stage's ``text_area`` and ``border_fraction``, when they are columns of ``clips``,
-    feed the measured backend as in the caption stage.
-    """
-    from koala.caption.stage import caption_clips, caption_metrics, clips_frame
-    from koala.io.tables import CAPTIONS, ERRORS, empty_frame
-
-    if not len(clips):
-        return StageResult(empty_frame(CAPTIONS), empty_frame(ERRORS))
-    keep = [c for c in ("text_area", "border_fraction") if c in clips.columns]
-    metrics = {str(r["clip_id"]): {k: float(r[k]) for k in keep} for r in clips[["clip_id"] + keep].to_dict("records")} if keep else {}
-    table, errors = caption_clips(clips_frame(clips), params.caption, engine, metrics=metrics)
-    return StageResult(table, errors, caption_metrics(table, errors))
+    def __len__(self) -> int:
+        return len(self.MODULES)
 
 
-def vtss(clips: pd.DataFrame, params: Params, engine: EngineConfig) -> StageResult:
-    """VTSS per clip (:func:`koala.vtss.predict.predict_clips`) with the released checkpoint that
-    ``curate.vtss_checkpoint`` or ``vtss.released_checkpoint`` names, else the trained TSA.
-
-    Raises:
-        koala.vtss.predict.NoTrainedModel, koala.vtss.released.CheckpointError: no usable model.
-    """
-    from koala.vtss.predict import VTSS_TABLE, predict_clips
-
-    if not len(clips):
-        from koala.io.tables import ERRORS, empty_frame
-
-        return StageResult(pd.DataFrame(columns=VTSS_TABLE.names), empty_frame(ERRORS))
-    checkpoint = params.curate.vtss_checkpoint or params.vtss.released_checkpoint or None
-    res = predict_clips(clips, params.vtss, engine, checkpoint=checkpoint, score=params.score)
-    return StageResult(res.table, res.errors, res.metrics)
-
-
-def posters(clips: pd.DataFrame, params: Params, engine: EngineConfig) -> StageResult:
-    """A poster JPEG per clip under ``curate.out_dir/posters`` (:func:`koala.curate.report.make_posters`)."""
-    from koala.curate.report import make_posters
-
-    table, errors = make_posters(clips, out_dir=Path(params.curate.out_dir), cfg=params.curate, engine=engine)
-    return StageResult(table, errors)
-
-
-STAGES: dict[str, Stage] = {"score": score, "caption": caption, "vtss": vtss, "posters": posters}
+STAGES: Mapping[str, Stage] = _Stages()
 
 
 def table_schema(name: str):
     """The Parquet schema of a stage's table (score: METRICS_TABLE, caption: CAPTIONS, vtss: VTSS_TABLE)."""
-    if name == "score":
-        from koala.metrics.stage import METRICS_TABLE as schema
-    elif name == "caption":
-        from koala.io.tables import CAPTIONS as schema
-    elif name == "vtss":
-        from koala.vtss.predict import VTSS_TABLE as schema
-    else:
+    schema = importlib.import_module(_Stages.MODULES[name]).STAGE_SCHEMA
+    if schema is None:
         raise ValueError(f"no table schema for stage {name!r}")
     return schema
 
 
-def _with_engine(params: Params, engine: EngineConfig) -> Params:
-    import dataclasses
+def read_clips(path: str | Path, *, scored: str | Path | None = None) -> pd.DataFrame:
+    """A clips table from disk, its ``video`` paths resolved against the table's folder, with the score
+    stage's text and letterbox measures (:data:`SCORED`) joined in from the ``scored`` metrics table.
 
-    return dataclasses.replace(params, engine=engine)
+    Raises:
+        FileNotFoundError: either table is missing (the message says how to make it).
+    """
+    from koala.io.tables import read_table
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such clips table (make one with `koala split VIDEO... --out {path}`)")
+    clips = read_table(path)
+    if "video" in clips.columns:
+        clips = clips.assign(video=[resolve_video(v, path.parent) for v in clips["video"]])
+    if scored is not None:
+        if not Path(scored).is_file():
+            raise FileNotFoundError(f"{scored}: no such metrics table (make one with `koala score {path} --out {scored}`)")
+        table = read_table(scored)
+        keep = [c for c in SCORED if c in table.columns]
+        clips = clips.merge(table[["clip_id"] + keep], on="clip_id", how="left") if keep else clips
+    return clips
+
+
+def resolve_video(path: str, table_dir: Path) -> str:
+    """A clips table's video path as given, or relative to the table's folder when only that exists."""
+    p = Path(path)
+    if p.is_absolute() or p.exists() or not (table_dir / p).exists():
+        return str(path)
+    return str(table_dir / p)
+
+
+def run_saved(name: str, clips: pd.DataFrame, params: Params, *, out: str | Path, errors: str | Path,
+              summary: str | Path | None = None) -> StageResult:
+    """Stage ``name`` of :data:`STAGES` over ``clips`` with ``params.engine``; its table written to ``out``
+    (the stage's :func:`table_schema`), its errors to ``errors``, its summary numbers to ``summary`` (JSON)."""
+    from koala.engine.core import write_errors
+    from koala.io.atomic import write_json
+    from koala.io.tables import write_table
+
+    res = STAGES[name](clips, params, params.engine)
+    write_table(res.table, out, table_schema(name))
+    write_errors(res.errors, errors)
+    if summary:
+        write_json(summary, res.summary)
+    log.info("%s: %d of %d clips into %s; %d error rows in %s", name, len(res.table), len(clips), out, len(res.errors), errors)
+    return res

@@ -92,3 +92,14 @@ def test_missing_params_file_is_a_clear_error(tmp_path):
 def test_smoke_params_shrink_the_benchmark():
     small = smoke_params(Params())
     assert small.corpus.bench.n_videos < Params().corpus.bench.n_videos
+
+
+def test_with_values_sets_dotted_keys_and_skips_none():
+    from koala.config import Params, with_values
+
+    p = Params()
+    q = with_values(p, {"curate.export_clips": True, "engine.kind": None, "caption.measured.move_min_sec": 2.5})
+    assert q.curate.export_clips is True and q.engine.kind == p.engine.kind
+    assert q.caption.measured.move_min_sec == 2.5 and p.caption.measured.move_min_sec != 2.5  # the input is unchanged
+    with pytest.raises(AttributeError):
+        with_values(p, {"curate.no_such_key.x": 1})

@@ -60,3 +60,30 @@ def test_vtss_without_a_model_says_so(make_video, params):
         STAGES["vtss"](clips, p, p.engine)
     assert np.all(STAGES["vtss"](clips.iloc[:0], p, p.engine).table.columns == ["clip_id", "video_id", "vtss", "vtss_raw",
                                                                                    "vtss_raw_clips", "frames_sampled", "model"])
+
+
+def test_read_clips_resolves_videos_and_joins_the_score_columns(make_video, tmp_path, params):
+    import json
+
+    import pandas as pd
+
+    from koala.io.tables import CLIPS, read_table, write_table
+    from koala.stage import read_clips, run_saved
+
+    make_video("v.mp4", n=30, width=96, height=64)  # tmp_path/videos/v.mp4, named relative to the table
+    write_table(clips_table([{"clip_id": "v0", "video_id": "v", "start_frame": 0, "end_frame": 30, "video": "videos/v.mp4"},
+                             {"clip_id": "v1", "video_id": "v", "start_frame": 10, "end_frame": 30, "video": "videos/v.mp4"}]),
+                tmp_path / "clips.parquet", CLIPS)
+    pd.DataFrame({"clip_id": ["v0"], "text_area": [0.25], "border_fraction": [0.0], "motion_score": [3.0]}).to_parquet(tmp_path / "m.parquet")
+    clips = read_clips(tmp_path / "clips.parquet", scored=tmp_path / "m.parquet")
+    assert clips["video"].tolist() == [str(tmp_path / "videos" / "v.mp4")] * 2
+    assert clips["text_area"].iloc[0] == 0.25 and np.isnan(clips["text_area"].iloc[1]) and "motion_score" not in clips
+    with pytest.raises(FileNotFoundError, match="none.parquet: no such metrics table"):
+        read_clips(tmp_path / "clips.parquet", scored=tmp_path / "none.parquet")
+    with pytest.raises(FileNotFoundError, match="koala split"):
+        read_clips(tmp_path / "no_clips.parquet")
+    res = run_saved("score", read_clips(tmp_path / "clips.parquet"), params, out=tmp_path / "out" / "s.parquet",
+                    errors=tmp_path / "out" / "e.parquet", summary=tmp_path / "out" / "s.json")
+    assert read_table(tmp_path / "out" / "s.parquet")["clip_id"].tolist() == ["v0", "v1"]
+    assert json.loads((tmp_path / "out" / "s.json").read_text())["scored"] == 2 and read_table(tmp_path / "out" / "e.parquet").empty
+    assert set(res.timings["clip_id"]) == {"v0", "v1"}  # the score stage's per-step timings travel with its result

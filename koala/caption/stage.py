@@ -22,11 +22,10 @@ from koala.caption import fields as F
 from koala.caption import measured, vlm
 from koala.config import CaptionConfig, EngineConfig, MeasuredCaptionConfig, Params, VLMCaptionConfig, build, to_dict
 from koala.engine import code_version, item_fingerprint, map_items
-from koala.engine.core import write_errors
-from koala.io.atomic import write_json
-from koala.io.tables import CAPTION_FIELDS, CAPTIONS, ERRORS, read_table, write_table
+from koala.io.tables import CAPTION_FIELDS, CAPTIONS, ERRORS, empty_frame, read_table
 from koala.io.clip_reader import Reading, read_alone
 from koala.io.video import cached_probe
+from koala.stage import StageResult
 
 log = logging.getLogger(__name__)
 
@@ -226,28 +225,6 @@ def caption_metrics(table: pd.DataFrame, errors: pd.DataFrame) -> dict:
     }
 
 
-def run_caption(params: Params, *, clips_path: str | Path | None = None, out: str | Path | None = None,
-                errors_path: str | Path | None = None, backend: str | None = None,
-                metrics_table: str | Path | None = None, metrics_path: str | Path | None = None) -> CaptionResult:
-    """The stage: read clips, caption them, write the captions and errors tables (and metrics JSON)."""
-    cfg = params.caption
-    clips_path = Path(clips_path or cfg.clips_table)
-    if not clips_path.is_file():
-        raise FileNotFoundError(f"{clips_path}: no clips table; run the split stage first (koala split ... --out {clips_path})")
-    clips = load_clips(clips_path)
-    metrics = metrics_rows(metrics_table if metrics_table is not None else cfg.metrics_table)
-    log.info("captioning %d clips with the %s backend%s", len(clips), backend or cfg.backend,
-             f" (sub-metrics for {len(metrics)} clips)" if metrics else "")
-    table, errors = caption_clips(clips, cfg, params.engine, backend=backend, metrics=metrics)
-    write_table(table, out or cfg.captions_table, CAPTIONS)
-    write_errors(errors, errors_path or cfg.errors_table)
-    summary = caption_metrics(table, errors)
-    if metrics_path:
-        write_json(metrics_path, summary)
-    log.info("captions: %d clips, mean %.1f words (paper: 202.1), %d errors", summary["clips"], summary["mean_words"] if summary["clips"] else float("nan"), summary["errors"])
-    return CaptionResult(table=table, errors=errors, metrics=summary)
-
-
 def input_table(params: Params, *, smoke: bool = False) -> Path:
     """The clips table the stage reads; in a smoke run without one, the sample videos as whole clips."""
     clips = Path(params.caption.clips_table)
@@ -260,3 +237,20 @@ def input_table(params: Params, *, smoke: bool = False) -> Path:
 def clip_lengths(table: pd.DataFrame) -> np.ndarray:
     """Caption lengths in words (Fig. 4)."""
     return table["caption"].map(F.word_count).to_numpy() if len(table) else np.zeros(0, int)
+
+
+STAGE_SCHEMA = CAPTIONS  # koala.stage.table_schema
+
+
+def as_stage(clips: pd.DataFrame, params: Params, engine: EngineConfig) -> StageResult:
+    """Six-field captions per clip (:func:`koala.caption.stage.caption_clips`); the table is ``CAPTIONS``.
+
+    The score stage's ``text_area`` and ``border_fraction``, when they are columns of ``clips``,
+    feed the measured backend as in the caption stage.
+    """
+    if not len(clips):
+        return StageResult(empty_frame(CAPTIONS), empty_frame(ERRORS))
+    keep = [c for c in ("text_area", "border_fraction") if c in clips.columns]  # koala.stage.SCORED
+    metrics = {str(r["clip_id"]): {k: float(r[k]) for k in keep} for r in clips[["clip_id"] + keep].to_dict("records")} if keep else {}
+    table, errors = caption_clips(clips_frame(clips), params.caption, engine, metrics=metrics)
+    return StageResult(table, errors, caption_metrics(table, errors))

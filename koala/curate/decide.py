@@ -1,6 +1,6 @@
 """VTSS and the keep decision for a curate run, through the vtss and filter stages' own functions.
 
-VTSS comes from :func:`koala.stage.vtss` (:func:`koala.vtss.predict.predict_clips`) with the configured model (the released
+VTSS comes from :func:`koala.vtss.predict.as_stage` (:func:`koala.vtss.predict.predict_clips`) with the configured model (the released
 ``infer.pth``, else the pipeline's trained TSA, whose label branch sees the ``score`` section's
 sub-metrics); when there is none, every clip's VTSS is NaN and the
 reason says what to provide, and no clip is kept: a clip without a suitability score is not
@@ -55,7 +55,7 @@ def vtss_model(params: Params) -> tuple[tuple[Path, str] | None, str]:
 
 
 def vtss_scores(clips: pd.DataFrame, *, params: Params, engine: EngineConfig) -> tuple[pd.DataFrame | None, str, pd.DataFrame]:
-    """The vtss stage's table for a chunk's clips (:func:`koala.stage.vtss`), or None and the reason no model could score it.
+    """The vtss stage's table for a chunk's clips (:func:`koala.vtss.predict.as_stage`), or None and the reason no model could score it.
 
     Returns:
         (VTSS table or None, note for clips without a VTSS row, errors table).
@@ -65,9 +65,9 @@ def vtss_scores(clips: pd.DataFrame, *, params: Params, engine: EngineConfig) ->
     model, reason = vtss_model(params)
     if model is None:
         return None, reason, empty_frame(ERRORS)
-    from koala.stage import vtss
+    from koala.vtss.predict import as_stage
 
-    res = vtss(clips, params, engine)
+    res = as_stage(clips, params, engine)
     return res.table, VTSS_FAILED, res.errors
 
 

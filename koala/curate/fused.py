@@ -33,7 +33,7 @@ from koala.stage import StageResult
 
 log = logging.getLogger(__name__)
 
-ORDER = ("score", "caption", "vtss", "poster")  # the stages' cache names (koala.stage: score, caption, vtss, posters)
+ORDER = ("score", "caption", "vtss", "poster")  # the stages' cache names (koala.stage.STAGES: score, caption, vtss, posters)
 
 
 
@@ -178,7 +178,7 @@ def _saved_rows(item: dict, name: str) -> dict[str, dict]:
 
 
 def _score_metrics(row: dict | None) -> dict | None:
-    """The score row's numbers the caption reads (koala.stage.caption: text_area, border_fraction)."""
+    """The score row's numbers the caption reads (koala.stage.SCORED: text_area, border_fraction)."""
     if row is None:
         return None
     return {k: float(row[k]) for k in ("text_area", "border_fraction") if k in row}
@@ -217,3 +217,43 @@ def run_fused(clips: pd.DataFrame, params: Params, engine: EngineConfig, *, vtss
     if "poster" in per:
         out["poster"] = StageResult(poster_table(per["poster"].table), per["poster"].errors)
     return out
+
+
+def per_clip_stages(clips: pd.DataFrame, params: Params, engine_of, clock) -> tuple[dict[str, StageResult], str, int]:
+    """Score, caption, VTSS and posters (``curate.report``) for a chunk's clips: from one decode per
+    work item (:func:`run_fused`) when ``curate.fused_decode`` is on and the captions are measured,
+    else each stage of :data:`koala.stage.STAGES` in turn, the caption reading the score stage's columns.
+
+    Args:
+        engine_of: the engine section for a stage's cache name (``koala.curate.run.stage_engine``).
+        clock: times each stage (``koala.curate.clock.StageClock``).
+
+    Returns:
+        (results by cache name: score, caption, and vtss and poster when they ran; the note for
+        clips without a VTSS row; decodes of each video, the split stage's included).
+    """
+    from koala.curate import decide
+    from koala.stage import STAGES
+
+    posters_dir = Path(params.curate.out_dir) if params.curate.report else None
+    if params.curate.fused_decode and can_fuse(params.caption) and len(clips):
+        with clock("per_clip"):
+            model, note = decide.vtss_model(params)
+            done = run_fused(clips, params, engine_of("vtss" if model else "score"), vtss_model=model, posters_dir=posters_dir)
+        return done, note or decide.VTSS_FAILED, 2
+    done = {}
+    with clock("score"):
+        done["score"] = STAGES["score"](clips, params, engine_of("score"))
+    with clock("caption"):
+        metrics = done["score"].table
+        extra = [c for c in ("text_area", "border_fraction") if c in metrics.columns]
+        scored = clips.merge(metrics[["clip_id"] + extra], on="clip_id", how="left") if extra and len(clips) else clips
+        done["caption"] = STAGES["caption"](scored, params, engine_of("caption"))
+    with clock("vtss"):
+        vtss, note, errors = decide.vtss_scores(clips, params=params, engine=engine_of("vtss"))
+        if vtss is not None:
+            done["vtss"] = StageResult(vtss, errors)
+    if posters_dir is not None and len(clips):
+        with clock("poster"):
+            done["poster"] = STAGES["posters"](clips, params, engine_of("poster"))
+    return done, note, 3 + ("vtss" in done) + ("poster" in done)

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from koala.config import CurateConfig, EngineConfig, Params
 from koala.engine import code_version, map_items
 from koala.io.tables import read_table
+from koala.stage import StageResult
 
 log = logging.getLogger(__name__)
 
@@ -237,3 +238,12 @@ def _asdict(cfg) -> dict:
     from koala.config import to_dict
 
     return to_dict(cfg)
+
+
+STAGE_SCHEMA = None  # posters are files; the table (clip_id, poster) is not written on its own
+
+
+def as_stage(clips: pd.DataFrame, params: Params, engine: EngineConfig) -> StageResult:
+    """A poster JPEG per clip under ``curate.out_dir/posters`` (:func:`koala.curate.report.make_posters`)."""
+    table, errors = make_posters(clips, out_dir=Path(params.curate.out_dir), cfg=params.curate, engine=engine)
+    return StageResult(table, errors)

@@ -13,10 +13,10 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from koala.caption.stage import run_caption
 from koala.config import Params
 from koala.io.tables import CLIPS, read_table, write_table
-from koala.metrics.stage import clips_from_truth, run_score
+from koala.metrics.stage import clips_from_truth
+from koala.stage import read_clips, run_saved
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,9 @@ def smoke_inputs(params: Params, *, out_dir: str | Path = "data/cache/filter_smo
                     min(len(clips), max_clips), out)
         clips_path, metrics_path, captions_path = out / "clips.parquet", out / "metrics.parquet", out / "captions.parquet"
         write_table(clips.head(max_clips)[CLIPS.names], clips_path, CLIPS)
-        run_score(params, clips_path=clips_path, out=metrics_path, errors_path=out / "score_errors.parquet")
-        run_caption(params, clips_path=clips_path, out=captions_path, errors_path=out / "caption_errors.parquet",
-                    metrics_table=metrics_path)
+        run_saved("score", read_clips(clips_path), params, out=metrics_path, errors=out / "score_errors.parquet")
+        run_saved("caption", read_clips(clips_path, scored=metrics_path), params, out=captions_path,
+                  errors=out / "caption_errors.parquet")
     vtss_path = Path(cfg.vtss_table)
     if not vtss_path.is_file():
         vtss_path = out / "vtss.parquet"  # never written: the notebook runs with missing_vtss_ok

@@ -10,6 +10,7 @@ table with its path; the other videos go on; a killed run resumes per video.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -21,18 +22,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from koala.config import Params, ScoreConfig, build, to_dict
+from koala.config import EngineConfig, Params, ScoreConfig, build, to_dict
 from koala.engine import code_version, map_items
-from koala.engine.core import ItemOutput, write_errors
-from koala.io.atomic import write_json
+from koala.engine.core import ItemOutput
 from koala.io.errors import VideoError
-from koala.io.tables import CLIPS, failures, read_table, write_table
+from koala.io.tables import CLIPS, ERRORS, empty_frame, failures, read_table, write_table
 from koala.io.clip_reader import ClipRequest, Reading, read_alone, read_clips
 from koala.io.video import probe
 from koala.metrics.clip import DecodedClip, KeptFrames, evenly, full_size_samples, small_gray
 from koala.metrics.registry import METRIC_NAMES
 from koala.metrics.scorer import score
 from koala.motion import analysis_shape
+from koala.stage import StageResult
 
 log = logging.getLogger(__name__)
 
@@ -274,42 +275,6 @@ def score_result(res, clips: pd.DataFrame, items: list[dict]) -> ScoreResult:
     return ScoreResult(table=table, errors=res.errors, timings=timings, metrics=metrics)
 
 
-def resolve_video(path: str, table_dir: Path) -> str:
-    """A clips table's video path as given, or relative to the table's folder when only that exists."""
-    p = Path(path)
-    if p.is_absolute() or p.exists() or not (table_dir / p).exists():
-        return str(path)
-    return str(table_dir / p)
-
-
-def run_score(
-    params: Params,
-    *,
-    clips_path: str | Path | None = None,
-    out: str | Path | None = None,
-    errors_path: str | Path | None = None,
-    metrics_path: str | Path | None = None,
-) -> ScoreResult:
-    """The stage: read the clips table, score it, write metrics.parquet, the errors table and summary numbers."""
-    cfg = params.score
-    clips_path = Path(clips_path or cfg.clips_table)
-    out = Path(out or cfg.metrics_table)
-    errors_path = Path(errors_path or cfg.errors_table)
-    if not clips_path.exists():
-        raise FileNotFoundError(f"{clips_path}: no clips table; run the split stage first (koala split VIDEO... --out {clips_path})")
-    clips = read_table(clips_path)
-    if "video" in clips.columns:
-        clips = clips.assign(video=[resolve_video(v, clips_path.parent) for v in clips["video"]])
-    result = score_clips(clips, cfg, params)
-    write_table(result.table, out, METRICS_TABLE)
-    write_errors(result.errors, errors_path)
-    if metrics_path:
-        write_json(metrics_path, result.metrics)
-    log.info("scored %d of %d clips from %d videos into %s; %d errors in %s", result.metrics["scored"],
-             result.metrics["clips"], result.metrics["videos"], out, result.metrics["errors"], errors_path)
-    return result
-
-
 def clips_from_truth(videos: pd.DataFrame) -> pd.DataFrame:
     """A clips table cut at the ground-truth transitions (the shots between them), for videos with truth.
 
@@ -348,3 +313,14 @@ def fallback_clips(params: Params, out: str | Path) -> Path:
     log.warning("no clips table at %s: scoring clips cut at the ground truth of %s instead (%s)",
                 params.score.clips_table, table, out)
     return Path(out)
+
+
+STAGE_SCHEMA = METRICS_TABLE  # koala.stage.table_schema
+
+
+def as_stage(clips: pd.DataFrame, params: Params, engine: EngineConfig) -> StageResult:
+    """Sub-metrics per clip (:func:`koala.metrics.stage.score_clips`); the table is ``METRICS_TABLE``."""
+    if not len(clips):
+        return StageResult(METRICS_TABLE.empty_table().to_pandas(), empty_frame(ERRORS))
+    res = score_clips(clips, params.score, dataclasses.replace(params, engine=engine), desc="score")
+    return StageResult(res.table, res.errors, res.metrics, res.timings)

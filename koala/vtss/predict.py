@@ -39,13 +39,12 @@ import pandas as pd
 import pyarrow as pa
 import torch
 
-from koala.config import EngineConfig, ScoreConfig, VtssConfig, build, to_dict
+from koala.config import EngineConfig, Params, ScoreConfig, VtssConfig, build, to_dict
 from koala.engine import code_version, map_items
-from koala.engine.core import write_errors
-from koala.io.atomic import write_json
 from koala.io.errors import VideoError
-from koala.io.tables import CLIPS, read_table, write_table
+from koala.io.tables import CLIPS, ERRORS, empty_frame
 from koala.io.clip_reader import ClipRequest, Reading, read_alone
+from koala.stage import StageResult
 from koala.vtss.fragments import FragmentCollector, normalise, plan_fragments
 from koala.vtss.packaged import trained_model
 from koala.vtss.released import CheckpointError, load_released
@@ -296,35 +295,10 @@ def clip_items(clips: pd.DataFrame, cfg: VtssConfig, checkpoint: Path, model: st
     return items
 
 
-def run_predict(cfg: VtssConfig, engine: EngineConfig, *, clips_path: str | Path, out: str | Path,
-                errors_path: str | Path, checkpoint: str | Path | None = None,
-                metrics_path: str | Path | None = None, score: ScoreConfig | None = None) -> PredictResult:
-    """Score every clip of a clips table and write the VTSS table and its errors table.
-
-    Args:
-        cfg: the vtss section of params.yaml.
-        engine: how videos are mapped (processes, Ray); results are cached per video.
-        clips_path: a clips table (split stage schema, with the ``video`` column).
-        out, errors_path: tables to write.
-        checkpoint: the released ``infer.pth``; None means the pipeline's trained TSA model.
-        metrics_path: optional JSON summary (clips, errors, mean VTSS, seconds per clip).
-        score: the sub-metric settings the TSA's label branch is fed with (default: ScoreConfig()).
-
-    Raises:
-        CheckpointError, NoTrainedModel: no usable model (before any video is touched).
-        ValueError: the clips table lacks the split stage's columns.
-    """
-    res = predict_clips(read_table(clips_path), cfg, engine, checkpoint=checkpoint, score=score)
-    write_table(res.table, out, VTSS_TABLE)
-    write_errors(res.errors, errors_path)
-    if metrics_path:
-        write_json(metrics_path, res.metrics)
-    return res
-
-
 def predict_clips(clips: pd.DataFrame, cfg: VtssConfig, engine: EngineConfig, *, checkpoint: str | Path | None = None,
                   score: ScoreConfig | None = None) -> PredictResult:
-    """Score every clip of an in-memory clips table (the split stage's schema); see :func:`run_predict`.
+    """Score every clip of an in-memory clips table (the split stage's schema) with the released
+    ``checkpoint`` (``infer.pth``) or, when None, the pipeline's trained TSA model.
 
     Raises:
         CheckpointError, NoTrainedModel: no usable model (before any video is touched).
@@ -459,3 +433,20 @@ def tsa_reading(item: dict, info) -> Reading:
 
     return Reading(requests, lambda clip: finish(clip.key, dict(zip(clip.index.tolist(), clip.frames))),
                    lambda: _in_clip_order(rows, item["clips"]))
+
+
+STAGE_SCHEMA = VTSS_TABLE  # koala.stage.table_schema
+
+
+def as_stage(clips: pd.DataFrame, params: Params, engine: EngineConfig) -> StageResult:
+    """VTSS per clip (:func:`koala.vtss.predict.predict_clips`) with the released checkpoint that
+    ``curate.vtss_checkpoint`` or ``vtss.released_checkpoint`` names, else the trained TSA.
+
+    Raises:
+        koala.vtss.predict.NoTrainedModel, koala.vtss.released.CheckpointError: no usable model.
+    """
+    if not len(clips):
+        return StageResult(pd.DataFrame(columns=VTSS_TABLE.names), empty_frame(ERRORS))
+    checkpoint = params.curate.vtss_checkpoint or params.vtss.released_checkpoint or None
+    res = predict_clips(clips, params.vtss, engine, checkpoint=checkpoint, score=params.score)
+    return StageResult(res.table, res.errors, res.metrics)

@@ -377,13 +377,13 @@ def run_stage(params: Params, *, epochs: int | None = None, clips_path: str | Pa
     Returns:
         (summary, PredictResult); the summary (with a ``predict`` part) is written to ``vtss.metrics_json``.
     """
-    from koala.vtss.predict import run_predict
+    from koala.stage import read_clips, run_saved
 
     cfg = params.vtss
     summary = run_training(params, epochs=epochs)
-    res = run_predict(cfg, params.engine, clips_path=clips_path or cfg.clips_table, out=cfg.out_table,
-                      errors_path=cfg.errors_table, score=params.score)
-    summary["predict"] = res.metrics
+    trained = replace(params, vtss=replace(cfg, released_checkpoint=""), curate=replace(params.curate, vtss_checkpoint=""))
+    res = run_saved("vtss", read_clips(clips_path or cfg.clips_table), trained, out=cfg.out_table, errors=cfg.errors_table)
+    summary["predict"] = res.summary
     write_json(cfg.metrics_json, summary)
     return summary, res
 

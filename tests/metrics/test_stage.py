@@ -12,7 +12,8 @@ from koala.cli import main
 from koala.config import Params
 from koala.io.tables import CLIPS, read_table, write_table
 from koala.metrics.registry import METRIC_NAMES
-from koala.metrics.stage import METRICS_TABLE, _wanted, clips_from_truth, run_score, score_clips
+from koala.metrics.stage import METRICS_TABLE, _wanted, clips_from_truth, score_clips
+from koala.stage import read_clips, run_saved
 
 
 def clips_table(rows):
@@ -82,8 +83,8 @@ def test_cli_writes_tables_and_resumes(make_video, tmp_path, monkeypatch):
     assert list(table["clip_id"]) == ["v-0"]
     assert json.loads((tmp_path / "m.json").read_text())["scored"] == 1
     assert read_table(tmp_path / "m.errors.parquet").empty
-    res = run_score(Params(), clips_path=tmp_path / "clips.parquet", out=tmp_path / "m2.parquet")
-    assert res.metrics["scored"] == 1  # the second run reuses the cached item
+    res = run_saved("score", read_clips(tmp_path / "clips.parquet"), Params(), out=tmp_path / "m2.parquet", errors=tmp_path / "e2.parquet")
+    assert res.summary["scored"] == 1  # the second run reuses the cached item
     assert (tmp_path / "data" / "cache" / "score").is_dir()
 
 
@@ -167,6 +168,6 @@ def test_relative_video_paths_resolve_from_the_cwd_or_the_table(make_video, tmp_
     elsewhere = tmp_path / "run"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    res = run_score(Params(), clips_path=tmp_path / "clips.parquet", out=elsewhere / "m.parquet", errors_path=elsewhere / "e.parquet")
+    res = run_saved("score", read_clips(tmp_path / "clips.parquet"), Params(), out=elsewhere / "m.parquet", errors=elsewhere / "e.parquet")
     assert res.errors.empty and list(res.table["clip_id"]) == ["v-0"]
     assert v.exists()
