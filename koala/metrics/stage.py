@@ -80,8 +80,8 @@ def video_items(clips: pd.DataFrame, cfg: ScoreConfig) -> list[dict]:
         parts = _parts(group, cfg.item_sec)
         spans = [[c["start"], c["end"]] for c in recs] if len(parts) > 1 else None
         for k, (a, b) in enumerate(parts):
-            item = {"key": str(video_id) if len(parts) == 1 else f"{video_id}#{k}", "path": str(path),
-                    "clips": recs[a:b], "cfg": conf, "code": code}
+            item = {"key": str(video_id) if len(parts) == 1 else f"{video_id}#{k}", "video_id": str(video_id),
+                    "path": str(path), "clips": recs[a:b], "cfg": conf, "code": code}
             if spans:
                 item["video_spans"] = spans  # the sampling step is chosen over the whole video
             items.append(item)
@@ -228,7 +228,7 @@ def score_reading(item: dict, info, *, on_row: Callable[[dict], None] | None = N
                            source_size=(info.height, info.width), path=path)
         clip.__dict__["small"] = small  # the flow-size luma, reduced as the frames passed (the same pixels)
         res = score(clip)
-        row = {"clip_id": cid, "video_id": item["key"], **res.values, "frames_scored": clip.n,
+        row = {"clip_id": cid, "video_id": item.get("video_id", item["key"]), **res.values, "frames_scored": clip.n,
                "nan_reasons": "; ".join(f"{k}: {v}" for k, v in res.reasons.items())}
         row.update({TIMING_PREFIX + k: v for k, v in res.ms.items()})
         rows.append(row)

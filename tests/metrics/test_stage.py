@@ -171,3 +171,20 @@ def test_relative_video_paths_resolve_from_the_cwd_or_the_table(make_video, tmp_
     res = run_saved("score", read_clips(tmp_path / "clips.parquet"), Params(), out=elsewhere / "m.parquet", errors=elsewhere / "e.parquet")
     assert res.errors.empty and list(res.table["clip_id"]) == ["v-0"]
     assert v.exists()
+
+
+def test_a_long_video_cut_into_items_keeps_its_video_id(make_video, tmp_path):
+    """A long video's clips are scored as several engine items (``score.item_sec``); each row still names its video."""
+    import dataclasses
+
+    v = make_video("long.mp4", n=100, width=96, height=64)
+    clips = clips_table([{"clip_id": f"long-{k}", "video_id": "long", "start_frame": 20 * k, "end_frame": 20 * k + 20,
+                          "video": str(v)} for k in range(5)])
+    p = Params()
+    p = dataclasses.replace(p, engine=dataclasses.replace(p.engine, workers=1, cache_dir=str(tmp_path / "cache")),
+                            score=dataclasses.replace(p.score, item_sec=1.5))
+    from koala.metrics.stage import video_items
+
+    assert len(video_items(clips, p.score)) > 1
+    res = score_clips(clips, p.score, p)
+    assert res.table["video_id"].tolist() == ["long"] * 5
