@@ -177,18 +177,24 @@ def test_packed_member_reads_the_range_the_loader_lists():
         packed_member("nothing here", data, "model.tflite")
 
 
-def test_more_people_from_the_object_detector_replace_blazeposes():
-    """A frame's people are the detector's that counts more, so no one is counted twice."""
-    from koala.caption.people import Body, PersonDetector
+def test_a_group_from_the_object_detector_replaces_blazeposes_people():
+    """A frame's people are the object detector's when it finds a group (3 or more) and more than BlazePose."""
+    from koala.caption.people import OBJECT_MIN_GROUP, Body, PersonDetector
 
     det = object.__new__(PersonDetector)
     one = Person(0.9, (0.4, 0.1, 0.6, 0.2), (0.5, 0.5), 0.4, (0.5, 0.3))
-    det.check = None
-    det.objects = lambda rgb: [Body(0.6, (0.1, 0.2, 0.2, 0.6)), Body(0.55, (0.7, 0.2, 0.8, 0.6))]
+    frame = np.zeros((90, 160, 3), np.uint8)
+    group = [Body(0.6, (0.1 * k, 0.2, 0.1 * k + 0.05, 0.6)) for k in range(OBJECT_MIN_GROUP)]
     det.blazepose = lambda rgb: [one]
-    assert len(det(np.zeros((90, 160, 3), np.uint8))) == 2
-    det.objects = lambda rgb: [Body(0.6, (0.4, 0.1, 0.6, 0.9))]
-    assert det(np.zeros((90, 160, 3), np.uint8)) == [one]  # a tie: BlazePose's, with its keypoints
+    det.objects = lambda rgb: group
+    assert det(frame) == group
+    det.objects = lambda rgb: group[:2]  # two found: maybe two of more, so not counted (a floor under "many" only)
+    assert det(frame) == [one]
+    det.blazepose = lambda rgb: [one] * OBJECT_MIN_GROUP
+    det.objects = lambda rgb: group  # a tie: BlazePose's, with their keypoints
+    assert det(frame) == [one] * OBJECT_MIN_GROUP
+    det.objects = None
+    assert det(frame) == [one] * OBJECT_MIN_GROUP
 
 
 @pytest.mark.skipif(not OBJECTS.is_file(), reason=f"no object detector at {OBJECTS} (python -m koala.caption.people fetches it)")
