@@ -256,7 +256,9 @@ def anchors() -> np.ndarray:
 def fetch_model(dest: str | Path) -> Path:
     """Download the mediapipe wheel (no dependencies, from PyPI) and extract the person detector to ``dest``.
 
-    The pose landmark model (the detector's check) goes beside it, as ``pose_landmark_full.tflite``.
+    The pose landmark model (the detector's check) goes beside it, as ``pose_landmark_full.tflite``,
+    and so does Objectron's object detector (:func:`fetch_object_model`, from npm) when npm can fetch
+    it; when it cannot, a warning says so and BlazePose alone counts people.
 
     Raises:
         RuntimeError: pip could not download the wheel (no network, no PyPI).
@@ -275,7 +277,10 @@ def fetch_model(dest: str | Path) -> Path:
                 part = out.with_suffix(".part")
                 part.write_bytes(zf.read(member))
                 part.replace(out)
-    fetch_object_model(dest.with_name(OBJECT_MODEL))
+    try:
+        fetch_object_model(dest.with_name(OBJECT_MODEL))
+    except RuntimeError as exc:  # optional: without it BlazePose alone counts people
+        log.warning("small people will not be counted (no object detector): %s", exc)
     return dest
 
 
@@ -467,6 +472,10 @@ def person_detector(model_path: str):
         return None
 
 
-if __name__ == "__main__":  # python -m koala.caption.people DEST.tflite
-    DEST = fetch_model(sys.argv[1] if len(sys.argv) > 1 else "data/models/pose_detection.tflite")
-    print(DEST, DEST.with_name("pose_landmark_full.tflite"), DEST.with_name(OBJECT_MODEL), sep="\n")
+if __name__ == "__main__":  # python -m koala.caption.people DEST.tflite (a DEST named OBJECT_MODEL: that model alone)
+    DEST = Path(sys.argv[1] if len(sys.argv) > 1 else "data/models/pose_detection.tflite")
+    if DEST.name == OBJECT_MODEL:
+        print(fetch_object_model(DEST))
+    else:
+        fetch_model(DEST)
+        print(*(f for f in (DEST, DEST.with_name("pose_landmark_full.tflite"), DEST.with_name(OBJECT_MODEL)) if f.is_file()), sep="\n")

@@ -209,3 +209,17 @@ def test_object_detector_on_the_real_samples(sample_dir):
         info = probe(p)
         for i in np.linspace(0, info.num_frames - 1, 4).round().astype(int):
             assert det(read_all(p, height=180, width=320, start=int(i), end=int(i) + 1, info=info)[0]) == [], (name, i)
+
+
+def test_fetching_the_object_detector_without_npm_fails_clearly(monkeypatch, tmp_path):
+    import subprocess
+
+    from koala.caption import people
+
+    def no_npm(*args, **kwargs):
+        raise FileNotFoundError("npm")
+
+    monkeypatch.setattr(subprocess, "run", no_npm)
+    with pytest.raises(RuntimeError, match="npm is needed"):
+        people.fetch_object_model(tmp_path / people.OBJECT_MODEL)
+    assert not (tmp_path / people.OBJECT_MODEL).exists()
