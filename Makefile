@@ -28,7 +28,8 @@ $(STAMP): pyproject.toml
 # The OCR text detector (score stage): its wheel ships PP-OCRv4 models but requires opencv-python,
 # which would clash with our headless OpenCV; its other dependencies are pinned in pyproject.toml.
 	$(BIN)/pip install --quiet --no-deps rapidocr-onnxruntime==1.4.4
-# The captions' person detector: BlazePose's model, taken out of the mediapipe 0.10.14 wheel (PyPI).
+# The captions' person detector: BlazePose's model, taken out of the mediapipe 0.10.14 wheel (PyPI),
+# and Objectron's SSD out of the npm package @mediapipe/objectron (skipped with a warning without npm).
 	$(BIN)/python -m koala.caption.people data/models/pose_detection.tflite
 	@touch $(STAMP)
 
