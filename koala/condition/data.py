@@ -1,6 +1,6 @@
 """Training windows: short, small clips cut from the corpus clips and measured with the project's metrics.
 
-Each corpus clip is decoded once at a small size and cut into many windows of ``frames`` frames
+Each corpus clip is decoded once at a small size (one pass per video for all its clips) and cut into many windows of ``frames`` frames
 with random source-frame steps (0 repeats one frame: a still clip), random square crops (a
 zoom, which scales apparent motion), mirror and time reversal. The windows' motion therefore
 spans stills to fast motion within every clip and caption, which is what lets a condition be
@@ -22,9 +22,9 @@ import pandas as pd
 
 from koala.config import ConditionConfig, ConditionScale, Params, ScoreConfig, build, to_dict
 from koala.engine import item_fingerprint, map_items
-from koala.engine.core import code_version
+from koala.engine.core import ItemOutput, code_version
 from koala.io.atomic import atomic_path
-from koala.io.video import read_frames
+from koala.io.clip_reader import ClipRequest, read_clips
 
 log = logging.getLogger(__name__)
 
@@ -71,42 +71,57 @@ def cut_window(frames: np.ndarray, rng: np.random.Generator, *, length: int, siz
     return np.ascontiguousarray(out), {"stride": stride, "start": start, "crop": side / short, "flip": flip, "reverse": reverse}
 
 
-def windows_item(item: dict) -> list[dict]:
-    """Cut and measure one clip's windows; the frames go to the item's npz output (runs in workers)."""
+def windows_item(item: dict) -> ItemOutput:
+    """Cut and measure the windows of one video's clips, from one pass over the video
+    (:func:`koala.io.clip_reader.read_clips`); each clip's windows go to its own .npy output (runs in
+    workers). A clip that decodes to under 2 frames gets no windows (an empty array and a warning)."""
     score_cfg = build(ScoreConfig, item["score"])
-    frames = np.concatenate([b.frames for b in read_frames(item["path"], height=item["decode_short_side"],
-                                                           start=item["start"], end=item["end"])])
-    if len(frames) < 2:
-        raise ValueError(f"{item['path']}: clip {item['key']} has {len(frames)} frame(s); windows need 2")
-    rng = np.random.default_rng([item["seed"], zlib.crc32(item["key"].encode())])
     names = tuple(dict.fromkeys(item["metrics"]))
-    rows, clips = [], []
-    for k in range(item["samples"]):
-        win, how = cut_window(frames, rng, length=item["frames"], size=item["size"], strides=tuple(item["strides"]),
-                              crop_min=item["crop_min"])
-        rows.append({"clip_id": item["key"], "window": k, **how,
-                     **measure(win, names, fps=item["fps"], score_cfg=score_cfg)})
-        clips.append(win)
-    with atomic_path(item["outputs"][0]) as tmp:
+    clips = {c["key"]: c for c in item["clips"]}
+    requests = [ClipRequest(c["key"], np.arange(c["start"], c["end"]), height=item["decode_short_side"]) for c in item["clips"]]
+    rows, warnings = [], []
+    for got in read_clips(item["path"], requests):
+        key = got.key
+        if len(got.index) < 2:
+            warnings.append(("TooFewFrames", f"{item['path']}: clip {key} has {len(got.index)} frame(s); windows need 2"))
+            _save(clips[key]["output"], np.zeros((0, item["frames"], item["size"], item["size"], 3), np.uint8))
+            continue
+        rng = np.random.default_rng([item["seed"], zlib.crc32(key.encode())])
+        wins = []
+        for k in range(item["samples"]):
+            win, how = cut_window(got.frames, rng, length=item["frames"], size=item["size"], strides=tuple(item["strides"]),
+                                  crop_min=item["crop_min"])
+            rows.append({"clip_id": key, "window": k, **how, **measure(win, names, fps=item["fps"], score_cfg=score_cfg)})
+            wins.append(win)
+        _save(clips[key]["output"], np.stack(wins))
+    order = {c["key"]: k for k, c in enumerate(item["clips"])}
+    rows.sort(key=lambda r: (order[r["clip_id"]], r["window"]))
+    return ItemOutput(rows, warnings)
+
+
+def _save(path: str, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            np.save(fh, np.stack(clips))
-    return rows
+            np.save(fh, array)
 
 
 def window_items(clips: pd.DataFrame, cfg: ConditionConfig, scale: ConditionScale, score_cfg: ScoreConfig) -> list[dict]:
-    """One work item per clip (clip_id, path, start, end columns)."""
+    """One work item per video, holding its clips (clip_id, path, start, end columns) and each clip's
+    output file (named by what its windows depend on)."""
     folder = Path(cfg.out_dir) / "windows"
     common = {
         "seed": cfg.seed, "frames": scale.frames, "size": scale.size, "samples": scale.samples_per_clip,
         "strides": list(cfg.strides), "crop_min": cfg.crop_min, "fps": cfg.fps,
         "decode_short_side": cfg.decode_short_side, "metrics": list(dict.fromkeys(cfg.metrics + cfg.drift_metrics)),
-        "score": to_dict(score_cfg), "code": code_version("koala.condition.data", "koala.metrics"),
+        "score": to_dict(score_cfg), "code": code_version("koala.condition.data", "koala.metrics", "koala.io"),
     }
     items = []
-    for r in clips.itertuples():
-        item = {"key": str(r.clip_id), "path": str(r.path), "start": int(r.start), "end": int(r.end), **common}
-        item["outputs"] = [str(folder / f"{item['key']}-{item_fingerprint(item)}.npy")]
-        items.append(item)
+    for path, group in clips.groupby("path", sort=False):
+        per = [{"key": str(r.clip_id), "start": int(r.start), "end": int(r.end)} for r in group.sort_values("start").itertuples()]
+        for c in per:
+            c["output"] = str(folder / f"{c['key']}-{item_fingerprint({**common, **c, 'path': str(path)})}.npy")
+        items.append({"key": str(per[0]["key"]), "path": str(path), "clips": per, **common,
+                      "outputs": [c["output"] for c in per]})
     return items
 
 
@@ -121,7 +136,7 @@ def build_windows(clips: pd.DataFrame, captions: dict[str, str], params: Params,
     table = res.table.reset_index(drop=True)
     if not len(table):
         raise ValueError(f"no training windows: every clip failed ({len(res.errors)} errors)")
-    done = {it["key"]: it["outputs"][0] for it in items}
+    done = {c["key"]: c["output"] for it in items for c in it["clips"]}
     frames = np.concatenate([np.load(done[c]) for c in dict.fromkeys(table["clip_id"])])
     table["caption"] = table["clip_id"].map(lambda c: captions.get(c, ""))
     missing = table.loc[table["caption"] == "", "clip_id"].nunique()

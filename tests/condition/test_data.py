@@ -70,3 +70,32 @@ def test_scaler_keeps_order_and_survives_a_constant_metric():
     z = sc(table.to_numpy())
     assert np.all(np.diff(z[:, 0]) > 0)
     assert np.isfinite(z).all()
+
+
+def test_windows_of_a_video_come_from_one_pass_and_equal_a_decode_per_clip(make_video, tmp_path):
+    """Every clip of a video is read in one pass (koala.io.clip_reader); its windows equal those cut from its
+    own decode (koala.io.video.read_frames) with the same seed; a one-frame clip gets none, with a warning."""
+    import dataclasses
+    import zlib
+
+    from koala.condition.data import window_items, windows_item
+    from koala.config import ConditionConfig, ConditionScale
+    from koala.engine.core import ItemOutput
+    from koala.io.video import read_frames
+
+    v = make_video("v.mp4", n=60, width=96, height=64)
+    clips = pd.DataFrame({"clip_id": ["a", "b", "c"], "path": [str(v)] * 3, "start": [0, 25, 59], "end": [20, 55, 60]})
+    cfg = dataclasses.replace(ConditionConfig(), out_dir=str(tmp_path / "cond"), decode_short_side=32)
+    scale = dataclasses.replace(ConditionScale(), frames=4, size=16, samples_per_clip=3)
+    (item,) = window_items(clips, cfg, scale, ScoreConfig())  # one item for the one video
+    assert [c["key"] for c in item["clips"]] == ["a", "b", "c"] and len(item["outputs"]) == 3
+    out = windows_item(item)
+    assert isinstance(out, ItemOutput) and [w[0] for w in out.warnings] == ["TooFewFrames"] and "clip c" in out.warnings[0][1]
+    assert [(r["clip_id"], r["window"]) for r in out.rows] == [("a", 0), ("a", 1), ("a", 2), ("b", 0), ("b", 1), ("b", 2)]
+    for c in item["clips"][:2]:
+        frames = np.concatenate([b.frames for b in read_frames(str(v), height=32, start=c["start"], end=c["end"])])
+        rng = np.random.default_rng([item["seed"], zlib.crc32(c["key"].encode())])
+        want = np.stack([cut_window(frames, rng, length=4, size=16, strides=tuple(item["strides"]), crop_min=item["crop_min"])[0]
+                         for _ in range(3)])
+        assert np.array_equal(np.load(c["output"]), want)
+    assert np.load(item["clips"][2]["output"]).shape[0] == 0
