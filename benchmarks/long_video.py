@@ -129,14 +129,14 @@ def random_tsa(path: Path, decode_short_side: int) -> Path:
     import torch
 
     from koala.config import VtssTsaSize
-    from koala.metrics.registry import METRIC_NAMES
+    from koala.vtss.features import FEATURE_NAMES  # the label branch's inputs: the sub-metrics and the temporal features
     from koala.vtss.train import MetricScaler, save_model
     from koala.vtss.tsa import build_tsa
 
     if path.exists():
         return path
     torch.manual_seed(0)
-    n = len(METRIC_NAMES)
+    n = len(FEATURE_NAMES)
     model = build_tsa(VtssTsaSize(), n, "full", dropout=0.0).eval()
     save_model(path, model, MetricScaler(center=tuple([0.0] * n), scale=tuple([1.0] * n)), size_name="tiny", variant="full",
                decode_short_side=decode_short_side, info={"note": "random initialisation, for benchmark timing only"})

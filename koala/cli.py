@@ -242,9 +242,10 @@ def cmd_vtss(args) -> int:
     for v, m in summary["results"].items():
         print(f"{v:>11}: proxy PLCC {m['plcc']:.3f}  SRCC {m['srcc']:.3f}  KRCC {m['krcc']:.3f}  RMSE {m['rmse']:.3f}  (n={m['n']})")
         kr = summary.get("keep_reject", {}).get(v, {}).get("calibrated")
+        below = summary.get("keep_reject", {}).get(v, {}).get("calibrated_label_below")
         if kr:
             print(f"{'':>11}  at 2.5 (calibrated, held out): clean kept {kr['clean_kept']:.1%}, damaged rejected "
-                  f"{kr['damaged_rejected']:.1%}")
+                  f"{kr['damaged_rejected']:.1%}" + (f" (proxy label under 2.5: {below['damaged_rejected']:.1%})" if below else ""))
     print(f"five real clips: Spearman {summary['real_clips']['srcc']:.2f} (n=5); model {summary['model_path']}; "
           f"summary {params.vtss.metrics_json}")
     return 0

@@ -491,8 +491,8 @@ class VtssTrainConfig:
     """TSA training and the Table 5/6 ablations (docs/koala36m-paper.md §2.5; released yml where it gives a value)."""
 
     size: str = "auto"  # ours: tiny | paper | auto (paper when CUDA is present, else tiny)
-    variants: tuple[str, ...] = ("label_only", "label_trees")  # ours (issue 17: 13 folds of the video variants exceed 15 min on 2 cores); App. C Table 5 rows: dynamic, static, label, full (+ _ssl: pretrained on the degradations); Table 6: dover, label_only, label_trees
-    final: str = "label_trees"  # ours: the variant saved as vtss.model_path (predict's default model; trained on every source with k folds)
+    variants: tuple[str, ...] = ("label_only", "label_trees", "label_kinds")  # ours (issue 17: 13 folds of the video variants exceed 15 min on 2 cores); App. C Table 5 rows: dynamic, static, label, full (+ _ssl: pretrained on the degradations); Table 6: dover, label_only, label_trees, label_kinds
+    final: str = "label_kinds"  # ours: the variant saved as vtss.model_path (predict's default model; trained on every source with k folds)
     fusion_dropout: float = 0.1  # released head.py: dropout 0.1 in the MLP heads
     weight_decay: float = 0.05  # released yml
     backbone_lr_mult: float = 0.1  # released yml: backbone lr x0.1 (only with released weights in the dynamic branch)

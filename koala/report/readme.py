@@ -116,11 +116,13 @@ def vtss_table(metrics: dict[str, dict], paper: dict) -> str:
 
     rows = [[name + (" **(default)**" if v == dig(vt, "calibration", "variant") else ""), pm(v, "plcc"), pm(v, "srcc"),
              _pct(dig(kr, v, "calibrated", "clean_kept")), _pct(dig(kr, v, "calibrated", "damaged_rejected")),
+             _pct(dig(kr, v, "calibrated_label_below", "damaged_rejected")),
              str(dig(res, v, "folds") or DASH), str(dig(res, v, "n") or DASH), fmt(p)]
             for v, name, p in spec if v in res or p is not None]
     n_src = len(vt.get("sources") or [])
     return _md(["Table 5/6 row", f"proxy PLCC, held-out sources ({n_src or DASH} sources)", "SRCC",
-                "clean kept at 2.5", "damaged rejected", "folds", "test clips", "paper PLCC"], rows)
+                "clean kept at 2.5", "damaged rejected (severity >= 2)", "damaged rejected (proxy label < 2.5)", "folds",
+                "test clips", "paper PLCC"], rows)
 
 
 def condition_table(metrics: dict[str, dict], paper: dict) -> str:

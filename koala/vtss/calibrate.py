@@ -24,6 +24,22 @@ from koala.vtss.labels import SCORE_MAX, SCORE_MIN
 
 KEEP_THRESHOLD = 2.5  # the paper's VTSS filter threshold (docs/koala36m-paper.md §2.4; Table 1's curation keeps VTSS >= 2.5)
 DAMAGED_SEVERITY = 2  # ours: a proxy clip with total severity >= 2 is "damaged" (should be rejected)
+# A second reading of "damaged" is reported beside it (issue 17): a clip whose proxy label is under the threshold,
+# the damage a perfect scorer of these labels rejects at 2.5 (:func:`damaged_below`; severity >= 3 with labels
+# 5-4-3-2-1, where severity 2 is labelled 3.0 and so *kept* by a perfect scorer).
+
+
+def damaged_below(severity_labels, threshold: float = KEEP_THRESHOLD) -> int:
+    """The smallest total severity whose proxy label (``vtss.proxy.severity_labels``) is under ``threshold``.
+
+    Raises:
+        ValueError: no label is under the threshold (nothing would be damaged).
+    """
+    lab = np.asarray(severity_labels, np.float64)
+    below = np.flatnonzero(lab < threshold)
+    if not len(below):
+        raise ValueError(f"no proxy label in {list(lab)} is under {threshold}: no severity counts as damaged")
+    return int(below[0])
 
 
 @dataclass(frozen=True)

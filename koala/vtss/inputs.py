@@ -5,7 +5,8 @@ Training (proxy clips made in memory) and prediction (clips of real videos) go t
 frames decoded once at ``vtss.proxy.decode_short_side``, FAST-VQA fragments cut from them, the
 static frames picked first/middle/last as the released ``SimpleFrameSampler`` does and resized to a
 square (the whole frame), and the project's own sub-metrics (:func:`koala.metrics.scorer.score`) on frames sampled at
-``score.sample_fps``, as the score stage samples them.
+``score.sample_fps``, as the score stage samples them, followed by the temporal features of :mod:`koala.vtss.features`
+on the same frames (the label branch's inputs, :data:`koala.vtss.features.FEATURE_NAMES`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from koala.io.video import read_frames
 from koala.metrics.clip import DecodedClip, evenly
 from koala.metrics.registry import METRIC_NAMES
 from koala.metrics.scorer import score
+from koala.vtss.features import FEATURE_NAMES, temporal_features
 from koala.motion import analysis_shape
 from koala.vtss.fragments import FragmentPlan, plan_fragments, sample_fragments
 
@@ -32,7 +34,7 @@ class TsaInputs:
 
     fragments: np.ndarray  # (K, T, S, S, 3) uint8: K fragment clips
     frames: np.ndarray  # (F, s, s, 3) uint8 static frames
-    metrics: np.ndarray  # (M,) float64 in METRIC_NAMES order, NaN where unavailable
+    metrics: np.ndarray  # (M,) float64 in FEATURE_NAMES order (the sub-metrics, then koala.vtss.features'), NaN where unavailable
     reasons: dict[str, str] = field(default_factory=dict)  # metric -> why it is NaN
 
 
@@ -114,12 +116,14 @@ def inputs_from(frames: np.ndarray, plan: InputPlan, fps: float, size: VtssTsaSi
         if plan.fragments.size != (h, w):  # frames smaller than the mosaic are enlarged first, as FAST-VQA does
             src = np.stack([cv2.resize(f, plan.fragments.size[::-1], interpolation=cv2.INTER_LINEAR) for f in frames])
         fragments = sample_fragments(src, replace(plan.fragments, frames=pos(plan.fragments.frames)))
-    metrics, reasons = np.full(len(METRIC_NAMES), np.nan), {}
+    metrics, reasons = np.full(len(FEATURE_NAMES), np.nan), {}
     if "label" in plan.branches:
         clip = DecodedClip(frames=frames[pos(plan.metric_idx)], index=plan.metric_idx, fps=fps, cfg=score_cfg,
                            source_size=(h, w))
         out = score(clip)
-        metrics, reasons = np.array([out.values[n] for n in METRIC_NAMES], np.float64), out.reasons
+        extra, extra_reasons = temporal_features(clip.frames, clip.small)
+        metrics = np.concatenate([np.array([out.values[n] for n in METRIC_NAMES], np.float64), extra])
+        reasons = {**out.reasons, **extra_reasons}
     stills = np.zeros((0, size.static_size, size.static_size, 3), np.uint8)  # (F, s, s, 3)
     if "static" in plan.branches:
         stills = np.stack([cv2.resize(frames[i], (size.static_size, size.static_size), interpolation=cv2.INTER_AREA)

@@ -291,7 +291,7 @@ def clip_items(clips: pd.DataFrame, cfg: VtssConfig, checkpoint: Path, model: st
         })
         if model.startswith("tsa:"):  # the TSA also computes each clip's sub-metrics, as in its training
             items[-1]["score"] = to_dict(score or ScoreConfig())
-            items[-1]["code_version"] = code_version("koala.vtss", "koala.metrics")
+            items[-1]["code_version"] = code_version("koala.vtss", "koala.metrics", "koala.split.css")
     return items
 
 

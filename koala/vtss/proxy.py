@@ -39,7 +39,7 @@ from koala.config import Params, ScoreConfig, VtssProxyConfig, VtssTsaSize, buil
 from koala.engine import code_version, map_items
 from koala.io.tables import read_table, write_table
 from koala.io.video import probe
-from koala.metrics.registry import METRIC_NAMES
+from koala.vtss.features import FEATURE_NAMES
 from koala.vtss.degrade import DEGRADATIONS, apply
 from koala.vtss.inputs import clip_inputs, decode_clip
 
@@ -51,7 +51,7 @@ PROXY_TABLE = pa.schema(
      ("start_frame", pa.int64()),
      ("end_frame", pa.int64()), ("degradations", pa.string()), ("severity", pa.int64()), ("label_proxy", pa.float64()),
      ("inputs_file", pa.string()), ("inputs_index", pa.int64()), ("metric_reasons", pa.string())]
-    + [(n, pa.float64()) for n in METRIC_NAMES]
+    + [(n, pa.float64()) for n in FEATURE_NAMES]
 )
 
 
@@ -244,7 +244,7 @@ def build_window(item: dict) -> list[dict]:
                "start_frame": start, "end_frame": end, "degradations": steps_name(steps),
                "severity": int(sum(s for _, s in steps)), "label_proxy": proxy_label(steps, cfg.severity_labels),
                "inputs_file": item["outputs"][0], "inputs_index": k, "metric_reasons": json.dumps(inp.reasons, sort_keys=True)}
-        row.update({n: float(v) for n, v in zip(METRIC_NAMES, inp.metrics)})
+        row.update({n: float(v) for n, v in zip(FEATURE_NAMES, inp.metrics)})
         rows.append(row)
     out = Path(item["outputs"][0])
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -282,7 +282,8 @@ def proxy_items(shots: pd.DataFrame, params: Params, size_name: str, size: VtssT
     if "shot_id" not in shots.columns:
         shots = pd.DataFrame({"source": shots["video_id"], "shot_id": shots["video_id"], "path": shots["path"],
                               "fps": shots["fps"], "start_frame": 0, "end_frame": shots["num_frames"]})
-    version = code_version("koala.vtss.degrade", "koala.vtss.inputs", "koala.vtss.proxy", "koala.vtss.fragments", "koala.metrics")
+    version = code_version("koala.vtss.degrade", "koala.vtss.inputs", "koala.vtss.proxy", "koala.vtss.fragments", "koala.vtss.features",
+                           "koala.metrics", "koala.split.css")
     items = []
     for source, group in shots.groupby("source", sort=True):
         fps = {r.shot_id: (r.path, float(r.fps)) for r in group.itertuples()}

@@ -22,17 +22,17 @@ import torch
 from koala.config import Params, build, to_dict
 from koala.io.tables import read_table
 from koala.io.atomic import write_json
-from koala.metrics.registry import METRIC_NAMES
+from koala.vtss.features import FEATURE_NAMES
 from koala.vtss.inputs import clip_inputs, decode_clip
 from koala.vtss.predict import clip_rng, resolve_device
-from koala.vtss.calibrate import (DAMAGED_SEVERITY, KEEP_THRESHOLD, Calibration, cross_fitted, fit_calibration, keep_reject,
-                                  separation)
+from koala.vtss.calibrate import (DAMAGED_SEVERITY, KEEP_THRESHOLD, Calibration, cross_fitted, damaged_below, fit_calibration,
+                                  keep_reject, separation)
 from koala.vtss.pretrain import base_variant, kind_targets, pretrain_video
 from koala.vtss.proxy import assign_folds, build_proxy, load_tensors, proxy_shots, sample_sources
 from koala.vtss.released import read_state_dict
 from koala.vtss.train import (MetricScaler, TsaData, attach_calibration, evaluate, load_model, predict_data, resolve_size,
                               save_model, train_tsa)
-from koala.vtss.trees import TREES_CLIP, TREES_VARIANT, fit_trees
+from koala.vtss.trees import KINDS_VARIANT, TREE_VARIANTS, TREES_CLIP, fit_trees
 from koala.vtss.tsa import VARIANTS
 
 log = logging.getLogger(__name__)
@@ -52,20 +52,22 @@ PAPER_TABLE6 = {
     "dynamic": ("FAST-VQA (ours: dynamic branch = FAST-VQA's fragments Swin)", 0.8684),
     "dover": ("DOVER (ours: fragments + whole-frame views, scores averaged)", 0.8554),
     "full": ("TSA", 0.8974),
-    "label_only": ("Sub-metrics only (ours: MLP on the 16 sub-metrics; not in the paper)", math.nan),
-    "label_trees": ("Sub-metrics only (ours: extremely randomised trees on the 16 sub-metrics; not in the paper)", math.nan),
+    "label_only": ("Sub-metrics only (ours: MLP on the 16 sub-metrics and 2 temporal features; not in the paper)", math.nan),
+    "label_trees": ("Sub-metrics only (ours: extremely randomised trees on the 16 sub-metrics and 2 temporal features; not in the paper)", math.nan),
+    "label_kinds": ("Sub-metrics only (ours: the same trees fitted to each damage kind's severity, label of their sum; not in the paper)",
+                    math.nan),
     "dynamic_ssl": ("FAST-VQA, pretrained on the degradations (ours)", math.nan),
     "full_ssl": ("TSA, video branches pretrained on the degradations (ours)", math.nan),
 }
 
 
 # Relative cost of a training per variant (measured on the tiny preset), to start the longest first.
-COST = {"full": 1.0, "label": 0.95, "static": 0.9, "dover": 0.9, "dynamic": 0.6, "label_only": 0.05, "label_trees": 0.02,
+COST = {"full": 1.0, "label": 0.95, "static": 0.9, "dover": 0.9, "dynamic": 0.6, "label_only": 0.05, "label_trees": 0.02, "label_kinds": 0.03,
         "full_ssl": 1.3, "dynamic_ssl": 0.8}
 
 
 def _data(proxy: pd.DataFrame, fragments: np.ndarray, frames: np.ndarray) -> TsaData:
-    return TsaData(fragments=fragments, frames=frames, metrics=proxy[list(METRIC_NAMES)].to_numpy(np.float64),
+    return TsaData(fragments=fragments, frames=frames, metrics=proxy[list(FEATURE_NAMES)].to_numpy(np.float64),
                    labels=proxy["label_proxy"].to_numpy(np.float64))
 
 
@@ -104,8 +106,8 @@ def run_training(params: Params, *, epochs: int | None = None) -> dict:
     size_name, size = resolve_size(cfg, device)
     for v in cfg.train.variants:
         base, ssl = base_variant(v)
-        if v != TREES_VARIANT and (base not in VARIANTS or (ssl and set(VARIANTS[base][0]) <= {"label"})):
-            raise ValueError(f"vtss.train.variants: unknown variant {v!r}; valid: {', '.join([*VARIANTS, TREES_VARIANT])}, "
+        if v not in TREE_VARIANTS and (base not in VARIANTS or (ssl and set(VARIANTS[base][0]) <= {"label"})):
+            raise ValueError(f"vtss.train.variants: unknown variant {v!r}; valid: {', '.join([*VARIANTS, *TREE_VARIANTS])}, "
                              "or a variant with a video branch followed by _ssl")
     if cfg.train.final not in cfg.train.variants:
         raise ValueError(f"vtss.train.final={cfg.train.final!r} must be one of vtss.train.variants {list(cfg.train.variants)}")
@@ -157,12 +159,12 @@ def run_training(params: Params, *, epochs: int | None = None) -> dict:
         "folds": [{"fold": f, "test_sources": s} for f, s in folds],
         "final_trained_on": "every source" if kfold else f"every source but {folds[0][1]}",
         "results": pooled(results),
-        "keep_reject": keep_reject_by_variant(predictions),
+        "keep_reject": keep_reject_by_variant(predictions, below=damaged_below(cfg.proxy.severity_labels)),
         "calibration": calibration.to_dict() | {"fitted_on_clips": int(len(fin)), "variant": cfg.train.final},
         "train_seconds": {r["variant"]: r["train_seconds"] for r in rows if r["fold"] == folds[0][0]},  # wall, per process
         "train_wall_seconds": train_wall,  # every fold and variant (and the final model), the workers together
-        "table5": table5(results, predictions).to_dict(orient="records"),
-        "table6": table6(results, predictions).to_dict(orient="records"),
+        "table5": table5(results, predictions, below=damaged_below(cfg.proxy.severity_labels)).to_dict(orient="records"),
+        "table6": table6(results, predictions, below=damaged_below(cfg.proxy.severity_labels)).to_dict(orient="records"),
         "real_clips": {"n": int(len(real_tab)), "srcc": _spearman(real_tab["vtss_raw"], real_tab["label"]),
                        "clips": real_tab.to_dict(orient="records"),
                        "note": "the real clips are proxy sources (their clean windows were seen in training, "
@@ -183,10 +185,14 @@ def calibrated(predictions: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def keep_reject_by_variant(predictions: pd.DataFrame) -> dict:
+def keep_reject_by_variant(predictions: pd.DataFrame, *, below: int | None = None) -> dict:
     """Per variant: clean held-out clips kept and damaged ones rejected at 2.5, calibrated (cross-fitted) and raw (clipped to 1-5),
     with what escapes: the share rejected per damage kind and severity, the clean clips rejected, and how well the raw
-    scores separate clean from damaged at all (:func:`koala.vtss.calibrate.separation`)."""
+    scores separate clean from damaged at all (:func:`koala.vtss.calibrate.separation`).
+
+    Damaged is total severity >= 2 (``calibrated``, ``raw``, ``separation``); with ``below`` (the first severity whose
+    proxy label is under 2.5, :func:`koala.vtss.calibrate.damaged_below`) the same shares for damage that severe are
+    reported beside them (``calibrated_label_below``, ``raw_label_below``, ``separation_label_below``)."""
     out = {}
     for v, g in predictions.groupby("variant", sort=False):
         sev = g["severity"].to_numpy()
@@ -200,6 +206,10 @@ def keep_reject_by_variant(predictions: pd.DataFrame) -> dict:
                   "clean_rejected": [{"source": r.source, "vtss": float(r.pred_cal), "vtss_raw": float(r.pred)}
                                      for r in g[(sev == 0) & (g["pred_cal"] < KEEP_THRESHOLD)].sort_values("pred_cal").itertuples()],
                   "separation": separation(g["pred"], sev),
+                  **({} if below is None else
+                     {"calibrated_label_below": keep_reject(g["pred_cal"], sev, damaged=below),
+                      "raw_label_below": keep_reject(np.clip(g["pred"], 1, 5), sev, damaged=below),
+                      "separation_label_below": separation(g["pred"], sev, damaged=below)}),
                   "by_fold": {f: {k: kr[k] for k in ("clean_kept", "damaged_rejected", "clean_n", "damaged_n")}
                               for f, d in g.groupby("fold", sort=False)
                               for kr in [keep_reject(d["pred_cal"], d["severity"].to_numpy())]}}
@@ -232,7 +242,7 @@ def train_job(job: dict) -> dict:
     size = getattr(cfg, job["size_name"])
     proxy = read_table(Path(cfg.proxy.out_dir) / job["size_name"] / "proxy.parquet")
     base, _ = base_variant(job["variant"])
-    branches = ("label",) if job["variant"] == TREES_VARIANT else VARIANTS[base][0]
+    branches = ("label",) if job["variant"] in TREE_VARIANTS else VARIANTS[base][0]
     if "dynamic" in branches or "static" in branches:
         data = _data(proxy, *load_tensors(proxy))
     else:  # a sub-metrics model: the pixels are never read, so never loaded (K fragment clips kept: same draws)
@@ -248,7 +258,7 @@ def train_job(job: dict) -> dict:
     base, ssl = base_variant(variant)
     t = time.perf_counter()
     init_state, pretrain_seconds = None, 0.0
-    if variant == TREES_VARIANT:
+    if variant in TREE_VARIANTS:
         return _trees_job(job, proxy, data, tr, te, size)
     if ssl:  # the pretext task on this fold's training sources only: the held-out ones are never seen
         init_state, hist = pretrain_video(data.subset(tr), kind_targets(proxy["degradations"].iloc[tr]), variant=base,
@@ -277,24 +287,30 @@ def train_job(job: dict) -> dict:
 
 
 def _trees_job(job: dict, proxy: pd.DataFrame, data: TsaData, tr: np.ndarray, te: np.ndarray, size) -> dict:
-    """train_job for the ``label_trees`` variant: the tree ensemble on the training clips' sub-metrics."""
+    """train_job for the tree variants: the ensemble on the training clips' label-branch inputs, fitted to the labels
+    (``label_trees``) or to each damage kind's severity (``label_kinds``, read through ``vtss.proxy.severity_labels``)."""
     cfg = build(Params, job["params"]).vtss
+    variant = job["variant"]
     t = time.perf_counter()
     scaler = replace(MetricScaler.fit(data.metrics[tr]), clip=TREES_CLIP)
-    model = fit_trees(*scaler.transform(data.metrics[tr]), data.labels[tr], size=size, seed=cfg.train.seed)
+    if variant == KINDS_VARIANT:
+        targets, table = kind_targets(proxy["degradations"].iloc[tr]), tuple(cfg.proxy.severity_labels)
+    else:
+        targets, table = data.labels[tr], None
+    model = fit_trees(*scaler.transform(data.metrics[tr]), targets, size=size, seed=cfg.train.seed, severity_labels=table)
     p = predict_data(model, data.subset(te), scaler, torch.device("cpu")) if len(te) else np.zeros(0)
     seconds = time.perf_counter() - t
     m = evaluate(p, data.labels[te])
-    log.info("vtss %s %s: proxy PLCC %.3f SRCC %.3f on %d held-out clips (%.0f s)", job["fold"], TREES_VARIANT, m["plcc"],
+    log.info("vtss %s %s: proxy PLCC %.3f SRCC %.3f on %d held-out clips (%.0f s)", job["fold"], variant, m["plcc"],
              m["srcc"], m["n"], seconds)
     if job["save_to"]:
-        save_model(job["save_to"], model, scaler, size_name=job["size_name"], variant=TREES_VARIANT,
+        save_model(job["save_to"], model, scaler, size_name=job["size_name"], variant=variant,
                    decode_short_side=cfg.proxy.decode_short_side,
                    info={"trained_on": "proxy labels (koala.vtss.proxy)", "fold": job["fold"],
                          "test_sources": job["test_sources"], "train_clips": int(len(tr)), "proxy_plcc": m["plcc"]})
-    row = {"fold": job["fold"], "variant": TREES_VARIANT, **m, "train_clips": int(len(tr)), "seconds": seconds,
+    row = {"fold": job["fold"], "variant": variant, **m, "train_clips": int(len(tr)), "seconds": seconds,
            "epochs": 0, "final_loss": math.nan, "train_seconds": seconds}
-    preds = {"fold": job["fold"], "variant": TREES_VARIANT, "proxy_id": proxy["proxy_id"].iloc[te].tolist(),
+    preds = {"fold": job["fold"], "variant": variant, "proxy_id": proxy["proxy_id"].iloc[te].tolist(),
              "source": proxy["source"].iloc[te].tolist(), "degradations": proxy["degradations"].iloc[te].tolist(),
              "severity": proxy["severity"].iloc[te].tolist(), "label_proxy": data.labels[te].tolist(), "pred": p.tolist()}
     return {"row": row, "predictions": preds}
@@ -316,16 +332,21 @@ def pooled(results: pd.DataFrame) -> dict:
             | {"n": int(g["n"].sum()), "folds": int(len(g))} for v, g in results.groupby("variant", sort=False)}
 
 
-def _keep_cols(predictions: pd.DataFrame | None, variant: str) -> dict:
-    """Clean kept / damaged rejected at 2.5 after the cross-fitted calibration (NaN without predictions)."""
+def _keep_cols(predictions: pd.DataFrame | None, variant: str, below: int | None = None) -> dict:
+    """Clean kept / damaged (severity >= 2) rejected at 2.5 after the cross-fitted calibration, and with ``below`` the
+    share of clips whose proxy label is under 2.5 rejected (``damaged_rejected_below``); NaN without predictions."""
+    out = {"clean_kept": math.nan, "damaged_rejected": math.nan} | ({} if below is None else {"damaged_rejected_below": math.nan})
     if predictions is None or "pred_cal" not in predictions or variant not in set(predictions["variant"]):
-        return {"clean_kept": math.nan, "damaged_rejected": math.nan}
+        return out
     g = predictions[predictions["variant"] == variant]
     kr = keep_reject(g["pred_cal"], g["severity"])
-    return {"clean_kept": kr["clean_kept"], "damaged_rejected": kr["damaged_rejected"]}
+    out |= {"clean_kept": kr["clean_kept"], "damaged_rejected": kr["damaged_rejected"]}
+    if below is not None:
+        out["damaged_rejected_below"] = keep_reject(g["pred_cal"], g["severity"], damaged=below)["damaged_rejected"]
+    return out
 
 
-def table5(results: pd.DataFrame, predictions: pd.DataFrame | None = None) -> pd.DataFrame:
+def table5(results: pd.DataFrame, predictions: pd.DataFrame | None = None, *, below: int | None = None) -> pd.DataFrame:
     """Table 5 rows present in ``results``: ours (proxy, held-out sources) beside the paper's, with the
     keep/reject shares at 2.5 when the held-out ``predictions`` (with ``pred_cal``) are given."""
     mean = pooled(results)
@@ -340,12 +361,12 @@ def table5(results: pd.DataFrame, predictions: pd.DataFrame | None = None) -> pd
         r["plcc_proxy_sd"] = mean[v]["plcc_sd"]  # over folds: how much the held-out sources alone move it
         r["srcc_proxy_sd"] = mean[v]["srcc_sd"]
         r["folds"] = mean[v]["folds"]
-        r.update(_keep_cols(predictions, v))
+        r.update(_keep_cols(predictions, v, below))
         rows.append(r)
     return pd.DataFrame(rows)
 
 
-def table6(results: pd.DataFrame, predictions: pd.DataFrame | None = None) -> pd.DataFrame:
+def table6(results: pd.DataFrame, predictions: pd.DataFrame | None = None, *, below: int | None = None) -> pd.DataFrame:
     """Table 6 rows present in ``results``: PLCC (the only column the paper's table has) and ours on all four,
     with the spread over folds and the keep/reject shares at 2.5."""
     mean = pooled(results)
@@ -354,7 +375,7 @@ def table6(results: pd.DataFrame, predictions: pd.DataFrame | None = None) -> pd
         if v in mean:
             rows.append({"model": name, "variant": v, "plcc_paper": paper,
                          **{f"{c}_proxy": mean[v][c] for c in ["plcc", "srcc", "krcc", "rmse"]},
-                         "plcc_proxy_sd": mean[v]["plcc_sd"], "folds": mean[v]["folds"], **_keep_cols(predictions, v)})
+                         "plcc_proxy_sd": mean[v]["plcc_sd"], "folds": mean[v]["folds"], **_keep_cols(predictions, v, below)})
     return pd.DataFrame(rows)
 
 

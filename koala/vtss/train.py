@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from koala.config import VtssConfig, VtssTsaSize, build
 from koala.io.atomic import write_json
-from koala.metrics.registry import METRIC_NAMES
+from koala.vtss.features import FEATURE_NAMES
 from koala.vtss.calibrate import Calibration
 from koala.vtss.fragments import MEAN, STD
 from koala.vtss.released import CheckpointError
@@ -326,7 +326,7 @@ def save_model(path: str | Path, model, scaler: MetricScaler, *, size_name: str,
     """The trained TSA as predict loads it: weights, the shape spec, the metric scaler, provenance, and
     optionally the calibration of its raw output to 1-5 (:mod:`koala.vtss.calibrate`).
 
-    ``model``: a :class:`TSA`, or the ``label_trees`` ensemble (:class:`koala.vtss.trees.TreeTsa`,
+    ``model``: a :class:`TSA`, or the ``label_trees`` / ``label_kinds`` ensemble (:class:`koala.vtss.trees.TreeTsa`,
     saved as node arrays)."""
     from koala.vtss.trees import TreeTsa
 
@@ -337,10 +337,12 @@ def save_model(path: str | Path, model, scaler: MetricScaler, *, size_name: str,
     state = model.trees.to_tensors() if trees else {k: v.detach().cpu() for k, v in model.state_dict().items()}
     obj = {"kind": "koala-tsa", "model_type": "trees" if trees else "tsa", "state_dict": state,
            "size": asdict(spec.size), "size_name": size_name, "n_metrics": spec.n_metrics, "branches": list(spec.branches),
-           "fusion": spec.fusion, "dropout": spec.dropout, "variant": variant, "metric_names": list(METRIC_NAMES),
+           "fusion": spec.fusion, "dropout": spec.dropout, "variant": variant, "metric_names": list(FEATURE_NAMES),
            "scaler_center": list(scaler.center), "scaler_scale": list(scaler.scale), "scaler_clip": float(scaler.clip),
            "decode_short_side": int(decode_short_side), "info": json.loads(json.dumps(info, default=str)),
            "calibration": calibration.to_dict() if calibration is not None else None}
+    if trees and model.severity_labels is not None:  # label_kinds: the label table its summed severities are read through
+        obj["severity_labels"] = list(model.severity_labels)
     tmp = path.with_suffix(".tmp")
     torch.save(obj, tmp)
     tmp.replace(path)
@@ -378,13 +380,14 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[TS
         raise NotATsaModel(f"{path}: not a readable TSA model file ({type(exc).__name__}: {exc})") from None
     if not isinstance(obj, dict) or obj.get("kind") != "koala-tsa":
         raise NotATsaModel(f"{path}: not a koala TSA model (for the released infer.pth use --checkpoint)")
-    if list(obj["metric_names"]) != list(METRIC_NAMES):
-        raise NotATsaModel(f"{path}: trained on sub-metrics {obj['metric_names']}, the scorer now has {list(METRIC_NAMES)}; retrain")
+    if list(obj["metric_names"]) != list(FEATURE_NAMES):
+        raise NotATsaModel(f"{path}: trained on label-branch inputs {obj['metric_names']}, they are now {list(FEATURE_NAMES)}; "
+                           "retrain (and `koala vtss ship` for the packaged model)")
     size = build(VtssTsaSize, obj["size"])
     if obj.get("model_type", "tsa") == "trees":  # the label_trees variant (koala.vtss.trees)
         from koala.vtss.trees import TreeArrays, TreeTsa
 
-        model = TreeTsa(TreeArrays.from_tensors(obj["state_dict"]), size, int(obj["n_metrics"]))
+        model = TreeTsa(TreeArrays.from_tensors(obj["state_dict"]), size, int(obj["n_metrics"]), obj.get("severity_labels"))
     else:
         spec = TsaSpec(size=size, n_metrics=int(obj["n_metrics"]), branches=tuple(obj["branches"]), fusion=obj["fusion"],
                        dropout=float(obj["dropout"]))

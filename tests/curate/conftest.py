@@ -137,7 +137,7 @@ def tiny_tsa(path):
     import torch
 
     from koala.config import VtssTsaSize
-    from koala.metrics.registry import METRIC_NAMES
+    from koala.vtss.features import FEATURE_NAMES  # the label branch's inputs: the sub-metrics and the temporal features
     from koala.vtss.train import MetricScaler, save_model
     from koala.vtss.tsa import build_tsa
 
@@ -146,7 +146,7 @@ def tiny_tsa(path):
                        convnext_dims=(8, 16), convnext_depths=(1, 1), static_logits=8, feature_dim=8, image_hidden=(8,),
                        label_hidden=(8,), head_hidden=(8,))
     torch.manual_seed(0)
-    n = len(METRIC_NAMES)
+    n = len(FEATURE_NAMES)
     model = build_tsa(size, n, "full", dropout=0.0).eval()
     return save_model(path, model, MetricScaler(center=(0.0,) * n, scale=(1.0,) * n), size_name="test", variant="full",
                       decode_short_side=64, info={"note": "random weights, curate test"})

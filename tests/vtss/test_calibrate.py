@@ -83,3 +83,13 @@ def test_separation_measures_the_order_not_the_scale():
     assert mixed["damaged_rejected_at_kept"] == pytest.approx(1 / 3)  # only 0.5 is under the lowest clean kept at 95 %
     empty = separation([1.0, 2.0], [0, 1])
     assert math.isnan(empty["auc"]) and math.isnan(empty["damaged_rejected_at_kept"]) and empty["damaged_n"] == 0
+
+
+def test_damaged_below_is_the_first_severity_labelled_under_the_threshold():
+    from koala.vtss.calibrate import damaged_below
+
+    assert damaged_below((5.0, 4.0, 3.0, 2.0, 1.0)) == 3  # severity 2 is labelled 3.0: kept by a perfect scorer
+    assert damaged_below((5.0, 3.5, 2.0, 1.5, 1.0)) == 2
+    assert damaged_below((5.0, 4.0, 3.0, 2.0, 1.0), threshold=3.5) == 2
+    with pytest.raises(ValueError, match="no proxy label"):
+        damaged_below((5.0, 4.0, 3.0), threshold=2.5)

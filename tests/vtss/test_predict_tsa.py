@@ -15,6 +15,7 @@ from koala.io.tables import CLIPS, read_table, write_table
 from koala.io.video import read_all
 from koala.vtss.inputs import clip_inputs
 from koala.vtss.predict import VTSS_TABLE, clip_rng
+from koala.vtss.features import FEATURE_NAMES
 from koala.vtss.train import MetricScaler, TsaData, predict_data, save_model
 from koala.vtss.tsa import build_tsa
 from tests.vtss.test_predict import clips_rows
@@ -29,8 +30,9 @@ def tsa_workdir(tmp_path, monkeypatch):
                                                           "vtss": {"model_path": "model/tsa.pt"}}))
     torch.manual_seed(0)
     size = dataclasses.replace(TINY, num_clips=2)
-    model = build_tsa(size, 16, "full", dropout=0.0).eval()
-    scaler = MetricScaler(center=tuple([0.0] * 16), scale=tuple([1.0] * 16))
+    m = len(FEATURE_NAMES)  # the label branch's inputs: the sub-metrics and koala.vtss.features' temporal ones
+    model = build_tsa(size, m, "full", dropout=0.0).eval()
+    scaler = MetricScaler(center=tuple([0.0] * m), scale=tuple([1.0] * m))
     save_model(tmp_path / "model" / "tsa.pt", model, scaler, size_name="test", variant="full", decode_short_side=64,
                info={"note": "test model"})
     return tmp_path, size

@@ -60,3 +60,27 @@ def test_keep_reject_lists_what_escapes_per_kind_and_severity():
     assert kr["clean_rejected"] == [{"source": "b", "vtss": 2.0, "vtss_raw": 2.0}]
     assert kr["rejected_by_kind"] == {"blur": 0.5, "text": 1.0}  # single flaws at severity >= 2 only
     assert kr["separation"]["auc"] == pytest.approx(6.5 / 8) and kr["separation"]["damaged_n"] == 4
+    assert "calibrated_label_below" not in kr
+
+
+def test_keep_reject_reports_damage_under_the_threshold_beside_severity_two():
+    from koala.vtss.stage import keep_reject_by_variant, table5
+
+    rows = [("a", "clean", 0, 4.0), ("b", "clean", 0, 3.5), ("a", "blur2", 2, 3.0), ("b", "noise2", 2, 2.0),
+            ("a", "text3", 3, 2.0), ("b", "blur4", 4, 1.0), ("a", "frozen3", 3, 2.7)]
+    p = pd.DataFrame([{"fold": "fold0" if s == "a" else "fold1", "variant": "label_kinds", "proxy_id": f"{s}-{d}",
+                       "source": s, "degradations": d, "severity": sev, "label_proxy": 5.0 - sev, "pred": v,
+                       "pred_cal": v} for s, d, sev, v in rows])
+    kr = keep_reject_by_variant(p, below=3)["label_kinds"]
+    assert kr["calibrated"]["damaged_n"] == 5 and kr["calibrated"]["damaged_rejected"] == pytest.approx(3 / 5)
+    below = kr["calibrated_label_below"]
+    assert below["damaged_severity"] == 3 and below["damaged_n"] == 3 and below["damaged_rejected"] == pytest.approx(2 / 3)
+    assert below["clean_kept"] == kr["calibrated"]["clean_kept"] == 1.0
+    assert kr["separation_label_below"]["damaged_n"] == 3 and kr["separation_label_below"]["auc"] == 1.0
+    results = pd.DataFrame([{"fold": f, "variant": "label_kinds", "plcc": 0.5, "srcc": 0.5, "krcc": 0.4, "rmse": 1.0, "n": 3}
+                            for f in ("fold0", "fold1")])
+    from koala.vtss.stage import table6
+
+    row = table6(results, p, below=3).iloc[0]
+    assert row["damaged_rejected"] == pytest.approx(3 / 5) and row["damaged_rejected_below"] == pytest.approx(2 / 3)
+    assert "damaged_rejected_below" not in table5(results, p).columns  # no label_kinds row in Table 5, none asked
