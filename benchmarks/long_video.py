@@ -321,7 +321,8 @@ def earlier_rows(path: Path, stages: list[str]) -> dict[str, dict[str, dict]]:
     dec = results.get("decode", {})
     kept = {}
     for s, by in results.items():
-        if s in stages or s == "decode" or "(baseline)" in s:  # a baseline compared code that is gone
+        base = s.split(" (earlier run")[0]
+        if base in stages or s == "decode" or "(baseline)" in s:  # measured again now; a baseline compared code that is gone
             continue
         name = s if "earlier run" in s else f"{s} (earlier run, {commit})"
         kept[name] = {k: {**r, "decode_passes": r.get("decode_passes") or DECODE_PASSES.get(s)} if k in ("L", "4L") else r

@@ -83,17 +83,23 @@ def border_bars(frames: np.ndarray, level: int) -> tuple[float, float, float, fl
     The score stage's test (koala.metrics.layout.bar_sizes): dark, uniform and constant edge rows
     ending in a straight edge, so crushed shadows are not bars.
     """
-    h, w = frames.shape[1:3]
-    top, bottom, left, right = bar_sizes(to_gray(frames), level)
+    return _bar_shares(to_gray(frames), level)
+
+
+def _bar_shares(gray: np.ndarray, level: int) -> tuple[float, float, float, float]:
+    """:func:`border_bars` of frames already in luma (N, H, W) uint8."""
+    h, w = gray.shape[1:3]
+    top, bottom, left, right = bar_sizes(gray, level)
     return (top / h, bottom / h, left / w, right / w)
 
 
 def visual_stats(frames: np.ndarray, cfg: MeasuredCaptionConfig, *, text_area: float) -> VisualStats:
     """All visual measures of a clip's sampled frames (N, H, W, 3); ``text_area`` is the overlay text measured apart."""
-    luma = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]).astype(np.float32)
+    gray = to_gray(frames)  # (N, H, W) uint8, shared by the exposure measures and the bars
+    luma = gray.astype(np.float32)
     hsv = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2HSV) for f in frames])
     sat = hsv[..., 1].astype(np.float32) / 255.0
-    bars = border_bars(frames, cfg.border_level)
+    bars = _bar_shares(gray, cfg.border_level)
     h, w = frames.shape[1:3]
     top, bottom = int(round(bars[0] * h)), h - int(round(bars[1] * h))
     left, right = int(round(bars[2] * w)), w - int(round(bars[3] * w))

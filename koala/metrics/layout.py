@@ -65,19 +65,33 @@ def bar_sizes(gray: np.ndarray, level: float) -> tuple[int, int, int, int]:
     """
     out = []
     for frames in (gray, gray.transpose(0, 2, 1)):  # rows (top, bottom), then columns (left, right)
-        lines = bar_lines(frames, level)
-        if lines.all():
-            out += [0, 0]
-            continue
+        size = frames.shape[1]
         pair = []
         for flip in (False, True):
             f = frames[:, ::-1] if flip else frames
-            n = edge_run(lines[::-1] if flip else lines)
-            pair.append(n if n <= MAX_BAR * len(lines) and straight_edge(f, n, level) else 0)
-        if min(pair) == 0 and max(pair) > MAX_LONE_BAR * len(lines):
+            n = bar_run(f, level, int(MAX_BAR * size) + 1)
+            pair.append(n if n <= MAX_BAR * size and straight_edge(f, n, level) else 0)
+        if min(pair) == 0 and max(pair) > MAX_LONE_BAR * size:
             pair = [0, 0]
         out += pair
     return tuple(out)
+
+
+def bar_run(gray: np.ndarray, level: float, limit: int) -> int:
+    """``edge_run(bar_lines(gray, level))`` counted no further than ``limit`` rows.
+
+    Rows are tested from the top edge in growing chunks, so a frame without a bar costs a few rows,
+    not the whole frame (a row's test reads only that row). A run of ``limit`` or more comes back as
+    ``limit``: :func:`bar_sizes` then ignores it, as it does a run over every row (a dark clip).
+    """
+    done, chunk = 0, 4
+    while done < min(limit, gray.shape[1]):
+        stop = min(limit, gray.shape[1], done + chunk)
+        n = edge_run(bar_lines(gray[:, done:stop], level))
+        if done + n < stop:
+            return done + n
+        done, chunk = stop, 2 * chunk
+    return done
 
 
 def border_fraction_of(gray: np.ndarray, level: float) -> float:

@@ -93,3 +93,46 @@ def test_real_frames_darkened_in_post_have_no_bars_and_letterboxed_ones_do(sampl
         boxed[:, :45] = rng.integers(0, 10, size=boxed[:, :45].shape)
         boxed[:, -45:] = rng.integers(0, 10, size=boxed[:, -45:].shape)
         assert bar_sizes(boxed, 24)[:2] == (45, 45), p.name
+
+
+def _bar_sizes_whole(gray, level):
+    """The definition bar_sizes keeps: every row tested, then the runs at the edges."""
+    from koala.metrics.layout import MAX_BAR, MAX_LONE_BAR, bar_lines, edge_run, straight_edge
+
+    out = []
+    for frames in (gray, gray.transpose(0, 2, 1)):
+        lines = bar_lines(frames, level)
+        if lines.all():
+            out += [0, 0]
+            continue
+        pair = []
+        for flip in (False, True):
+            f = frames[:, ::-1] if flip else frames
+            n = edge_run(lines[::-1] if flip else lines)
+            pair.append(n if n <= MAX_BAR * len(lines) and straight_edge(f, n, level) else 0)
+        if min(pair) == 0 and max(pair) > MAX_LONE_BAR * len(lines):
+            pair = [0, 0]
+        out += pair
+    return tuple(out)
+
+
+def test_bars_tested_from_the_edges_match_every_row_tested():
+    # bar_sizes stops testing rows at the first one that is not a bar; the sizes must be those of testing all
+    from koala.metrics.layout import bar_run, bar_sizes
+
+    rng = np.random.default_rng(3)
+    seen_bars = 0
+    for _ in range(600):
+        n, h, w = (int(v) for v in (rng.integers(1, 5), rng.integers(1, 70), rng.integers(1, 70)))
+        g = rng.integers(0, 255, (n, h, w)).astype(np.uint8)
+        for side, extent in enumerate((h, h, w, w)):
+            k, v = int(rng.integers(0, extent)), int(rng.integers(0, 40))
+            [g[:, :k], g[:, h - k :], g[:, :, :k], g[:, :, w - k :]][side][...] = v
+        if rng.random() < 0.1:
+            g[:] = rng.integers(0, 30)  # a dark clip: every row is bar-like
+        want = _bar_sizes_whole(g, 24)
+        seen_bars += any(want)
+        assert bar_sizes(g, 24) == want
+    assert seen_bars > 50
+    dark = np.full((2, 50, 30), 5, np.uint8)
+    assert bar_run(dark, 24, 21) == 21 and bar_run(dark, 24, 80) == 50

@@ -105,3 +105,29 @@ def test_persistence_and_readability_rules():
     groups = persistent_groups([[box], [longer, below], [box]], min_frames=2)
     assert len(groups) == 1 and len(groups[0]) == 3
     assert readable("Thank you", 0.95, 0.8) and not readable("l", 0.99, 0.8) and not readable("Thank", 0.5, 0.8)
+
+
+def test_sessions_with_the_memory_arena_find_and_read_the_same_text():
+    # the detector and recogniser run on sessions rebuilt with onnxruntime's CPU arena on (less page
+    # zeroing); their outputs must equal those of rapidocr's own sessions
+    import os
+
+    from rapidocr_onnxruntime.ch_ppocr_det import TextDetector
+    from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
+
+    from koala.metrics.text import _rapidocr_config, detector, recogniser
+
+    frame = np.full((180, 320, 3), 90, np.uint8)
+    cv2.putText(frame, "KOALA 36M", (40, 150), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (255, 255, 255), 3, cv2.LINE_AA)
+    bgr = np.ascontiguousarray(frame[..., ::-1])
+    pkg, conf = _rapidocr_config("Det", "detector")
+    det = detector(640, 0.5)
+    assert det.infer.session.get_session_options().enable_cpu_mem_arena
+    plain = TextDetector({**conf, "model_path": os.path.join(pkg, conf["model_path"]), "limit_type": "max",
+                          "limit_side_len": 640, "box_thresh": 0.5, "intra_op_num_threads": 1, "inter_op_num_threads": 1})
+    ours, theirs = det(bgr)[0], plain(bgr)[0]
+    assert ours is not None and len(ours) >= 1 and np.array_equal(ours, theirs)
+    pkg, conf = _rapidocr_config("Rec", "recogniser")
+    plain_rec = TextRecognizer({**conf, "model_path": os.path.join(pkg, conf["model_path"])})
+    crop = bgr[115:160, 30:260]
+    assert recogniser()([crop])[0] == plain_rec([crop])[0]
