@@ -269,9 +269,17 @@ def table(results: dict[str, dict[str, dict]], durations: tuple[float, float]) -
     return pd.DataFrame(rows)
 
 
+def measured(results: dict, name: str) -> dict:
+    """A stage's results, from this run or kept from an earlier one (``NAME (earlier run, C)``)."""
+    for key, by in results.items():
+        if key == name or key.startswith(f"{name} (earlier run"):
+            return by
+    return {}
+
+
 def write_json(results: dict, durations: tuple[float, float], videos: list, args, out: pd.DataFrame | None) -> None:
     """The measurements so far (and the table, once all are in) as the benchmark's result file (the README's table)."""
-    cur = results.get("curate", {})
+    cur = measured(results, "curate")
     doc = {
         "videos": [str(v) for v in videos], "durations": list(durations), "cores": os.cpu_count(), "vtss_model": str(args.checkpoint),
         "raw_decode": "PyAV decode of every frame at native size, thread_type AUTO, no conversion (koala.split.speed.raw_decode)",
@@ -298,8 +306,8 @@ def result_parts(doc: dict) -> dict:
     if rtf:
         lines.append("`koala curate` end to end: " + ", ".join(f"{k} {v:.2f}x real time" for k, v in rtf.items()) + " (target: <= 1x).")
     res = doc["results"]
-    if "4L" in res.get("curate", {}) and "4L" in res.get("curate_in_turn", {}):
-        one, each = res["curate"]["4L"], res["curate_in_turn"]["4L"]
+    if "4L" in measured(res, "curate") and "4L" in measured(res, "curate_in_turn"):
+        one, each = measured(res, "curate")["4L"], measured(res, "curate_in_turn")["4L"]
         lines.append(f"One decode for the per-clip stages (`curate`, {one.get('decode_passes')} decodes per video) against one per "
                      f"stage (`curate_in_turn`, {each.get('decode_passes')}): {one['cpu_seconds'] / each['cpu_seconds']:.2f}x the CPU "
                      f"seconds and {one['seconds'] / each['seconds']:.2f}x the wall seconds on 4L, in the same run.")
