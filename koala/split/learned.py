@@ -31,6 +31,7 @@ from scipy.ndimage import median_filter
 from koala.io.video import VideoInfo, read_frames
 from koala.split import features as F
 from koala.split.confirm import confirm_spans
+from koala.split.plateau import refine_spans
 from koala.split.registry import Detection, Detector, overlapped, register
 
 MODEL_VERSION = 1
@@ -410,6 +411,9 @@ class LearnedDetector(Detector):
             spans = snap_cuts(spans, adjacent, longest=cfg.snap_cut)
         if cfg.extend_reach > 0 and len(gap_feats[1]):
             spans = extend_ends(spans, picture_change(gap_feats[1]), ratio=cfg.extend_ratio, reach=cfg.extend_reach)
+        if cfg.plateau_ratio > 0 and len(gap_feats[1]):
+            spans = refine_spans(spans, picture_change(gap_feats[1]), ratio=cfg.plateau_ratio, edge=cfg.plateau_edge,
+                                 flat=cfg.plateau_flat, min_len=cfg.plateau_len, pad=cfg.plateau_pad)
         if self._confirming() and "grey" in feats:
             spans = confirm_spans(spans, feats["grey"], cut_max=cfg.confirm_cut, gradual_max=cfg.confirm_gradual)
         return Detection(spans=spans, num_frames=len(gap_feats[1]) + 1, scores={"window": score, "pair_1": adjacent})
