@@ -201,3 +201,21 @@ def test_a_sustained_run_under_the_peak_counts_a_burst_does_not():
     assert L.spans_from_scores(s, **kw, sustain_peak=0.9, sustain_share=0.6, sustain_len=8) == [(10, 22)]
     assert L.spans_from_scores(s, **kw, sustain_peak=0.95, sustain_share=0.6, sustain_len=8) == []  # its peak is too low
     assert L.spans_from_scores(s, **kw, sustain_peak=0.9, sustain_share=0.6, sustain_len=4) == [(10, 22), (60, 64)]
+
+
+def test_a_slide_the_window_network_misses_is_found_by_its_plateau_exactly(synth, tmp_path):
+    from koala.io.video import probe
+
+    a = synth.textured_shot(1, 60, tint=(1.0, 0.7, 0.3))
+    b = synth.textured_shot(2, 60, tint=(0.3, 0.6, 1.0))
+    w = a.shape[2]
+    frames = list(a[:40])
+    for k in range(1, 21):  # mixed frames 40..59: B slides in from the right and pushes A out
+        off = int(round(w * k / 21))
+        frames.append(np.concatenate([a[39 + k][:, off:], b[k - 1][:, :off]], axis=1))
+    frames += list(b[20:60])
+    path = synth.write(tmp_path / "slide.mp4", np.stack(frames))
+    cfg = SplitConfig()
+    off = dataclasses.replace(cfg, learned=dataclasses.replace(cfg.learned, plateau_ratio=0.0))
+    assert L.LearnedDetector(off).run(path, probe(path)).spans == []  # the network reads a uniform slide as a pan
+    assert L.LearnedDetector(cfg).run(path, probe(path)).spans == [(39, 60)]  # pure frames 39 and 60, nothing more
