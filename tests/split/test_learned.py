@@ -219,3 +219,16 @@ def test_a_slide_the_window_network_misses_is_found_by_its_plateau_exactly(synth
     off = dataclasses.replace(cfg, learned=dataclasses.replace(cfg.learned, plateau_ratio=0.0))
     assert L.LearnedDetector(off).run(path, probe(path)).spans == []  # the network reads a uniform slide as a pan
     assert L.LearnedDetector(cfg).run(path, probe(path)).spans == [(39, 60)]  # pure frames 39 and 60, nothing more
+
+
+def test_a_dissolve_detected_short_follows_its_own_rate_to_its_end():
+    change = np.full(120, 0.016)
+    change[40:70] = 0.05  # a dissolve between two similar shots: steps 40..69 (mixed frames 41..69)
+    # extend_ends measures the level right after the end, still inside the dissolve, and stops
+    assert L.extend_ends([(40, 62)], change, ratio=1.5, reach=6) == [(40, 62)]
+    assert L.follow_rate([(40, 62)], change, keep=0.8, reach=10, gap=4) == [(40, 70)]
+    assert L.follow_rate([(40, 62)], change, keep=0.8, reach=3, gap=4) == [(40, 65)]  # at most `reach`
+    change[90:100] = 0.05  # the next shot moves at the dissolve's rate right away: no level beyond, no growth
+    change[70:90] = 0.05
+    assert L.follow_rate([(40, 62)], change, keep=0.8, reach=10, gap=4) == [(40, 62)]
+    assert L.follow_rate([(100, 101)], change, keep=0.8, reach=10, gap=4) == [(100, 101)]  # a cut never grows
