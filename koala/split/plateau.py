@@ -11,7 +11,8 @@ The window network (:mod:`koala.split.learned`) compares frames up to 31 apart, 
 transition only to within a few frames, and it reads a slide, whose whole picture moves uniformly,
 much like a pan: some slides it misses, some it finds in two halves. A plateau fixes three things:
 
-- a detected gradual span is trimmed to a plateau's sharp edge inside it (keeping ``pad`` frames);
+- a detected gradual span is trimmed to a plateau's sharp edge inside it (keeping ``pad`` frames
+  unless the edge is very sharp);
 - a detected span (or a hard cut found at one end of a slide) overlapping a flat, sharp-edged
   plateau grows to cover it;
 - a flat, sharp-edged plateau no detection touches is a transition of its own.
@@ -93,7 +94,7 @@ def _is_transition(p: Plateau, *, edge: float, flat: float, min_len: int) -> boo
 
 
 def refine_spans(spans: list[Span], change: np.ndarray, *, ratio: float, edge: float, flat: float, min_len: int,
-                 pad: int) -> list[Span]:
+                 pad: int, exact: float = float("inf")) -> list[Span]:
     """Detected spans trimmed to, grown to, and completed by the plateaus of picture change.
 
     Args:
@@ -102,7 +103,9 @@ def refine_spans(spans: list[Span], change: np.ndarray, *, ratio: float, edge: f
         ratio: plateau step threshold over the shot's level (:func:`plateaus`).
         edge: an edge this sharp (change over the level beside it) is a transition's end.
         flat: a plateau at least this flat, ``min_len`` steps long and sharp at both ends is a transition.
-        pad: frames kept removed beyond a plateau's edge when a span is trimmed to it.
+        pad: frames kept removed beyond a plateau's edge when a span is trimmed to it ...
+        exact: ... unless the edge is at least this sharp: then the span ends right at it (a fade's
+            faint last frame changes little, so a soft edge may hide one more mixed frame; a hard one not).
 
     Returns:
         The spans, sorted: each gradual span's end moved in to a sharp plateau edge at most
@@ -123,10 +126,12 @@ def refine_spans(spans: list[Span], change: np.ndarray, *, ratio: float, edge: f
         if b - a > 1:
             for p in found:
                 if p.first <= b and p.last >= a:
-                    if p.edge_in >= edge and 0 < p.first - pad - a <= EDGE_REACH:
-                        a = p.first - pad
-                    if p.edge_out >= edge and 0 < b - p.last - pad <= EDGE_REACH:
-                        b = p.last + pad
+                    pin = 0 if p.edge_in >= exact else pad
+                    pout = 0 if p.edge_out >= exact else pad
+                    if p.edge_in >= edge and 0 < p.first - pin - a <= EDGE_REACH:
+                        a = p.first - pin
+                    if p.edge_out >= edge and 0 < b - p.last - pout <= EDGE_REACH:
+                        b = p.last + pout
         if hit and out and out[-1][2] and a <= out[-1][1]:
             out[-1][1] = max(out[-1][1], b)
             continue
