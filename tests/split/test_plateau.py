@@ -48,8 +48,8 @@ def test_padded_gradual_ends_move_in_to_sharp_edges_cuts_never():
     # detected 3 frames early and 3 late: trimmed to one frame beyond each edge
     assert Pl.refine_spans([(60, 90), (150, 151)], c, **KW) == [(62, 88), (150, 151)]
     assert Pl.refine_spans([(60, 90)], c, **{**KW, "pad": 0}) == [(63, 87)]
-    # edges this sharp (about 15 times the level beside them) are exact: no frame kept removed beyond
-    assert Pl.refine_spans([(60, 90)], c, **{**KW, "exact": 10.0}) == [(63, 87)]
+    # edges this sharp (about 10 times the level beside them) are exact: no frame kept removed beyond
+    assert Pl.refine_spans([(60, 90)], c, **{**KW, "exact": 5.0}) == [(63, 87)]
     assert Pl.refine_spans([(60, 90)], c, **{**KW, "exact": 50.0}) == [(62, 88)]
     # an end farther than EDGE_REACH from the edge is not moved (the edge may be another change)
     assert Pl.refine_spans([(50, 100)], c, **KW) == [(50, 100)]
