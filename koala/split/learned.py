@@ -447,12 +447,12 @@ class LearnedDetector(Detector):
             spans = snap_cuts(spans, adjacent, longest=cfg.snap_cut)
         if cfg.extend_reach > 0 and len(gap_feats[1]):
             spans = extend_ends(spans, picture_change(gap_feats[1]), ratio=cfg.extend_ratio, reach=cfg.extend_reach)
-        if cfg.follow_keep > 0 and len(gap_feats[1]):
-            spans = follow_rate(spans, picture_change(gap_feats[1]), keep=cfg.follow_keep, reach=cfg.follow_reach, gap=cfg.follow_gap)
         if cfg.plateau_ratio > 0 and len(gap_feats[1]):
             spans = refine_spans(spans, picture_change(gap_feats[1]), ratio=cfg.plateau_ratio, edge=cfg.plateau_edge,
                                  flat=cfg.plateau_flat, min_len=cfg.plateau_len, pad=cfg.plateau_pad,
                                  exact_in=cfg.plateau_exact_in, exact_out=cfg.plateau_exact_out)
         if self._confirming() and "grey" in feats:
             spans = confirm_spans(spans, feats["grey"], cut_max=cfg.confirm_cut, gradual_max=cfg.confirm_gradual)
+        if cfg.follow_keep > 0 and len(gap_feats[1]):  # after confirmation: moving an end must not decide a span
+            spans = follow_rate(spans, picture_change(gap_feats[1]), keep=cfg.follow_keep, reach=cfg.follow_reach, gap=cfg.follow_gap)
         return Detection(spans=spans, num_frames=len(gap_feats[1]) + 1, scores={"window": score, "pair_1": adjacent})
