@@ -94,7 +94,7 @@ def _is_transition(p: Plateau, *, edge: float, flat: float, min_len: int) -> boo
 
 
 def refine_spans(spans: list[Span], change: np.ndarray, *, ratio: float, edge: float, flat: float, min_len: int,
-                 pad: int, exact_in: float = float("inf"), exact_out: float = float("inf")) -> list[Span]:
+                 pad: int, exact: float = float("inf")) -> list[Span]:
     """Detected spans trimmed to, grown to, and completed by the plateaus of picture change.
 
     Args:
@@ -104,11 +104,9 @@ def refine_spans(spans: list[Span], change: np.ndarray, *, ratio: float, edge: f
         edge: an edge this sharp (change over the level beside it) is a transition's end.
         flat: a plateau at least this flat, ``min_len`` steps long and sharp at both ends is a transition.
         pad: frames kept removed beyond a plateau's edge when a span is trimmed to it ...
-        exact_in: ... unless a plateau's first edge is at least this sharp: then the span starts right
-            at it (a wipe's or slide's first mixed frame shows only a thin strip of the next shot, so
-            even a sharp edge may hide one more mixed frame before it; this needs a sharper edge) ...
-        exact_out: ... or its last edge at least this sharp: then the span ends right at it (a fade's
-            faint last frame changes little, so a soft edge may hide one more mixed frame).
+        exact: ... unless the edge is at least this sharp: then the span ends right at it (a fade's
+            faint last frame, or a wipe's first thin strip, changes the picture little, so a soft edge
+            may hide one more mixed frame; a very sharp one does not).
 
     Returns:
         The spans, sorted: each gradual span's end moved in to a sharp plateau edge at most
@@ -129,8 +127,8 @@ def refine_spans(spans: list[Span], change: np.ndarray, *, ratio: float, edge: f
         if b - a > 1:
             for p in found:
                 if p.first <= b and p.last >= a:
-                    pin = 0 if p.edge_in >= exact_in else pad
-                    pout = 0 if p.edge_out >= exact_out else pad
+                    pin = 0 if p.edge_in >= exact else pad
+                    pout = 0 if p.edge_out >= exact else pad
                     if p.edge_in >= edge and 0 < p.first - pin - a <= EDGE_REACH:
                         a = p.first - pin
                     if p.edge_out >= edge and 0 < b - p.last - pout <= EDGE_REACH:

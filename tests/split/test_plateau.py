@@ -49,9 +49,8 @@ def test_padded_gradual_ends_move_in_to_sharp_edges_cuts_never():
     assert Pl.refine_spans([(60, 90), (150, 151)], c, **KW) == [(62, 88), (150, 151)]
     assert Pl.refine_spans([(60, 90)], c, **{**KW, "pad": 0}) == [(63, 87)]
     # edges this sharp (about 10 times the level beside them) are exact: no frame kept removed beyond
-    assert Pl.refine_spans([(60, 90)], c, **{**KW, "exact_in": 5.0, "exact_out": 5.0}) == [(63, 87)]
-    assert Pl.refine_spans([(60, 90)], c, **{**KW, "exact_in": 50.0, "exact_out": 5.0}) == [(62, 87)]
-    assert Pl.refine_spans([(60, 90)], c, **{**KW, "exact_in": 5.0, "exact_out": 50.0}) == [(63, 88)]
+    assert Pl.refine_spans([(60, 90)], c, **{**KW, "exact": 5.0}) == [(63, 87)]
+    assert Pl.refine_spans([(60, 90)], c, **{**KW, "exact": 50.0}) == [(62, 88)]
     # an end farther than EDGE_REACH from the edge is not moved (the edge may be another change)
     assert Pl.refine_spans([(50, 100)], c, **KW) == [(50, 100)]
 
