@@ -330,7 +330,7 @@ class LearnedConfig:
     plateau_len: int = 8  # ours: ... and at least this many steps long
     plateau_pad: int = 1  # ours: frames removed beyond a plateau's sharp edge when a detected span is trimmed to it ...
     plateau_exact: float = 10.0  # ours: ... none beyond an edge at least this sharp
-    snap_cut: int = 12  # ours: a detected span this short with one "different shots" step is that hard cut (0: off)
+    snap_cut: int = 15  # ours: a detected span this short with one "different shots" step is that hard cut (0: off)
     confirm_cut: float = 0.95  # ours: a hard cut whose two frames agree this well after a dense-flow warp is motion or flicker, dropped (above 1: off)
     confirm_gradual: float = 0.75  # ours: likewise a gradual span, its outside frames tracked through it step by step (above 1: off)
 
