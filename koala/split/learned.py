@@ -450,7 +450,7 @@ class LearnedDetector(Detector):
         if cfg.plateau_ratio > 0 and len(gap_feats[1]):
             spans = refine_spans(spans, picture_change(gap_feats[1]), ratio=cfg.plateau_ratio, edge=cfg.plateau_edge,
                                  flat=cfg.plateau_flat, min_len=cfg.plateau_len, pad=cfg.plateau_pad,
-                                 exact=cfg.plateau_exact)
+                                 exact=cfg.plateau_exact, trim_edge=cfg.plateau_trim_edge)
         if self._confirming() and "grey" in feats:
             spans = confirm_spans(spans, feats["grey"], cut_max=cfg.confirm_cut, gradual_max=cfg.confirm_gradual)
         if cfg.follow_keep > 0 and len(gap_feats[1]):  # after confirmation: moving an end must not decide a span

@@ -94,16 +94,18 @@ def _is_transition(p: Plateau, *, edge: float, flat: float, min_len: int) -> boo
 
 
 def refine_spans(spans: list[Span], change: np.ndarray, *, ratio: float, edge: float, flat: float, min_len: int,
-                 pad: int, exact: float = float("inf")) -> list[Span]:
+                 pad: int, exact: float = float("inf"), trim_edge: float | None = None) -> list[Span]:
     """Detected spans trimmed to, grown to, and completed by the plateaus of picture change.
 
     Args:
         spans: detected spans (first, last), sorted; (k - 1, k) is a hard cut.
         change: (n - 1,) change between consecutive frames (:func:`koala.split.learned.picture_change`).
         ratio: plateau step threshold over the shot's level (:func:`plateaus`).
-        edge: an edge this sharp (change over the level beside it) is a transition's end.
+        edge: a plateau whose edges are both this sharp (change over the level beside it) can be a whole transition.
         flat: a plateau at least this flat, ``min_len`` steps long and sharp at both ends is a transition.
         pad: frames kept removed beyond a plateau's edge when a span is trimmed to it ...
+        trim_edge: a span's end moves in only to an edge at least this sharp (default ``edge``); a
+            dissolve's soft end moved in leaves its last faint frame in a clip ...
         exact: ... unless the edge is at least this sharp: then the span ends right at it (a fade's
             faint last frame, or a wipe's first thin strip, changes the picture little, so a soft edge
             may hide one more mixed frame; a very sharp one does not).
@@ -115,6 +117,7 @@ def refine_spans(spans: list[Span], change: np.ndarray, *, ratio: float, edge: f
         no span touches added.
     """
     found = plateaus(change, ratio=ratio)
+    trim = edge if trim_edge is None else trim_edge
     whole = [p for p in found if _is_transition(p, edge=edge, flat=flat, min_len=min_len)]
     used: set[int] = set()
     out: list[list] = []  # [first, last, grown]
@@ -129,9 +132,9 @@ def refine_spans(spans: list[Span], change: np.ndarray, *, ratio: float, edge: f
                 if p.first <= b and p.last >= a:
                     pin = 0 if p.edge_in >= exact else pad
                     pout = 0 if p.edge_out >= exact else pad
-                    if p.edge_in >= edge and 0 < p.first - pin - a <= EDGE_REACH:
+                    if p.edge_in >= trim and 0 < p.first - pin - a <= EDGE_REACH:
                         a = p.first - pin
-                    if p.edge_out >= edge and 0 < b - p.last - pout <= EDGE_REACH:
+                    if p.edge_out >= trim and 0 < b - p.last - pout <= EDGE_REACH:
                         b = p.last + pout
         if hit and out and out[-1][2] and a <= out[-1][1]:
             out[-1][1] = max(out[-1][1], b)

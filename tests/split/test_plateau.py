@@ -73,3 +73,11 @@ def test_no_change_no_plateau():
     assert Pl.plateaus(np.zeros(100), ratio=3.0) == []
     assert Pl.plateaus(np.zeros(3), ratio=3.0) == []
     assert Pl.refine_spans([(10, 11)], np.zeros(100), **KW) == [(10, 11)]
+
+
+def test_ends_move_in_only_to_edges_as_sharp_as_trim_edge():
+    c = np.full(200, 0.02)
+    c[63:87] = 0.15  # edges 0.15 / (0.02 + 0.005) = 6 times the level beside them
+    assert Pl.refine_spans([(60, 90)], c, **KW, trim_edge=5.0) == [(62, 88)]
+    assert Pl.refine_spans([(60, 90)], c, **KW, trim_edge=7.0) == [(60, 90)]  # not sharp enough to move an end in
+    assert Pl.refine_spans([], c, **KW, trim_edge=7.0) == [(63, 87)]  # the plateau itself is still a transition
