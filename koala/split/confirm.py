@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 Span = tuple[int, int]
+FADE_CONTRAST = 0.1  # a gradual span whose frames lose all but this share of the outside frames' contrast is a fade (not tracked)
 _FLAT = 2.0  # grey levels: a thumbnail flatter than this (black, white) has no structure to agree on
 
 
@@ -99,7 +100,12 @@ def span_agreement(grey: np.ndarray, span: Span, *, agree: FlowAgreement | None 
         return float("nan")
     if b - a == 1:
         return agree(grey[a], grey[b])
-    return agree.tracked(grey, max(0, a - 1), min(n - 1, b + 1))
+    first, last = max(0, a - 1), min(n - 1, b + 1)
+    ends = min(float(grey[first].std()), float(grey[last].std()))
+    inner = min(float(grey[k].std()) for k in range(first + 1, last))
+    if inner < FADE_CONTRAST * ends:  # the picture faded out between: nothing to track through, and no camera does that
+        return float("nan")
+    return agree.tracked(grey, first, last)
 
 
 def confirm_spans(spans: Sequence[Span], grey: np.ndarray, *, cut_max: float, gradual_max: float) -> list[Span]:

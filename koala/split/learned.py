@@ -31,6 +31,7 @@ from scipy.ndimage import median_filter
 from koala.io.video import VideoInfo, read_frames
 from koala.split import features as F
 from koala.split.confirm import confirm_spans
+from koala.split.plateau import refine_spans
 from koala.split.registry import Detection, Detector, overlapped, register
 
 MODEL_VERSION = 1
@@ -344,6 +345,42 @@ def extend_ends(spans: list[tuple[int, int]], change: np.ndarray, *, ratio: floa
     return out
 
 
+FOLLOW_INNER = 5  # a gradual span's last (first) steps whose median change is its rate of change
+FOLLOW_RATIO = 1.5  # a step must also exceed this many times the level past the reach (plus EXTEND_EPS)
+
+
+def follow_rate(spans: list[tuple[int, int]], change: np.ndarray, *, keep: float, reach: int, gap: int) -> list[tuple[int, int]]:
+    """Gradual spans grown while the picture keeps changing at the span's own rate (a dissolve's ends).
+
+    A dissolve or fade changes the picture by about the same amount at every step, and between two
+    similar or moving shots that amount can be close to the shots' own change, so the window
+    network's probability (and :func:`extend_ends`, whose level is measured right beside the end,
+    still inside the transition) can stop several frames before the last mixed frame. Here a span's
+    end moves forward while the next step changes the picture by at least ``keep`` times the median
+    of its last :data:`FOLLOW_INNER` steps and by more than :data:`FOLLOW_RATIO` times the level of
+    the :data:`EXTEND_CONTEXT` steps from ``gap`` frames further on; its start moves back likewise.
+    At most ``reach`` frames per side; spans of three frames or fewer (cuts) are left alone.
+    """
+    m = len(change)
+    out = []
+    for a, b in spans:
+        if b - a > 3:
+            rate = np.median(change[max(a, b - FOLLOW_INNER) : b])
+            for _ in range(reach):
+                far = change[b + gap : b + gap + EXTEND_CONTEXT]
+                if b >= m or change[b] < keep * rate or change[b] <= FOLLOW_RATIO * (np.median(far) if len(far) else 0.0) + EXTEND_EPS:
+                    break
+                b += 1
+            rate = np.median(change[a : min(b, a + FOLLOW_INNER)])
+            for _ in range(reach):
+                far = change[max(0, a - 1 - gap - EXTEND_CONTEXT) : max(0, a - 1 - gap)]
+                if a < 1 or change[a - 1] < keep * rate or change[a - 1] <= FOLLOW_RATIO * (np.median(far) if len(far) else 0.0) + EXTEND_EPS:
+                    break
+                a -= 1
+        out.append((a, b))
+    return out
+
+
 def snap_cuts(spans: list[tuple[int, int]], adjacent_score: np.ndarray, *, longest: int) -> list[tuple[int, int]]:
     """Short detected spans that are really one hard cut, replaced by that cut (so it costs no frame).
 
@@ -410,6 +447,12 @@ class LearnedDetector(Detector):
             spans = snap_cuts(spans, adjacent, longest=cfg.snap_cut)
         if cfg.extend_reach > 0 and len(gap_feats[1]):
             spans = extend_ends(spans, picture_change(gap_feats[1]), ratio=cfg.extend_ratio, reach=cfg.extend_reach)
+        if cfg.plateau_ratio > 0 and len(gap_feats[1]):
+            spans = refine_spans(spans, picture_change(gap_feats[1]), ratio=cfg.plateau_ratio, edge=cfg.plateau_edge,
+                                 flat=cfg.plateau_flat, min_len=cfg.plateau_len, pad=cfg.plateau_pad,
+                                 exact=cfg.plateau_exact, trim_edge=cfg.plateau_trim_edge)
         if self._confirming() and "grey" in feats:
             spans = confirm_spans(spans, feats["grey"], cut_max=cfg.confirm_cut, gradual_max=cfg.confirm_gradual)
+        if cfg.follow_keep > 0 and len(gap_feats[1]):  # after confirmation: moving an end must not decide a span
+            spans = follow_rate(spans, picture_change(gap_feats[1]), keep=cfg.follow_keep, reach=cfg.follow_reach, gap=cfg.follow_gap)
         return Detection(spans=spans, num_frames=len(gap_feats[1]) + 1, scores={"window": score, "pair_1": adjacent})

@@ -90,3 +90,14 @@ def test_thumbnails_are_the_descriptors_grey_and_only_when_asked(synth):
     else:
         raise AssertionError("a stream without keep_grey returned thumbnails")
     assert cv2.__version__  # OpenCV's DIS flow is what confirm uses
+
+
+def test_a_fade_through_black_is_never_explained_as_motion(synth):
+    a = _panning(synth, 11, 30, speed=1).astype(np.float32)
+    # one picture fades out to black and back in: tracked end to end it agrees with itself
+    level = np.r_[np.ones(10), np.linspace(1, 0.02, 5), np.linspace(0.02, 1, 5), np.ones(10)]
+    g = _grey(np.clip(a * level[:, None, None, None], 0, 255).astype(np.uint8))
+    dim = _grey(np.clip(a * np.r_[np.ones(10), np.full(10, 0.5), np.ones(10)][:, None, None, None], 0, 255).astype(np.uint8))
+    assert np.isnan(span_agreement(g, (9, 20)))  # faded out between: cannot be tracked, so never confirmed as motion
+    assert confirm_spans([(9, 20)], g, cut_max=2.0, gradual_max=0.75) == [(9, 20)]
+    assert span_agreement(dim, (9, 20)) > 0.9  # half the contrast is still a picture to track

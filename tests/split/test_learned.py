@@ -201,3 +201,34 @@ def test_a_sustained_run_under_the_peak_counts_a_burst_does_not():
     assert L.spans_from_scores(s, **kw, sustain_peak=0.9, sustain_share=0.6, sustain_len=8) == [(10, 22)]
     assert L.spans_from_scores(s, **kw, sustain_peak=0.95, sustain_share=0.6, sustain_len=8) == []  # its peak is too low
     assert L.spans_from_scores(s, **kw, sustain_peak=0.9, sustain_share=0.6, sustain_len=4) == [(10, 22), (60, 64)]
+
+
+def test_a_slide_the_window_network_misses_is_found_by_its_plateau_exactly(synth, tmp_path):
+    from koala.io.video import probe
+
+    a = synth.textured_shot(1, 60, tint=(1.0, 0.7, 0.3))
+    b = synth.textured_shot(2, 60, tint=(0.3, 0.6, 1.0))
+    w = a.shape[2]
+    frames = list(a[:40])
+    for k in range(1, 21):  # mixed frames 40..59: B slides in from the right and pushes A out
+        off = int(round(w * k / 21))
+        frames.append(np.concatenate([a[39 + k][:, off:], b[k - 1][:, :off]], axis=1))
+    frames += list(b[20:60])
+    path = synth.write(tmp_path / "slide.mp4", np.stack(frames))
+    cfg = SplitConfig()
+    off = dataclasses.replace(cfg, learned=dataclasses.replace(cfg.learned, plateau_ratio=0.0))
+    assert L.LearnedDetector(off).run(path, probe(path)).spans == []  # the network reads a uniform slide as a pan
+    assert L.LearnedDetector(cfg).run(path, probe(path)).spans == [(39, 60)]  # pure frames 39 and 60, nothing more
+
+
+def test_a_dissolve_detected_short_follows_its_own_rate_to_its_end():
+    change = np.full(120, 0.016)
+    change[40:70] = 0.05  # a dissolve between two similar shots: steps 40..69 (mixed frames 41..69)
+    # extend_ends measures the level right after the end, still inside the dissolve, and stops
+    assert L.extend_ends([(40, 62)], change, ratio=1.5, reach=6) == [(40, 62)]
+    assert L.follow_rate([(40, 62)], change, keep=0.8, reach=10, gap=4) == [(40, 70)]
+    assert L.follow_rate([(40, 62)], change, keep=0.8, reach=3, gap=4) == [(40, 65)]  # at most `reach`
+    change[90:100] = 0.05  # the next shot moves at the dissolve's rate right away: no level beyond, no growth
+    change[70:90] = 0.05
+    assert L.follow_rate([(40, 62)], change, keep=0.8, reach=10, gap=4) == [(40, 62)]
+    assert L.follow_rate([(100, 101)], change, keep=0.8, reach=10, gap=4) == [(100, 101)]  # a cut never grows
