@@ -44,14 +44,19 @@ def test_unknown_variants_are_refused_before_any_work():
             run_training(dataclasses.replace(p, vtss=dataclasses.replace(p.vtss, train=train)))
 
 
+def _predictions(rows, variant: str) -> pd.DataFrame:
+    """Held-out predictions of two sources (a: fold0, b: fold1) from (source, degradations, severity, vtss) rows."""
+    return pd.DataFrame([{"fold": "fold0" if s == "a" else "fold1", "variant": variant, "proxy_id": f"{s}-{d}",
+                          "source": s, "degradations": d, "severity": sev, "label_proxy": 5.0 - sev, "pred": v,
+                          "pred_cal": v} for s, d, sev, v in rows])
+
+
 def test_keep_reject_lists_what_escapes_per_kind_and_severity():
     from koala.vtss.stage import keep_reject_by_variant, rejected_by_kind_severity
 
     rows = [("a", "clean", 0, 4.0), ("b", "clean", 0, 2.0), ("a", "blur2", 2, 1.5), ("b", "blur2", 2, 3.0),
             ("a", "text4", 4, 1.0), ("a", "noise1", 1, 4.5), ("b", "blur1+noise1", 2, 2.0)]
-    p = pd.DataFrame([{"fold": "fold0" if s == "a" else "fold1", "variant": "label_trees", "proxy_id": f"{s}-{d}",
-                       "source": s, "degradations": d, "severity": sev, "label_proxy": 5.0 - sev, "pred": v,
-                       "pred_cal": v} for s, d, sev, v in rows])
+    p = _predictions(rows, "label_trees")
     t = rejected_by_kind_severity(p)
     assert t["blur"]["2"] == {"rejected": 0.5, "n": 2} and t["text"]["4"] == {"rejected": 1.0, "n": 1}
     assert t["noise"]["1"] == {"rejected": 0.0, "n": 1} and t["pair"]["2"] == {"rejected": 1.0, "n": 1}
@@ -68,9 +73,7 @@ def test_keep_reject_reports_damage_under_the_threshold_beside_severity_two():
 
     rows = [("a", "clean", 0, 4.0), ("b", "clean", 0, 3.5), ("a", "blur2", 2, 3.0), ("b", "noise2", 2, 2.0),
             ("a", "text3", 3, 2.0), ("b", "blur4", 4, 1.0), ("a", "frozen3", 3, 2.7)]
-    p = pd.DataFrame([{"fold": "fold0" if s == "a" else "fold1", "variant": "label_kinds", "proxy_id": f"{s}-{d}",
-                       "source": s, "degradations": d, "severity": sev, "label_proxy": 5.0 - sev, "pred": v,
-                       "pred_cal": v} for s, d, sev, v in rows])
+    p = _predictions(rows, "label_kinds")
     kr = keep_reject_by_variant(p, below=3)["label_kinds"]
     assert kr["calibrated"]["damaged_n"] == 5 and kr["calibrated"]["damaged_rejected"] == pytest.approx(3 / 5)
     below = kr["calibrated_label_below"]

@@ -21,6 +21,15 @@ def _metrics(n=60, m=16, seed=0):
     return x, y
 
 
+def _saved_and_loaded(tmp_path, model, scaler, variant: str, data, pred):
+    """The model saved and loaded back: same variant, same predictions; returns (model, scaler) as loaded."""
+    again, scaler2, meta = load_model(save_model(tmp_path / "tsa.pt", model, scaler, size_name="tiny", variant=variant,
+                                                 decode_short_side=360, info={}))
+    assert meta["variant"] == variant
+    np.testing.assert_array_equal(predict_data(again, data, scaler2, torch.device("cpu")), pred)
+    return again, scaler2
+
+
 def test_node_arrays_predict_as_scikit_learn():
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(80, 5)).astype(np.float32), rng.normal(size=80)
@@ -38,10 +47,8 @@ def test_trees_learn_fit_and_round_trip_through_the_model_file(tmp_path):
     data = TsaData(np.zeros((20, 1, 0, 0, 0, 3), np.uint8), np.zeros((20, 0, 0, 0, 3), np.uint8), x[40:], y[40:])
     pred = predict_data(model, data, scaler, torch.device("cpu"))
     assert np.corrcoef(pred, y[40:])[0, 1] > 0.5  # the trend on metric 0 is learned
-    path = save_model(tmp_path / "tsa.pt", model, scaler, size_name="tiny", variant="label_trees", decode_short_side=360, info={})
-    again, scaler2, meta = load_model(path)
-    assert meta["variant"] == "label_trees" and scaler2.clip == TREES_CLIP
-    np.testing.assert_array_equal(predict_data(again, data, scaler2, torch.device("cpu")), pred)
+    again, scaler2 = _saved_and_loaded(tmp_path, model, scaler, "label_trees", data, pred)
+    assert scaler2.clip == TREES_CLIP
 
 
 def test_no_training_clip_is_refused():
@@ -82,10 +89,8 @@ def test_kind_trees_score_the_label_of_the_summed_kind_severities(tmp_path):
     assert pred.min() >= 1.0 and pred.max() <= 5.0
     assert np.corrcoef(pred, data.labels)[0, 1] > 0.8  # both kinds are learned, each from its own metric
     assert pred[kinds[1::2].sum(1) == 0].mean() > pred[kinds[1::2].sum(1) >= 3].mean() + 1.5
-    path = save_model(tmp_path / "tsa.pt", model, scaler, size_name="tiny", variant="label_kinds", decode_short_side=360, info={})
-    again, scaler2, meta = load_model(path)
-    assert meta["variant"] == "label_kinds" and again.severity_labels == table
-    np.testing.assert_array_equal(predict_data(again, data, scaler2, torch.device("cpu")), pred)
+    again, _ = _saved_and_loaded(tmp_path, model, scaler, "label_kinds", data, pred)
+    assert again.severity_labels == table
 
 
 def test_kind_severities_and_the_label_table_come_together():
