@@ -8,6 +8,7 @@ generated clips) and ``eval/grid_<variant>.png`` (sample strips); summary number
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,6 +153,14 @@ def checkpoint_path(params: Params, variant: str) -> Path:
     return Path(params.condition.out_dir) / "checkpoints" / f"{variant}.pt"
 
 
+def windows_digest(windows: Windows) -> str:
+    """What a model is trained on: the windows' table (clips, cuts, captions, metric values) and their frames."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(pd.util.hash_pandas_object(windows.table, index=False).to_numpy().tobytes())
+    h.update(np.ascontiguousarray(windows.frames).tobytes())
+    return h.hexdigest()
+
+
 def train_variant(prep: Prepared, params: Params, variant: str, *, stop_at: int | None = None) -> TrainState:
     """Train (or resume, or reuse) one variant; both variants get the same steps, batch and seed."""
     cfg, scale = params.condition, prep.scale
@@ -161,7 +170,7 @@ def train_variant(prep: Prepared, params: Params, variant: str, *, stop_at: int 
         "decimals": cfg.decimals, "text_tokens": cfg.text_tokens,
         "fingerprint": item_fingerprint({
             "variant": variant, "scale": to_dict(scale), "cfg": {k: v for k, v in to_dict(cfg).items() if not k.startswith("sweep")},
-            "windows": len(prep.windows.table), "first": prep.windows.table["clip_id"].iloc[0],
+            "windows": windows_digest(prep.windows),  # a checkpoint trained on other windows is not resumed
             "code": code_version("koala.condition.model", "koala.condition.embeddings", "koala.condition.train",
                                  "koala.condition.text", "koala.condition.latent"),
         }),

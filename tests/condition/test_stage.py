@@ -127,3 +127,19 @@ def test_parallel_training_gives_the_same_models(corpus, tmp_path):
         a = torch.load(tmp_path / "serial" / "checkpoints" / f"{v}.pt", weights_only=False)["model"]
         b = torch.load(tmp_path / "parallel" / "checkpoints" / f"{v}.pt", weights_only=False)["model"]
         assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_checkpoint_is_resumed_only_for_the_same_windows():
+    """The training fingerprint holds a digest of the windows (table and frames), not only their count."""
+    from koala.condition.data import Windows
+    from koala.condition.stage import windows_digest
+
+    table = pd.DataFrame({"clip_id": ["a", "a", "b"], "window": [0, 1, 0], "motion_score": [1.0, 2.0, 3.0], "caption": ["x", "x", "y"]})
+    frames = np.zeros((3, 2, 4, 4, 3), np.uint8)
+    w = Windows(frames=frames, table=table, errors=pd.DataFrame())
+    assert windows_digest(w) == windows_digest(Windows(frames=frames.copy(), table=table.copy(), errors=pd.DataFrame()))
+    moved = table.assign(motion_score=[1.0, 2.0, 3.5])  # same count, same first clip: another training set
+    assert windows_digest(Windows(frames=frames, table=moved, errors=pd.DataFrame())) != windows_digest(w)
+    other = frames.copy()
+    other[2, 1, 0, 0, 0] = 1
+    assert windows_digest(Windows(frames=other, table=table, errors=pd.DataFrame())) != windows_digest(w)
