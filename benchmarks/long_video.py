@@ -266,7 +266,11 @@ def table(results: dict[str, dict[str, dict]], durations: tuple[float, float]) -
             "clips 4L": b["items"] if stage != "decode" else "",
             "decode passes": b.get("decode_passes") or DECODE_PASSES.get(stage, ""),
         })
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    for col in ("peak MB L", "peak MB 4L", "clips 4L", "decode passes"):  # counts: whole numbers, a dash where missing
+        if col in out:
+            out[col] = pd.Series([int(v) if isinstance(v, (int, float)) and v == v else v for v in out[col]], index=out.index, dtype=object)
+    return out
 
 
 def measured(results: dict, name: str) -> dict:
