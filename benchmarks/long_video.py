@@ -308,7 +308,7 @@ def result_parts(doc: dict) -> dict:
     lines = []
     rtf = doc.get("curate_real_time_factor") or {}
     if rtf:
-        lines.append("`koala curate` end to end: " + ", ".join(f"{k} {v:.2f}x real time" for k, v in rtf.items()) + " (target: <= 1x).")
+        lines.append("`koala curate` end to end: " + ", ".join(f"{k} {rtf[k]:.2f}x real time" for k in ("L", "4L") if k in rtf) + " (target: <= 1x).")
     res = doc["results"]
     if "4L" in measured(res, "curate") and "4L" in measured(res, "curate_in_turn"):
         one, each = measured(res, "curate")["4L"], measured(res, "curate_in_turn")["4L"]
