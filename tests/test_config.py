@@ -31,6 +31,10 @@ def test_params_yaml_loads_and_ci_override_fits():
     assert params.engine.kind in ("local", "ray")
     ci = yaml.safe_load((ROOT / "ci" / "params-ci.yaml").read_text())
     build(Params, ci)  # raises on a stale key
+    from koala.config import deep_merge
+
+    both = build(Params, deep_merge(yaml.safe_load((ROOT / "params.yaml").read_text()), ci))
+    assert both.vtss.train.final in both.vtss.train.variants  # the VTSS stage saves the final variant: CI must train it
 
 
 def test_unknown_key_names_the_dotted_path_and_a_suggestion():
