@@ -25,7 +25,7 @@ from koala.engine import code_version, item_fingerprint, map_items
 from koala.io.tables import CAPTION_FIELDS, CAPTIONS, ERRORS, empty_frame, read_table
 from koala.io.clip_reader import Reading, read_alone
 from koala.io.video import cached_probe
-from koala.stage import StageResult
+from koala.stage import SCORED, StageResult
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def metrics_rows(path: str | Path | None) -> dict[str, dict]:
     table = read_table(path)
     if "clip_id" not in table.columns:
         return {}
-    keep = [c for c in ("text_area", "border_fraction") if c in table.columns]
+    keep = [c for c in SCORED if c in table.columns]
     return {str(r["clip_id"]): {k: float(r[k]) for k in keep} for r in table[["clip_id"] + keep].to_dict("records")}
 
 
@@ -250,7 +250,7 @@ def as_stage(clips: pd.DataFrame, params: Params, engine: EngineConfig) -> Stage
     """
     if not len(clips):
         return StageResult(empty_frame(CAPTIONS), empty_frame(ERRORS))
-    keep = [c for c in ("text_area", "border_fraction") if c in clips.columns]  # koala.stage.SCORED
+    keep = [c for c in SCORED if c in clips.columns]
     metrics = {str(r["clip_id"]): {k: float(r[k]) for k in keep} for r in clips[["clip_id"] + keep].to_dict("records")} if keep else {}
     table, errors = caption_clips(clips_frame(clips), params.caption, engine, metrics=metrics)
     return StageResult(table, errors, caption_metrics(table, errors))

@@ -29,7 +29,7 @@ import pandas as pd
 from koala.config import CaptionConfig, EngineConfig, Params
 from koala.engine import map_items
 from koala.engine.core import collect, code_version, is_done, run_item
-from koala.stage import StageResult
+from koala.stage import SCORED, StageResult
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ def _score_metrics(row: dict | None) -> dict | None:
     """The score row's numbers the caption reads (koala.stage.SCORED: text_area, border_fraction)."""
     if row is None:
         return None
-    return {k: float(row[k]) for k in ("text_area", "border_fraction") if k in row}
+    return {k: float(row[k]) for k in SCORED if k in row}
 
 
 def run_fused(clips: pd.DataFrame, params: Params, engine: EngineConfig, *, vtss_model: tuple[Path, str] | None,
@@ -246,7 +246,7 @@ def per_clip_stages(clips: pd.DataFrame, params: Params, engine_of, clock) -> tu
         done["score"] = STAGES["score"](clips, params, engine_of("score"))
     with clock("caption"):
         metrics = done["score"].table
-        extra = [c for c in ("text_area", "border_fraction") if c in metrics.columns]
+        extra = [c for c in SCORED if c in metrics.columns]
         scored = clips.merge(metrics[["clip_id"] + extra], on="clip_id", how="left") if extra and len(clips) else clips
         done["caption"] = STAGES["caption"](scored, params, engine_of("caption"))
     with clock("vtss"):
