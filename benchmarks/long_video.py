@@ -170,12 +170,13 @@ def run_stage(stage: str, video: str, clips_path: str, work: str, params_file: s
 
         n = len(caption_clips(clips_frame(clips), params.caption, params.engine)[0])
     elif stage == "caption_scored":  # as the pipeline runs it: the score stage's text and letterbox measures given
-        from koala.caption.stage import caption_clips, clips_frame, metrics_rows
+        from koala.caption.stage import as_stage
+        from koala.stage import read_clips
 
         scored = Path(work).parent.parent / f"metrics-{Path(video).stem}.parquet"
         if not scored.exists():
             raise SystemExit(f"{scored}: run the score stage first (--stages score,caption_scored)")
-        n = len(caption_clips(clips_frame(clips), params.caption, params.engine, metrics=metrics_rows(scored))[0])
+        n = len(as_stage(read_clips(clips_path, scored=scored), params, params.engine).table)
     elif stage == "vtss":
         from koala.vtss.predict import predict_clips
 

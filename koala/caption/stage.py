@@ -62,17 +62,6 @@ def load_clips(path: str | Path) -> pd.DataFrame:
     return clips_frame(read_table(path))
 
 
-def metrics_rows(path: str | Path | None) -> dict[str, dict]:
-    """The score stage's metrics per clip_id, when its table exists (else empty)."""
-    if not path or not Path(path).is_file():
-        return {}
-    table = read_table(path)
-    if "clip_id" not in table.columns:
-        return {}
-    keep = [c for c in SCORED if c in table.columns]
-    return {str(r["clip_id"]): {k: float(r[k]) for k in keep} for r in table[["clip_id"] + keep].to_dict("records")}
-
-
 def measured_item(item: dict) -> list[dict]:
     """Clips of one video through the measured backend, from one decode pass (module level: it runs
     in worker processes). A clip that fails carries its reason in ``error`` and ``error_type``."""
