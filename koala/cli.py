@@ -11,6 +11,10 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from koala.config import Params
 
 EXIT_BAD_INPUT = 2
 
@@ -34,44 +38,39 @@ def _tell(errors, *, stage: bool = False) -> None:
             print(f"koala: {where}skipped {row.path or row.key}: {row.message}", file=sys.stderr)
 
 
-def _n_failed(errors) -> int:
+def _counts(errors, path) -> str:
+    """"N errors, M warnings in PATH" for an errors table written to ``path``."""
     from koala.io.tables import failures
 
-    return len(failures(errors))
+    n = len(failures(errors))
+    return f"{n} errors, {len(errors) - n} warnings in {path}"
 
 
-def _params(args) -> "Params":  # noqa: F821
-    """The params file named by ``--params`` (default params.yaml, which must exist), with its override."""
-    from koala.config import load_params
-
-    return load_params(args.params or "params.yaml")
+def _errors_path(args) -> str:
+    """``--errors``, or the ``--out`` table's path with ``.errors.parquet``."""
+    return args.errors or str(Path(args.out).with_suffix("")) + ".errors.parquet"
 
 
-def _params_or_defaults(args) -> "Params":  # noqa: F821
-    """Like :func:`_params`, but the built-in defaults when no ``--params`` is named and there is no params.yaml.
+def _params(args, *, defaults: bool = True) -> Params:
+    """The params file named by ``--params`` (default params.yaml, with params.override.yaml laid over it).
 
-    A ``--params`` file that is named and missing is an error (ConfigError: one line, exit 2), never
-    a silent fallback to the defaults.
+    With ``defaults``, the built-in defaults when no ``--params`` is named and there is no params.yaml; a
+    ``--params`` file that is named and missing is an error (ConfigError: one line, exit 2), never a
+    silent fallback to the defaults.
     """
-    from koala.config import Params
+    from koala.config import Params, load_params
 
-    if args.params is None and not Path("params.yaml").exists():
+    if defaults and args.params is None and not Path("params.yaml").exists():
         return Params()
-    return _params(args)
+    return load_params(args.params or "params.yaml")
 
 
 def cmd_corpus(args) -> int:
     from koala.corpus import stage
 
-    params = _params(args)
-    if args.part in ("samples", "all"):
-        stage.run_samples(params, metrics_path=args.metrics if args.part == "samples" else None)
-    if args.part in ("bench", "all"):
-        stage.run_bench(params, metrics_path=args.metrics if args.part == "bench" else None)
-    if args.part in ("real", "all"):
-        stage.run_real(params, metrics_path=args.metrics if args.part == "real" else None)
-    if args.part in ("long", "all"):
-        stage.run_long(params, metrics_path=args.metrics if args.part == "long" else None)
+    params = _params(args, defaults=False)
+    for part in ("samples", "bench", "real", "long") if args.part == "all" else (args.part,):
+        getattr(stage, f"run_{part}")(params, metrics_path=args.metrics if args.part == part else None)
     return 0
 
 
@@ -97,15 +96,14 @@ def cmd_probe(args) -> int:
 
     import pandas as pd
 
-    engine = _params_or_defaults(args).engine
+    engine = _params(args).engine
     res = map_items(video_row, probe_items(args.videos), stage="probe", cfg=engine)
     table = res.table if len(res.table) else pd.DataFrame(columns=VIDEOS.names)
     write_table(table, args.out, VIDEOS)
-    errors_path = args.errors or str(Path(args.out).with_suffix("")) + ".errors.parquet"
+    errors_path = _errors_path(args)
     write_errors(res.errors, errors_path)
     _tell(res.errors)
-    print(f"probed {len(table)} videos into {args.out}; {_n_failed(res.errors)} errors, "
-          f"{len(res.errors) - _n_failed(res.errors)} warnings in {errors_path}")
+    print(f"probed {len(table)} videos into {args.out}; {_counts(res.errors, errors_path)}")
     return 0
 
 
@@ -118,10 +116,10 @@ def cmd_per_clip(args) -> int:
     from koala.vtss.predict import NoTrainedModel
     from koala.vtss.released import CheckpointError
 
-    params = with_values(_params_or_defaults(args), {"caption.backend": getattr(args, "backend", None),
+    params = with_values(_params(args), {"caption.backend": getattr(args, "backend", None),
                                                      "curate.vtss_checkpoint": getattr(args, "checkpoint", None)})
     name, out = args.stage, Path(args.out)
-    errors = args.errors or str(out.with_suffix("")) + ".errors.parquet"
+    errors = _errors_path(args)
     try:
         clips = read_clips(args.clips, scored=getattr(args, "metrics_table", None))
         res = run_saved(name, clips, params, out=out, errors=errors, summary=args.metrics)
@@ -132,19 +130,18 @@ def cmd_per_clip(args) -> int:
     _tell(res.errors)
     verb = "captioned" if name == "caption" else "scored"
     how = {"caption": f" ({params.caption.backend})", "vtss": f" ({res.summary.get('model')}, scale {res.summary.get('scale')})"}
-    print(f"{verb} {len(res.table)} clips into {out}{how.get(name, '')}; {_n_failed(res.errors)} errors, "
-          f"{len(res.errors) - _n_failed(res.errors)} warnings in {errors}")
+    print(f"{verb} {len(res.table)} clips into {out}{how.get(name, '')}; {_counts(res.errors, errors)}")
     return 0
 
 
 def cmd_split(args) -> int:
     from koala.engine.core import write_errors
-    from koala.io.tables import CLIPS, write_table
+    from koala.io.tables import CLIPS, failures, write_table
     from koala.io.video import VideoError, probe
     from koala.split.registry import method_names
     from koala.split.stage import split_videos
 
-    params = _params_or_defaults(args)
+    params = _params(args)
     if args.method not in method_names():
         print(f"koala split: unknown method {args.method!r}; choose one of: {', '.join(method_names())}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -157,29 +154,23 @@ def cmd_split(args) -> int:
         res = split_videos(list(args.videos), method=args.method, cfg=params.split, params=params)
     except (FileNotFoundError, ImportError) as exc:  # the learned model file or the transnetv2 package is missing
         return _fail(str(exc))
-    if len(args.videos) == 1 and _n_failed(res.errors):
+    if len(args.videos) == 1 and len(failures(res.errors)):
         return _fail(f"{args.videos[0]}: {res.errors.iloc[0]['message']}")
     write_table(res.clips, args.out, CLIPS)
-    errors = args.errors or str(Path(args.out).with_suffix("")) + ".errors.parquet"
+    errors = _errors_path(args)
     wrote_errors = len(args.videos) > 1 or args.errors or len(res.errors)  # a single file's warning is kept too
     if wrote_errors:
         write_errors(res.errors, errors)
     _tell(res.errors)
-    tail = f"; {_n_failed(res.errors)} errors, {len(res.errors) - _n_failed(res.errors)} warnings in {errors}" if wrote_errors else ""
-    dur = (res.clips["end_sec"] - res.clips["start_sec"]).astype(float)
-    lengths = ""
-    if len(dur):
-        short = int((dur < params.filter.min_clip_sec - 1e-6).sum())
-        lengths = (f"; {dur.min():.2f}-{dur.max():.2f} s, median {dur.median():.2f} s, {short} shorter than "
-                   f"{params.filter.min_clip_sec!r} s (kept here; the filter rejects them)")
-    print(f"split {len(res.detections)} videos into {len(res.clips)} clips ({args.method}) in {args.out}{lengths}{tail}")
+    tail = f"; {_counts(res.errors, errors)}" if wrote_errors else ""
+    print(f"split {len(res.detections)} videos into {len(res.clips)} clips ({args.method}) in {args.out}; {res.lengths(params.filter.min_clip_sec)}{tail}")
     return 0
 
 
 def cmd_split_train(args) -> int:
     from koala.split.train import train
 
-    params = _params_or_defaults(args)
+    params = _params(args)
     folder = args.videos_dir or params.split.train.videos_dir
     if not Path(folder).is_dir():
         return _fail(f"{folder}: no such folder of training videos (give one, or run `koala corpus samples`)")
@@ -197,7 +188,7 @@ def cmd_split_train(args) -> int:
 def cmd_vtss(args) -> int:
     """`koala vtss train | proxy | labels | ship`: the TSA's training, its proxy set, human-label aggregation, the
     packaged default model (`koala vtss predict` is :func:`cmd_per_clip`)."""
-    params = _params_or_defaults(args)
+    params = _params(args)
     if args.vtss_action == "ship":
         from koala.vtss.packaged import ship
 
@@ -209,17 +200,14 @@ def cmd_vtss(args) -> int:
         return 0
     if args.vtss_action == "labels":
         from koala.io.tables import write_table
-        from koala.vtss.labels import aggregate, read_annotations
+        from koala.vtss.labels import aggregate_folder
 
-        folder = Path(args.annotations)
-        if not folder.is_dir():
-            return _fail(f"{folder}: no such folder of annotation files (the annotate notebook writes them)")
         try:
-            table = aggregate(read_annotations(folder))
-        except ValueError as exc:
+            table = aggregate_folder(args.annotations)
+        except (FileNotFoundError, ValueError) as exc:
             return _fail(str(exc))
         write_table(table, args.out)
-        print(f"aggregated labels of {len(table)} clips from {folder} into {args.out}")
+        print(f"aggregated labels of {len(table)} clips from {args.annotations} into {args.out}")
         return 0
     from koala.vtss.proxy import SourcesUnavailable
 
@@ -239,15 +227,9 @@ def cmd_vtss(args) -> int:
         summary = run_training(params, epochs=args.epochs)
     except (SourcesUnavailable, ValueError) as exc:
         return _fail(str(exc))
-    for v, m in summary["results"].items():
-        print(f"{v:>11}: proxy PLCC {m['plcc']:.3f}  SRCC {m['srcc']:.3f}  KRCC {m['krcc']:.3f}  RMSE {m['rmse']:.3f}  (n={m['n']})")
-        kr = summary.get("keep_reject", {}).get(v, {}).get("calibrated")
-        below = summary.get("keep_reject", {}).get(v, {}).get("calibrated_label_below")
-        if kr:
-            print(f"{'':>11}  at 2.5 (calibrated, held out): clean kept {kr['clean_kept']:.1%}, damaged rejected "
-                  f"{kr['damaged_rejected']:.1%}" + (f" (proxy label under 2.5: {below['damaged_rejected']:.1%})" if below else ""))
-    print(f"five real clips: Spearman {summary['real_clips']['srcc']:.2f} (n=5); model {summary['model_path']}; "
-          f"summary {params.vtss.metrics_json}")
+    from koala.vtss.report import training_lines
+
+    print("\n".join(training_lines(summary, metrics_json=params.vtss.metrics_json)))
     return 0
 
 
@@ -255,7 +237,7 @@ def cmd_condition(args) -> int:
     from koala.condition.stage import run_condition, sample_clips
     from koala.condition.text import TextEncoderUnavailable
 
-    params = _params_or_defaults(args)
+    params = _params(args)
     if args.condition_action == "sample":
         ckpt = Path(args.checkpoint)
         if not ckpt.is_file():
@@ -290,7 +272,7 @@ def cmd_notebook(args) -> int:
     from koala.report.notebooks import run_notebook
 
     extra = {"smoke": True} if args.smoke else {}
-    _params(args)  # a missing or invalid params file fails here, in one line, not inside the notebook
+    _params(args, defaults=False)  # a missing or invalid params file fails here, in one line, not inside the notebook
     try:
         nb, html = run_notebook(args.notebook, params_file=args.params or "params.yaml", out_dir=args.out_dir, parameters=extra)
     except PapermillExecutionError as exc:
@@ -308,23 +290,11 @@ def cmd_curate(args) -> int:
     from koala.curate.outputs import format_summary
     from koala.curate.run import curate
 
-    params = with_values(_params_or_defaults(args), {"curate.export_clips": args.export_clips, "curate.vtss_checkpoint": args.checkpoint,
-                                                     "engine.kind": args.engine, "filter.sources_table": args.sources})
-    if params.filter.sources_table:
-        from koala.filter.sources import sources_table
-
-        try:
-            sources_table(params.filter.sources_table)
-        except (FileNotFoundError, ValueError) as exc:
-            return _fail(str(exc))
+    params = with_values(_params(args), {"curate.export_clips": args.export_clips, "curate.vtss_checkpoint": args.checkpoint,
+                                         "engine.kind": args.engine, "filter.sources_table": args.sources})
     out = Path(args.out or params.curate.out_dir)
-    if args.fresh and out.exists():
-        import shutil
-
-        shutil.rmtree(out / "cache", ignore_errors=True)
-        shutil.rmtree(out / "work", ignore_errors=True)
     try:
-        res = curate(list(args.inputs), out_dir=out, params=params)
+        res = curate(list(args.inputs), out_dir=out, params=params, fresh=args.fresh)
     except InputError as exc:
         return _fail(str(exc))
     _tell(res.errors, stage=True)
@@ -351,32 +321,26 @@ def cmd_materialize(args) -> int:
 def cmd_audit(args) -> int:
     from koala.caption.audit import run_audit
 
-    params = _params_or_defaults(args)
+    params = _params(args)
     try:
         res = run_audit(args.csv, videos_dir=args.videos, out_dir=args.out, params=params, limit=args.limit)
     except (FileNotFoundError, ValueError) as exc:
         return _fail(str(exc))
-    s = res.summary
     for row in res.errors.itertuples():
         print(f"koala: audit: skipped {row.key}: {row.message}", file=sys.stderr)
-    print(f"audited {s['clips']} clips: {s['statements']} checkable statements, {s['contradicted']} contradicted by the "
-          f"measurements in {s['clips_with_contradiction']} clips; {s['errors']} errors; wrote {Path(args.out) / 'audit.html'}, "
-          f"{Path(args.out) / 'statements.parquet'}")
+    print(res.describe(args.out))
     return 0
 
 
 def cmd_filter(args) -> int:
     from koala.filter.stage import run_filter
 
-    params = _params_or_defaults(args)
+    params = _params(args)
     try:
         res = run_filter(params, metrics_path=args.metrics)
     except (FileNotFoundError, ValueError) as exc:
         return _fail(str(exc))
-    m, cfg = res.metrics, params.filter
-    th = res.threshold
-    how = f"VTSS >= {th.value:.3f} ({th.method}{': ' + th.reason if th.reason else ''})" if th.method != "manual" else "manual thresholds"
-    print(f"kept {m['kept']} of {m['clips']} clips by {how}; wrote {cfg.release_csv} and {cfg.filtered_table}")
+    print(res.describe(params.filter))
     return 0
 
 
@@ -385,7 +349,7 @@ def cmd_report(args) -> int:
     from koala.report.paper import read_metrics
     from koala.report.readme import MarkerError, update_readme
 
-    title = _params_or_defaults(args).report.title
+    title = _params(args).report.title
     print(f"wrote {build_index(out=args.out, title=title, metrics_dir=args.metrics_dir)}")
     if args.readme != "none":
         readme = Path(args.readme)
@@ -414,7 +378,7 @@ def cmd_params(args) -> int:
 
         extra = override_path(base)
         note = f"# {base} with {extra} laid over it\n" if extra.exists() else f"# {base}\n"
-        print(note + yaml.safe_dump(to_dict(_params(args)), sort_keys=False))
+        print(note + yaml.safe_dump(to_dict(_params(args, defaults=False)), sort_keys=False))
     return 0
 
 

@@ -183,6 +183,12 @@ class AuditResult:
     errors: pd.DataFrame
     summary: dict
 
+    def describe(self, out_dir: str | Path) -> str:
+        s, out = self.summary, Path(out_dir)
+        return (f"audited {s['clips']} clips: {s['statements']} checkable statements, {s['contradicted']} contradicted by the "
+                f"measurements in {s['clips_with_contradiction']} clips; {s['errors']} errors; wrote {out / 'audit.html'}, "
+                f"{out / 'statements.parquet'}")
+
 
 def locate(r, videos: dict[str, str]) -> tuple[str, int, int | None] | None:
     """(path, start frame, end frame or None = whole file) of a CSV clip row, or None when nothing local has it."""

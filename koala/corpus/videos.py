@@ -8,7 +8,7 @@ import pandas as pd
 
 from koala.engine.core import ItemOutput
 from koala.io.atomic import sha256_file
-from koala.io.tables import VIDEOS
+from koala.io.tables import VIDEOS, video_ids
 from koala.io.video import probe
 
 
@@ -36,14 +36,8 @@ def video_row(item: dict) -> "dict | ItemOutput":
 
 def probe_items(paths: list[str | Path], *, source: str = "user") -> list[dict]:
     """Engine items that probe each path; keys are unique even for repeated stems."""
-    items, seen = [], {}
-    for p in paths:
-        stem = Path(p).stem
-        seen[stem] = seen.get(stem, 0) + 1
-        key = stem if seen[stem] == 1 else f"{stem}~{seen[stem]}"
-        items.append({"key": key, "path": str(p), "video_id": key, "source": source,
-                      "mtime_ns": _mtime(p)})
-    return items
+    return [{"key": key, "path": str(p), "video_id": key, "source": source, "mtime_ns": _mtime(p)}
+            for key, p in zip(video_ids(paths), paths)]
 
 
 def _mtime(path: str | Path) -> int:

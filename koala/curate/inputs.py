@@ -108,3 +108,13 @@ def chunks(paths: Iterable[str], size: int) -> Iterator[list[str]]:
     it = iter(paths)
     while batch := list(itertools.islice(it, max(1, size))):
         yield batch
+
+
+def check_sources(path: str | Path) -> None:
+    """Read the sources table once, so a bad one stops the run before any work (InputError naming it)."""
+    from koala.filter.sources import sources_table
+
+    try:
+        sources_table(path)
+    except (FileNotFoundError, ValueError) as exc:
+        raise InputError(str(exc)) from None

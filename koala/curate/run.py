@@ -25,11 +25,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
-
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -41,8 +40,9 @@ from koala.curate.fused import per_clip_stages
 from koala.curate.memo import CHUNK_FILES, OUTPUTS, chunk_fingerprint, memo_ok, memo_write, run_fingerprint
 from koala.curate.outputs import write_outputs
 from koala.engine.core import write_errors
+from koala.engine.ray_engine import connect
 from koala.io.atomic import write_json
-from koala.io.tables import ERRORS, empty_frame, read_table, write_table
+from koala.io.tables import ERRORS, empty_frame, read_table, video_ids, write_table
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +54,6 @@ class CurateResult:
     errors: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
     up_to_date: bool = False  # nothing had to be done
-
-
-def _video_ids(paths: Iterable[str], seen: dict[str, int]) -> list[str]:
-    """File stems, unique over the whole run (``stem~2`` for the second file of a stem)."""
-    ids = []
-    for p in paths:
-        stem = Path(p).stem
-        seen[stem] = seen.get(stem, 0) + 1
-        ids.append(stem if seen[stem] == 1 else f"{stem}~{seen[stem]}")
-    return ids
 
 
 def stage_engine(params: Params, cfg: CurateConfig, out_dir: Path, stage: str) -> EngineConfig:
@@ -114,12 +104,13 @@ def _plan(specs: list[str], params: Params) -> list[tuple[list[str], list[str], 
     seen: dict[str, int] = {}
     plan = []
     for paths in I.chunks(I.iter_inputs(specs, params), params.curate.chunk_videos):
-        ids = _video_ids(paths, seen)
+        ids = video_ids(paths, seen)
         plan.append((paths, ids, chunk_fingerprint(paths, ids, params)))
     return plan
 
 
-def curate(specs: list[str], *, out_dir: str | Path, params: Params, clock: StageClock | None = None) -> CurateResult:
+def curate(specs: list[str], *, out_dir: str | Path, params: Params, clock: StageClock | None = None,
+           fresh: bool = False) -> CurateResult:
     """Curate the videos that ``specs`` name into ``out_dir`` (see the module docstring).
 
     A run whose inputs (paths, sizes, modification times), parameters, models and code match the
@@ -132,15 +123,22 @@ def curate(specs: list[str], *, out_dir: str | Path, params: Params, clock: Stag
         out_dir: the run's folder.
         params: the whole configuration (curate, split, score, caption, vtss, filter, engine).
         clock: collects time per stage (a measuring subclass, for the benchmark); default a new one.
+        fresh: forget what an earlier run into ``out_dir`` computed (its cache, chunks and memo) first.
 
     Returns:
         A :class:`CurateResult` with the summary numbers.
 
     Raises:
-        koala.curate.inputs.InputError: an input spec names no videos.
+        koala.curate.inputs.InputError: an input spec names no videos, or the sources table is unusable.
     """
     cfg = params.curate
     out_dir = Path(out_dir)
+    if params.filter.sources_table:
+        I.check_sources(params.filter.sources_table)
+    if fresh:
+        for old in ("cache", "work"):
+            shutil.rmtree(out_dir / old, ignore_errors=True)
+        (out_dir / "run.json").unlink(missing_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     clock, t_start = clock or StageClock(), time.perf_counter()
     specs = list(specs) or list(cfg.inputs)
@@ -155,7 +153,7 @@ def curate(specs: list[str], *, out_dir: str | Path, params: Params, clock: Stag
         log.info("curate: %s is up to date (same inputs, parameters, models and code): nothing to do", out_dir)
         return CurateResult(out_dir=out_dir, summary=summary, errors=read_table(out_dir / "errors.parquet"),
                             timings=summary["seconds"], up_to_date=True)
-    ray_started = _connect_ray(params)
+    ray_started = params.engine.kind == "ray" and connect(params.engine)  # once for the whole run, not per stage
     try:
         parts = []
         for k, (paths, ids, fp) in enumerate(plan):
@@ -202,25 +200,3 @@ def curate(specs: list[str], *, out_dir: str | Path, params: Params, clock: Stag
     write_json(out_dir / "summary.json", summary)
     memo_write(out_dir, outputs, fingerprint, memo="run.json")
     return CurateResult(out_dir=out_dir, summary=summary, errors=read_table(out_dir / "errors.parquet"), timings=summary["seconds"])
-
-
-def _connect_ray(params: Params) -> bool:
-    """Start or join Ray once for the whole run (the engine would otherwise start it per stage)."""
-    if params.engine.kind != "ray":
-        return False
-    import os
-
-    import ray
-
-    if ray.is_initialized():
-        return False
-    address = params.engine.ray_address or os.environ.get("RAY_ADDRESS") or None
-    if address:
-        log.info("curate: joining the Ray cluster at %s", address)
-        ray.init(address=address, log_to_driver=False)
-    else:
-        log.info("curate: starting a private Ray instance with %d CPUs", max(1, params.engine.workers))
-        ray.init(num_cpus=max(1, params.engine.workers), include_dashboard=False, log_to_driver=False)
-    return True
-
-

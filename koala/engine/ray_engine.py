@@ -53,20 +53,28 @@ def _gpus_to_ask(cfg: EngineConfig) -> float:
     return min(cfg.ray_num_gpus, have)
 
 
+def connect(cfg: EngineConfig) -> bool:
+    """Join ``cfg.ray_address`` (or ``RAY_ADDRESS``), else start a private instance of ``cfg.workers`` CPUs,
+    unless Ray is already up; True when this call started or joined it (the caller shuts it down)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    address = cfg.ray_address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        log.info("connecting to the Ray cluster at %s", address)
+        ray.init(address=address, log_to_driver=False)
+    else:
+        log.info("starting a private Ray instance with %d CPUs", max(1, cfg.workers))
+        ray.init(num_cpus=max(1, cfg.workers), include_dashboard=False, log_to_driver=False)
+    return True
+
+
 def run_ray(fn: ItemFn, items: Sequence[dict], *, cache_dir: Path, stage: str, cfg: EngineConfig, desc: str) -> None:
     """Run items as Ray Data tasks; connects to ``cfg.ray_address`` or ``RAY_ADDRESS`` if set."""
     import ray
 
-    address = cfg.ray_address or os.environ.get("RAY_ADDRESS") or None
-    started = False
-    if not ray.is_initialized():
-        if address:
-            log.info("connecting to the Ray cluster at %s", address)
-            ray.init(address=address, log_to_driver=False)
-        else:
-            log.info("starting a private Ray instance with %d CPUs", max(1, cfg.workers))
-            ray.init(num_cpus=max(1, cfg.workers), include_dashboard=False, log_to_driver=False)
-        started = True
+    started = connect(cfg)
     try:
         ds = ray.data.from_items([{"item": json.dumps(it)} for it in items], override_num_blocks=len(items))
         task = functools.partial(_ray_row, fn=fn, cache_dir=str(Path(cache_dir).resolve()), stage=stage)

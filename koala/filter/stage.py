@@ -40,6 +40,11 @@ class FilterResult:
     table1: pd.DataFrame
     metrics: dict
 
+    def describe(self, cfg: FilterConfig) -> str:
+        th = self.threshold
+        how = f"VTSS >= {th.value:.3f} ({th.method}{': ' + th.reason if th.reason else ''})" if th.method != "manual" else "manual thresholds"
+        return f"kept {self.metrics['kept']} of {self.metrics['clips']} clips by {how}; wrote {cfg.release_csv} and {cfg.filtered_table}"
+
 
 def _unique(table: pd.DataFrame, name: str) -> pd.DataFrame:
     if "clip_id" not in table.columns:

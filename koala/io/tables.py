@@ -89,6 +89,17 @@ ERRORS = pa.schema(
 SEVERITY_ERROR, SEVERITY_WARNING = "error", "warning"
 
 
+def video_ids(paths, seen: dict[str, int] | None = None) -> list[str]:
+    """File stems as video ids, made unique with ``~2``, ``~3``... where files share a stem (over ``seen``, when given)."""
+    seen = {} if seen is None else seen
+    ids = []
+    for p in paths:
+        stem = Path(p).stem
+        seen[stem] = seen.get(stem, 0) + 1
+        ids.append(stem if seen[stem] == 1 else f"{stem}~{seen[stem]}")
+    return ids
+
+
 def failures(errors: pd.DataFrame) -> pd.DataFrame:
     """The rows of an errors table that are failures (not warnings); old tables without severity: all."""
     if "severity" not in errors.columns or not len(errors):

@@ -21,7 +21,7 @@ from koala.config import Params, SplitConfig, build, to_dict
 from koala.engine import map_items
 from koala.engine.core import ItemOutput, write_errors
 from koala.io.atomic import write_json
-from koala.io.tables import CLIPS, VIDEOS, failures, read_table, write_table
+from koala.io.tables import CLIPS, VIDEOS, failures, read_table, video_ids as unique_ids, write_table
 from koala.io.video import probe
 from koala.split import clips as C
 from koala.split import evaluate as E
@@ -95,15 +95,14 @@ class SplitResult:
     def spans(self) -> dict[str, list[tuple[int, int]]]:
         return {v: [tuple(s) for s in json.loads(j)] for v, j in zip(self.detections["video_id"], self.detections["spans"])}
 
-
-def _video_ids(paths: list[str]) -> list[str]:
-    """File stems, made unique with a suffix where two files share one."""
-    ids, seen = [], {}
-    for p in paths:
-        stem = Path(p).stem
-        seen[stem] = seen.get(stem, 0) + 1
-        ids.append(stem if seen[stem] == 1 else f"{stem}~{seen[stem]}")
-    return ids
+    def lengths(self, min_clip_sec: float) -> str:
+        """The clips' durations in words, and how many the filter's minimum duration will reject."""
+        dur = (self.clips["end_sec"] - self.clips["start_sec"]).astype(float)
+        if not len(dur):
+            return "no clips"
+        short = int((dur < min_clip_sec - 1e-6).sum())
+        return (f"{dur.min():.2f}-{dur.max():.2f} s, median {dur.median():.2f} s, {short} shorter than {min_clip_sec!r} s "
+                "(kept here; the filter rejects them)")
 
 
 def split_videos(
@@ -122,7 +121,7 @@ def split_videos(
         :class:`SplitResult`; bad files are rows of ``errors``.
     """
     get_detector(method, cfg)  # fail early on an unknown method or a missing model
-    video_ids = video_ids or _video_ids(paths)
+    video_ids = video_ids or unique_ids(paths)
     section = _item_cfg(cfg, method)
     digest = _model_digest(cfg, method)
     items = [

@@ -103,3 +103,15 @@ def read_annotations(folder: str | Path) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     df = pd.DataFrame(rows)
     return df.groupby(["annotator", "clip_id"], as_index=False).last()[cols]
+
+
+def aggregate_folder(folder: str | Path) -> pd.DataFrame:
+    """:func:`aggregate` over every annotator file in ``folder`` (`koala vtss labels`).
+
+    Raises:
+        FileNotFoundError: no such folder.
+        ValueError: a line that is not a JSON record.
+    """
+    if not Path(folder).is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder of annotation files (the annotate notebook writes them)")
+    return aggregate(read_annotations(folder))

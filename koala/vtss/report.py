@@ -87,3 +87,17 @@ def training_curves(runs_dir: str | Path) -> plt.Figure:
     sns.despine(fig)
     fig.tight_layout()
     return fig
+
+
+def training_lines(summary: dict, *, metrics_json: str) -> list[str]:
+    """What `koala vtss train` prints: each variant's held-out proxy agreement and keep/reject shares at 2.5."""
+    lines = []
+    for v, m in summary["results"].items():
+        lines.append(f"{v:>11}: proxy PLCC {m['plcc']:.3f}  SRCC {m['srcc']:.3f}  KRCC {m['krcc']:.3f}  RMSE {m['rmse']:.3f}  (n={m['n']})")
+        kr = summary.get("keep_reject", {}).get(v, {})
+        if kr.get("calibrated"):
+            c, below = kr["calibrated"], kr.get("calibrated_label_below")
+            lines.append(f"{'':>11}  at 2.5 (calibrated, held out): clean kept {c['clean_kept']:.1%}, damaged rejected "
+                         f"{c['damaged_rejected']:.1%}" + (f" (proxy label under 2.5: {below['damaged_rejected']:.1%})" if below else ""))
+    lines.append(f"five real clips: Spearman {summary['real_clips']['srcc']:.2f} (n=5); model {summary['model_path']}; summary {metrics_json}")
+    return lines

@@ -161,3 +161,24 @@ def test_chunking_gives_the_same_tables(curated, tmp_path):
     assert (out / "koala.csv").read_bytes() == (curated["out"] / "koala.csv").read_bytes()
     pd.testing.assert_frame_equal(read_table(out / "clips.parquet"), read_table(curated["out"] / "clips.parquet"))
     pd.testing.assert_frame_equal(read_table(out / "errors.parquet"), read_table(curated["out"] / "errors.parquet"))
+
+
+def test_fresh_computes_everything_again_with_the_same_bytes(curated, tmp_path, capsys):
+    """`--fresh` on a finished run forgets its cache and memo: every stage runs again, to the same koala.csv."""
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(curated["out"], out)
+    assert main(["curate", str(curated["list"]), "--out", str(out), "--params", str(curated["params"]), "--export-clips", "--fresh"]) == 0
+    assert "up to date" not in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"split", "score", "caption"} <= set(summary["seconds"])
+    assert (out / "koala.csv").read_bytes() == (curated["out"] / "koala.csv").read_bytes()
+
+
+def test_a_bad_sources_table_stops_the_run_before_any_work(curated, tmp_path, capsys):
+    bad = tmp_path / "sources.csv"
+    bad.write_text("no,columns,here\n1,2,3\n")
+    out = tmp_path / "out"
+    assert main(["curate", str(curated["list"]), "--out", str(out), "--params", str(curated["params"]), "--sources", str(bad)]) == 2
+    assert "sources.csv" in capsys.readouterr().err and not (out / "cache").exists()

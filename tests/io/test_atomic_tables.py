@@ -159,3 +159,11 @@ def test_empty_errors_table_roundtrip(tmp_path):
     back = read_table(path, ERRORS)
     assert list(back.columns) == ERRORS.names and len(back) == 0
     assert pq.read_schema(path).remove_metadata().equals(ERRORS)
+
+
+def test_video_ids_are_file_stems_made_unique_across_calls_that_share_seen():
+    from koala.io.tables import video_ids
+
+    assert video_ids(["a/x.mp4", "b/x.mkv", "c/y.mp4"]) == ["x", "x~2", "y"]
+    seen: dict[str, int] = {}
+    assert video_ids(["a/x.mp4"], seen) + video_ids(["b/x.mp4", "b/z.mp4"], seen) == ["x", "x~2", "z"]
